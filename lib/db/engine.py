@@ -1,0 +1,75 @@
+"""Engines per role and the one way to touch tenant data: `tenant_tx`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from lib.config import get_settings
+from lib.db.urls import normalise
+
+Role = Literal["owner", "loader", "reader"]
+ROLE_NAMES: dict[str, str | None] = {"owner": None, "loader": "bi_loader", "reader": "bi_reader"}
+
+_engines: dict[tuple[str, str, int], Engine] = {}
+_lock = threading.Lock()
+
+
+def get_database_url() -> str:
+    """DATABASE_URL when set, else the embedded server's application database (started if needed)."""
+    configured = get_settings().database_url
+    if configured is not None:
+        return normalise(configured.get_secret_value()).render_as_string(hide_password=False)
+    from lib.db.embedded import ensure_database
+
+    return ensure_database()
+
+
+def get_engine(role: Role = "owner", url: str | None = None) -> Engine:
+    """A pooled engine; loader/reader connections run as `SET ROLE bi_loader|bi_reader` (RLS applies)."""
+    if role not in ROLE_NAMES:
+        raise ValueError(f"unknown role {role!r}; expected one of {sorted(ROLE_NAMES)}")
+    url = url or get_database_url()
+    key = (url, role, os.getpid())  # a forked process must not share pooled sockets
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = create_engine(
+                normalise(url), pool_pre_ping=True, pool_size=5, max_overflow=5,
+                connect_args={"application_name": f"indigitall-bi:{role}"},
+            )
+            pg_role = ROLE_NAMES[role]
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn, _record, pg_role=pg_role):  # noqa: ANN001
+                with dbapi_conn.cursor() as cur:
+                    cur.execute("SET TIME ZONE 'UTC'")
+                    if pg_role:
+                        cur.execute(f"SET ROLE {pg_role}")
+                dbapi_conn.commit()
+
+            _engines[key] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests switching databases, forked workers)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def tenant_tx(tenant_id: str, role: Role = "loader", url: str | None = None) -> Iterator[Connection]:
+    """One transaction scoped to a tenant: `app.tenant_id` is set for it (RLS), committed on success."""
+    if not tenant_id or not isinstance(tenant_id, str):
+        raise ValueError("tenant_tx needs a tenant id")
+    with get_engine(role, url).begin() as conn:
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
+        yield conn
