@@ -1,0 +1,75 @@
+"""Extractors: fill raw.* from the Indigitall API (one raw row per response, logged, resumable).
+
+`run_extractor(name, ...)` is the entry point of the extract notebooks; `EXTRACTORS` lists the
+names in run order. sync_state entities per extractor:
+
+| extractor | entities (required ones starred) |
+|---|---|
+| applications | applications |
+| chat | messages*, chat_conversations*, chat_channels, chat_agent_status, chat_config, chat_topics, chat_integrations |
+| contacts | contacts* (cursor = last contact id) |
+| push | toques_daily*, toques_heatmap, device_stats |
+| campaigns | campaigns* |
+| sms | sms_stats, sms_campaigns, sms_sends |
+| email | email_stats |
+| inapp | inapp_stats |
+
+`last_cursor` is the ISO date through which the data are complete (dated entities; never past
+the sync's start date), the run date for snapshots, or the last contact id.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from lib.api import IndigitallClient
+from lib.extract.applications import ApplicationsExtractor
+from lib.extract.base import Extractor, new_run_id
+from lib.extract.campaigns import CampaignsExtractor
+from lib.extract.chat import ChatExtractor
+from lib.extract.contacts import ContactsExtractor
+from lib.extract.email import EmailExtractor
+from lib.extract.inapp import InAppExtractor
+from lib.extract.options import ExtractOptions
+from lib.extract.push import PushExtractor
+from lib.extract.sms import SmsExtractor
+from lib.steps import StepResult
+
+EXTRACTOR_CLASSES: dict[str, type[Extractor]] = {
+    cls.name: cls
+    for cls in (
+        ApplicationsExtractor, ChatExtractor, ContactsExtractor, PushExtractor, CampaignsExtractor,
+        SmsExtractor, EmailExtractor, InAppExtractor,
+    )
+}  # fmt: skip
+EXTRACTORS: tuple[str, ...] = tuple(EXTRACTOR_CLASSES)
+
+
+def run_extractor(
+    name: str,
+    *,
+    tenant_id: str | None = None,
+    application_id: str | None = None,
+    date_from: date | str | None = None,
+    date_to: date | str | None = None,
+    run_id: str | None = None,
+    mode: str = "incremental",
+    client: IndigitallClient | None = None,
+    options: ExtractOptions | None = None,
+) -> StepResult:
+    """Run one extractor by name (see `EXTRACTORS`) and return its StepResult."""
+    try:
+        cls = EXTRACTOR_CLASSES[name]
+    except KeyError:
+        raise ValueError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}") from None
+    return cls().run(
+        tenant_id=tenant_id, application_id=application_id, date_from=date_from, date_to=date_to,
+        run_id=run_id, mode=mode, client=client, options=options,
+    )  # fmt: skip
+
+
+__all__ = [
+    "EXTRACTORS", "EXTRACTOR_CLASSES", "ApplicationsExtractor", "CampaignsExtractor", "ChatExtractor",
+    "ContactsExtractor", "EmailExtractor", "ExtractOptions", "Extractor", "InAppExtractor", "PushExtractor",
+    "SmsExtractor", "new_run_id", "run_extractor",
+]  # fmt: skip

@@ -1,0 +1,144 @@
+"""What an extractor is made of: entity specs, tasks (one window × application), call outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from lib.api import ApiError, ApiResponse, CallRecord
+
+if TYPE_CHECKING:
+    from lib.api import IndigitallClient
+    from lib.extract.options import ExtractOptions
+
+Kind = Literal["dated", "snapshot", "cursor"]
+RangeRule = Literal["incremental", "trailing"]
+Window = tuple[date, date]
+FetchFn = Callable[["IndigitallClient", "Task", "ExtractOptions"], Iterator[ApiResponse]]
+
+RAW_TABLES = frozenset(
+    {
+        "raw_contacts_api", "raw_push_stats", "raw_chat_stats", "raw_campaigns_api",
+        "raw_applications", "raw_sms_stats", "raw_email_stats", "raw_inapp_stats",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One `sync_state.entity`: its raw table, how it is fetched and whether failing fails the step.
+
+    `kind`: dated (date windows of `window_days`, None = the whole range at once), snapshot (no
+    dates, fetched whole each run) or cursor (contacts' lastId). `rule="trailing"` always fetches
+    the last `heatmap_days` (an aggregate over a period, e.g. pushHeatmap).
+    """
+
+    name: str
+    raw_table: str
+    endpoint: str
+    fetch: FetchFn
+    required: bool = False
+    kind: Kind = "snapshot"
+    window_days: int | None = None
+    rule: RangeRule = "incremental"
+    weight: int = 1
+
+    def __post_init__(self) -> None:
+        if self.raw_table not in RAW_TABLES:
+            raise ValueError(f"unknown raw table {self.raw_table!r}")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of fetching: an entity for one application and one window (or the cursor start)."""
+
+    spec: EntitySpec
+    app_id: str
+    window: Window | None = None
+    start_cursor: int | None = None
+    primary: bool = True  # the tenant's first application: account-wide lists are fetched once
+
+    @property
+    def date_from(self) -> date | None:
+        return self.window[0] if self.window else None
+
+    @property
+    def date_to(self) -> date | None:
+        return self.window[1] if self.window else None
+
+    def label(self) -> str:
+        span = f" {self.window[0]}..{self.window[1]}" if self.window else ""
+        return f"{self.spec.name} app={self.app_id}{span}"
+
+
+@dataclass
+class Outcome:
+    """One finished API call: its attempts, and the raw row to store when it succeeded."""
+
+    task: Task
+    endpoint: str
+    params: dict[str, Any]
+    calls: list[CallRecord]
+    source_data: str | None = None
+    records: int = 0
+    error: str | None = None
+    last_id: int | None = None
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.source_data is not None
+
+    @property
+    def bytes(self) -> int:
+        return len(self.source_data) if self.source_data else 0
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """Marker sent after a task's last outcome: whether every call of it succeeded."""
+
+    task: Task
+    ok: bool
+
+
+def success(task: Task, response: ApiResponse) -> Outcome:
+    """The outcome of a successful call, with `source_data` in the contracts' format."""
+    if response.csv is not None:
+        page = int(response.params.get("page", 0))
+        limit = int(response.params.get("limit", 0))
+        source = json.dumps(response.csv.to_source_data(page, limit), ensure_ascii=False)
+        records = len(response.csv)
+    else:
+        source = response.text
+        data = response.data
+        records = response.size if isinstance(data, list | dict) and response.items else (1 if data else 0)
+    last_id = None
+    if task.spec.kind == "cursor":
+        ids = [int(i["id"]) for i in response.items if isinstance(i, dict) and i.get("id") is not None]
+        last_id = max(ids) if ids else None
+    return Outcome(
+        task=task,
+        endpoint=response.endpoint,
+        params=response.params,
+        calls=response.calls,
+        source_data=source,
+        records=records,
+        last_id=last_id,
+    )
+
+
+def failure(task: Task, error: BaseException) -> Outcome:
+    """The outcome of a failed call (its attempts are logged; no raw row)."""
+    if isinstance(error, ApiError):
+        text = str(error)
+        return Outcome(task, error.endpoint or task.spec.endpoint, error.params, error.calls, error=text)
+    return Outcome(task, task.spec.endpoint, {}, [], error=f"{type(error).__name__}: {error}")
+
+
+def trailing_window(end: date, days: int) -> Window:
+    """The last `days` days ending at `end` (inclusive)."""
+    return (end - timedelta(days=days - 1), end)

@@ -1,0 +1,37 @@
+"""Extraction tunables (env overrides: EXTRACT_LOOKBACK_DAYS, EXTRACT_BACKFILL_DAYS, EXTRACT_CONCURRENCY)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How far back to look, how wide to fetch, how big a write batch may grow."""
+
+    lookback_days: int = 2
+    backfill_days: int = 90
+    heatmap_days: int = 90
+    concurrency: int = 4
+    history_page_limit: int = 100_000
+    conversations_limit: int = 50_000
+    date_stats_window_days: int = 31
+    batch_max_bytes: int = 32 * 1024 * 1024
+    db_writers: int = 1  # >1 = parallel DB connections; no gain measured on 2 CPUs
+    optional_max_attempts: int = 1  # email/in-app: known to fail upstream, no point retrying
+
+    @classmethod
+    def from_env(cls) -> ExtractOptions:
+        """Defaults, overridden by the EXTRACT_* environment variables when set."""
+        return cls(
+            lookback_days=_env_int("EXTRACT_LOOKBACK_DAYS", cls.lookback_days),
+            backfill_days=_env_int("EXTRACT_BACKFILL_DAYS", cls.backfill_days),
+            heatmap_days=_env_int("EXTRACT_HEATMAP_DAYS", cls.heatmap_days),
+            concurrency=_env_int("EXTRACT_CONCURRENCY", cls.concurrency),
+        )

@@ -1,0 +1,164 @@
+"""Run an extractor's entities: HTTP on a bounded thread pool, DB writes batched on writer thread(s)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from lib.api import IndigitallClient
+from lib.config import TenantConfig
+from lib.extract.model import EntitySpec, Outcome, Task, TaskDone, failure, success
+from lib.extract.options import ExtractOptions
+from lib.extract.state import EntityRun
+from lib.extract.writer import read_states, write_batch, write_states
+from lib.steps import StepResult
+
+log = logging.getLogger(__name__)
+
+
+def _work(client: IndigitallClient, task: Task, options: ExtractOptions, out: queue.Queue) -> None:
+    """Fetch every call of one task, handing each outcome to the writer as soon as it is known."""
+    try:
+        for response in task.spec.fetch(client, task, options):
+            out.put(success(task, response))
+        out.put(TaskDone(task, True))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a logged outcome
+        log.warning("%s failed: %s", task.label(), exc)
+        out.put(failure(task, exc))
+        out.put(TaskDone(task, False))
+
+
+def _drain(out: queue.Queue, max_bytes: int) -> list[Outcome | TaskDone]:
+    """Block for one item, then take whatever else is ready (up to `max_bytes` of raw data)."""
+    items = [out.get()]
+    size = items[0].bytes if isinstance(items[0], Outcome) else 0
+    while size < max_bytes:
+        try:
+            item = out.get_nowait()
+        except queue.Empty:
+            break
+        items.append(item)
+        size += item.bytes if isinstance(item, Outcome) else 0
+    return items
+
+
+class _Stamp:
+    """Strictly increasing timestamps: a state written later never loses to an older one."""
+
+    def __init__(self) -> None:
+        self._last = datetime.now(UTC)
+
+    def next(self) -> datetime:
+        now = datetime.now(UTC)
+        self._last = now if now > self._last else self._last + timedelta(microseconds=1)
+        return self._last
+
+
+def run_specs(
+    result: StepResult,
+    specs: Sequence[EntitySpec],
+    *,
+    tenant: TenantConfig,
+    app_ids: list[str],
+    client: IndigitallClient,
+    options: ExtractOptions,
+    run_id: str,
+    mode: str,
+    date_from: date | None,
+    date_to: date | None,
+    today: date | None = None,
+) -> dict[str, EntityRun]:
+    """Fetch and store every entity of `specs`; fills `result` (calls, rows, errors, warnings, metrics)."""
+    today = today or datetime.now(UTC).date()
+    old = read_states(tenant.id, [s.name for s in specs])
+    runs: dict[str, EntityRun] = {}
+    for spec in specs:
+        run = EntityRun(spec, (old.get(spec.name) or {}).get("last_cursor"), today)
+        run.plan(app_ids, options, date_from=date_from, date_to=date_to, mode=mode)
+        runs[spec.name] = run
+    active = [r for r in runs.values() if r.tasks]
+    if not active:
+        result.warnings.append("nothing to fetch (no application id, or the range is empty)")
+        return runs
+    write_states(tenant.id, [r.state_row(tenant.id) for r in active])
+
+    tasks = sorted((t for r in active for t in r.tasks), key=lambda t: -t.spec.weight)
+    out: queue.Queue[Outcome | TaskDone] = queue.Queue()
+    remaining = len(tasks)
+    stats = {"batches": 0, "write_s": 0.0}
+    inflight: deque[Future[None]] = deque()
+    clock = _Stamp()
+
+    def write(outcomes: list[Outcome], state_rows: list[dict[str, Any]]) -> None:
+        t0 = time.perf_counter()
+        write_batch(tenant.id, run_id, outcomes, state_rows)
+        stats["write_s"] += time.perf_counter() - t0
+
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="extract")
+    writers = ThreadPoolExecutor(max_workers=max(1, options.db_writers), thread_name_prefix="extract-db")
+    try:
+        for task in tasks:
+            pool.submit(_work, client, task, options, out)
+        while remaining:
+            items = _drain(out, options.batch_max_bytes)
+            outcomes: list[Outcome] = []
+            dirty: dict[str, EntityRun] = {}
+            for item in items:
+                run = runs[item.task.spec.name]
+                dirty[run.spec.name] = run
+                if isinstance(item, Outcome):
+                    run.record(item)
+                    outcomes.append(item)
+                else:
+                    run.task_done(item.task, item.ok)
+                    remaining -= 1
+            stamp = clock.next()
+            state_rows = [{**r.state_row(tenant.id), "updated_at": stamp} for r in dirty.values()]
+            while len(inflight) >= max(1, options.db_writers):
+                inflight.popleft().result()
+            inflight.append(writers.submit(write, outcomes, state_rows))
+            stats["batches"] += 1
+        while inflight:
+            inflight.popleft().result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        writers.shutdown(wait=True, cancel_futures=True)
+        raise
+    writers.shutdown(wait=True)
+    pool.shutdown(wait=True)
+    _summarise(result, runs, batches=stats["batches"], write_s=stats["write_s"])
+    return runs
+
+
+def _summarise(result: StepResult, runs: dict[str, EntityRun], *, batches: int, write_s: float) -> None:
+    entities: dict[str, Any] = result.metrics.setdefault("entities", {})
+    for name, run in runs.items():
+        if not run.tasks:
+            continue
+        result.calls += run.calls
+        result.rows_in += run.records
+        result.rows_out += run.raw_rows
+        entities[name] = {
+            "status": run.status,
+            "required": run.spec.required,
+            "calls": run.calls,
+            "records": run.records,
+            "raw_rows": run.raw_rows,
+            "bytes": run.bytes,
+            "range": [str(d) for d in run.range] if run.range else None,
+            "cursor": run.cursor(),
+        }
+        for err in run.errors:
+            text = f"{name}: {err}"
+            if run.spec.required:
+                result.errors.append(text)
+            else:
+                result.warnings.append(f"{text} (optional endpoint; continuing)")
+    result.metrics["write_batches"] = result.metrics.get("write_batches", 0) + batches
+    result.metrics["write_seconds"] = round(result.metrics.get("write_seconds", 0.0) + write_s, 3)

@@ -1,0 +1,182 @@
+"""Per-entity progress during a run: the range to fetch, the tasks, the cursor and the status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from lib.api import date_windows
+from lib.extract.model import EntitySpec, Outcome, Task, Window, trailing_window
+from lib.extract.options import ExtractOptions
+
+
+def parse_date_cursor(value: str | None) -> date | None:
+    """An ISO date cursor, or None when absent/unparsable."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def resolve_range(
+    spec: EntitySpec,
+    old_cursor: str | None,
+    *,
+    today: date,
+    options: ExtractOptions,
+    date_from: date | None,
+    date_to: date | None,
+    mode: str,
+) -> Window | None:
+    """The inclusive date range a dated entity fetches this run (None when there is nothing to do).
+
+    Explicit dates win; else incremental resumes at cursor − lookback; no cursor (or mode=full)
+    backfills `backfill_days`. `rule="trailing"` entities always take the last `heatmap_days`.
+    """
+    end = date_to or today
+    if spec.rule == "trailing" and date_from is None:
+        return trailing_window(end, options.heatmap_days)
+    if date_from is not None:
+        start = date_from
+    else:
+        cursor = parse_date_cursor(old_cursor) if mode == "incremental" else None
+        if cursor is None:
+            start = end - timedelta(days=options.backfill_days - 1)
+        else:
+            start = cursor - timedelta(days=options.lookback_days)
+    return (start, end) if start <= end else None
+
+
+@dataclass
+class EntityRun:
+    """The running state of one entity; `state_row()` is what goes into `public.sync_state`."""
+
+    spec: EntitySpec
+    old_cursor: str | None
+    today: date
+    range: Window | None = None
+    tasks: list[Task] = field(default_factory=list)
+    pending: int = 0
+    calls: int = 0
+    records: int = 0
+    raw_rows: int = 0
+    bytes: int = 0
+    errors: list[str] = field(default_factory=list)
+    done: set[tuple[str, Window | None]] = field(default_factory=set)
+    failed: set[tuple[str, Window | None]] = field(default_factory=set)
+    last_id: int | None = None
+    finished_at: datetime | None = None
+
+    def plan(self, app_ids: list[str], options: ExtractOptions, *, date_from, date_to, mode) -> None:
+        """Build the tasks of this run."""
+        spec = self.spec
+        if spec.kind == "dated":
+            self.range = resolve_range(
+                spec,
+                self.old_cursor,
+                today=self.today,
+                options=options,
+                date_from=date_from,
+                date_to=date_to,
+                mode=mode,
+            )
+            if self.range is None:
+                return
+            days = spec.window_days or (self.range[1] - self.range[0]).days + 1
+            windows = date_windows(self.range[0], self.range[1], days)
+            self.tasks = [Task(spec, app, w, primary=app == app_ids[0]) for w in windows for app in app_ids]
+        elif spec.kind == "cursor":
+            start = None
+            if mode == "incremental" and date_from is None and (self.old_cursor or "").isdigit():
+                start = int(self.old_cursor or 0)
+            self.tasks = [Task(spec, app, None, start, primary=app == app_ids[0]) for app in app_ids]
+        else:
+            self.tasks = [Task(spec, app, primary=app == app_ids[0]) for app in app_ids]
+        self.pending = len(self.tasks)
+
+    # ------------------------------------------------------------- progress
+    def record(self, outcome: Outcome) -> None:
+        """Account for one finished call."""
+        self.calls += len(outcome.calls)
+        if outcome.ok:
+            self.records += outcome.records
+            self.raw_rows += 1
+            self.bytes += outcome.bytes
+            if outcome.last_id is not None:
+                self.last_id = max(self.last_id or 0, outcome.last_id)
+        else:
+            self.errors.append(outcome.error or "unknown error")
+
+    def task_done(self, task: Task, ok: bool) -> None:
+        """Account for one finished task."""
+        self.pending -= 1
+        (self.done if ok else self.failed).add((task.app_id, task.window))
+        if self.pending == 0:
+            self.finished_at = datetime.now(UTC)
+
+    @property
+    def status(self) -> str:
+        if self.errors:
+            return "error"
+        return "running" if self.pending > 0 else "success"
+
+    def cursor(self) -> str | None:
+        """Where the data is complete: advances only over successes, never past the sync start."""
+        kind = self.spec.kind
+        if kind == "cursor":
+            old = int(self.old_cursor) if (self.old_cursor or "").isdigit() else None
+            values = [v for v in (old, self.last_id) if v is not None]
+            return str(max(values)) if values else None
+        if kind == "snapshot":
+            if self.pending == 0 and not self.failed and self.tasks:
+                return self.today.isoformat()
+            return self.old_cursor
+        return self._date_cursor()
+
+    def _date_cursor(self) -> str | None:
+        old = parse_date_cursor(self.old_cursor)
+        if self.range is None or not self.tasks:
+            return self.old_cursor
+        if self.spec.rule == "trailing":
+            reached = self.range[1] if self.pending == 0 and not self.failed else None
+        else:
+            reached = self._contiguous_end()
+        if reached is None:
+            return self.old_cursor
+        reached = min(reached, self.today)
+        if old is not None and (self.range[0] > old + timedelta(days=1) or reached <= old):
+            return self.old_cursor  # a detached backfill, or no progress beyond the old cursor
+        return reached.isoformat()
+
+    def _contiguous_end(self) -> date | None:
+        by_app: dict[str, list[Window]] = {}
+        for task in self.tasks:
+            if task.window is not None:
+                by_app.setdefault(task.app_id, []).append(task.window)
+        ends: list[date | None] = []
+        for app, windows in by_app.items():
+            end = None
+            for w in sorted(windows):
+                if (app, w) not in self.done:
+                    break
+                end = w[1]
+            ends.append(end)
+        if not ends or any(e is None for e in ends):
+            return None
+        return min(e for e in ends if e is not None)
+
+    def state_row(self, tenant_id: str) -> dict[str, Any]:
+        """The sync_state values to write now."""
+        finished_ok = self.status == "success"
+        return {
+            "tenant_id": tenant_id,
+            "entity": self.spec.name,
+            "last_cursor": self.cursor(),
+            "last_sync_at": self.finished_at if finished_ok else None,
+            "records_synced": self.records,
+            "status": self.status,
+            "last_error": self.errors[-1][:2000] if self.errors else None,
+        }

@@ -1,0 +1,119 @@
+"""Batched writes: raw rows, their extraction_log rows and the sync_state rows, in ONE transaction.
+
+A batch holds whole calls only, so every call's raw row, log rows and state update commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from psycopg2.extras import execute_values
+from sqlalchemy import text
+
+from lib.db import tenant_tx
+from lib.extract.model import RAW_TABLES, Outcome
+
+_HERE = Path(__file__).parent
+_RAW_INSERT = (_HERE / "raw_insert.sql").read_text(encoding="utf-8")
+_LOG_INSERT = (_HERE / "log_insert.sql").read_text(encoding="utf-8")
+_STATE_UPSERT = (_HERE / "sync_state_upsert.sql").read_text(encoding="utf-8")
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
+_READ_STATE = text("SELECT entity, last_cursor, status FROM public.sync_state WHERE entity = ANY(:e)")
+
+RAW_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb)"
+LOG_TEMPLATE = "(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+STATE_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, COALESCE(%s, now()))"
+
+
+def _params_json(params: dict[str, Any]) -> str:
+    return json.dumps(params, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def read_states(tenant_id: str, entities: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Current sync_state of these entities (missing ones absent)."""
+    with tenant_tx(tenant_id) as conn:
+        rows = conn.execute(_READ_STATE, {"e": list(entities)}).mappings().all()
+    return {r["entity"]: dict(r) for r in rows}
+
+
+def write_batch(
+    tenant_id: str, run_id: str, outcomes: Sequence[Outcome], states: Sequence[dict[str, Any]]
+) -> int:
+    """Insert the raw rows and log rows of `outcomes` and upsert `states`; returns raw rows written."""
+    with tenant_tx(tenant_id) as conn:
+        cur = conn.connection.cursor()
+        try:
+            raw_ids = _insert_raw(conn, cur, tenant_id, run_id, outcomes)
+            logs = _log_rows(tenant_id, run_id, outcomes, raw_ids)
+            if logs:
+                execute_values(cur, _LOG_INSERT, logs, template=LOG_TEMPLATE, page_size=1000)
+            if states:
+                rows = [
+                    (s["tenant_id"], s["entity"], s["last_cursor"], s["last_sync_at"], s["records_synced"],
+                     s["status"], s["last_error"], s.get("updated_at"))
+                    for s in sorted(states, key=lambda s: s["entity"])  # one lock order: no deadlock
+                ]  # fmt: skip
+                execute_values(cur, _STATE_UPSERT, rows, template=STATE_TEMPLATE)
+        finally:
+            cur.close()
+    return len(raw_ids)
+
+
+def write_states(tenant_id: str, states: Sequence[dict[str, Any]]) -> None:
+    """Upsert sync_state rows alone (the `running` mark at the start)."""
+    write_batch(tenant_id, "", [], states)
+
+
+def _insert_raw(conn, cur, tenant_id: str, run_id: str, outcomes: Sequence[Outcome]) -> dict[int, int]:
+    """Multi-row INSERT per raw table; returns id(outcome) → raw id."""
+    by_table: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        if o.ok:
+            by_table.setdefault(o.task.spec.raw_table, []).append(o)
+    raw_ids: dict[int, int] = {}
+    for table, items in by_table.items():
+        if table not in RAW_TABLES:  # names come from specs; checked again before formatting SQL
+            raise ValueError(f"unknown raw table {table!r}")
+        ids = [r[0] for r in conn.execute(_NEXT_IDS, {"t": f"raw.{table}", "n": len(items)})]
+        rows = []
+        for raw_id, o in zip(ids, items, strict=True):
+            raw_ids[id(o)] = raw_id
+            rows.append(
+                (raw_id, tenant_id, o.task.app_id, o.endpoint, o.loaded_at, o.task.date_from, o.task.date_to,
+                 o.source_data, run_id, _params_json(o.params))
+            )  # fmt: skip
+        sql = _RAW_INSERT.replace("{table}", table)
+        # Large JSON pages: small pages of VALUES keep each statement's size bounded.
+        execute_values(cur, sql, rows, template=RAW_TEMPLATE, page_size=50)
+    return raw_ids
+
+
+def _log_rows(
+    tenant_id: str, run_id: str, outcomes: Sequence[Outcome], raw_ids: dict[int, int]
+) -> list[tuple]:
+    rows: list[tuple] = []
+    for o in outcomes:
+        raw_id = raw_ids.get(id(o))
+        for i, call in enumerate(o.calls):
+            last = i == len(o.calls) - 1
+            rows.append(
+                (
+                    run_id, tenant_id, o.task.app_id, call.path, call.method, _params_json(call.params),
+                    call.status, call.attempt, call.duration_ms, call.bytes,
+                    o.records if (last and raw_id is not None) else None,
+                    None if (last and raw_id is not None) else (call.error or (o.error if last else None)),
+                    call.started_at,
+                    o.task.spec.raw_table if (last and raw_id is not None) else None,
+                    raw_id if last else None,
+                )
+            )  # fmt: skip
+        if not o.calls and o.error:  # failed before any HTTP attempt (a bug, a paging guard)
+            rows.append(
+                (run_id, tenant_id, o.task.app_id, o.endpoint, "GET", _params_json(o.params), None, 0, None,
+                 None, None, o.error, datetime.now(UTC), None, None)
+            )  # fmt: skip
+    return rows

@@ -1,0 +1,111 @@
+"""History CSV parsing: UTF-8 regardless of headers, RFC 4180 quoting, empty → None, header checks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from lib.api import HISTORY_COLUMNS, ClientConfig, CsvFormatError, IndigitallClient, parse_history_csv
+
+HEADER = ",".join(HISTORY_COLUMNS)
+
+
+def row(**values: str) -> str:
+    return ",".join(values.get(c, "") for c in HISTORY_COLUMNS)
+
+
+def test_header_has_the_24_known_columns():
+    assert (
+        len(HISTORY_COLUMNS) == 24
+        and HISTORY_COLUMNS[0] == "messageId"
+        and HISTORY_COLUMNS[-1] == "sendingId"
+    )
+
+
+def test_quoting_newlines_emoji_and_empty_fields():
+    content = '{"eventName":"FLOW_RESPONSE_EVENT","eventParameters":{"flowResponse":{"¿La atención fue rápida?":"⏱️ Sí "}}}'
+    quoted = '"' + content.replace('"', '""') + '"'
+    body = "\n".join(
+        [
+            HEADER,
+            row(
+                messageId="12345678",
+                content='"Hola, ¿cómo estás?\nSegunda línea"',
+                profileName="José 😀 Núñez",
+            ),
+            row(messageId="12345679", content=quoted, isFallback="No"),
+            "",
+        ]
+    ).encode("utf-8")
+    page = parse_history_csv(body)
+    assert page.header == list(HISTORY_COLUMNS) and page.extra_columns == []
+    first, second = page.rows
+    assert first["content"] == "Hola, ¿cómo estás?\nSegunda línea"
+    assert first["profileName"] == "José 😀 Núñez"
+    assert first["status"] is None and first["agentId"] is None
+    assert second["content"] == content
+    assert second["isFallback"] == "No"
+
+
+def test_header_only_page_is_empty():
+    assert parse_history_csv((HEADER + "\n").encode()).rows == []
+    assert parse_history_csv(b"").rows == []
+
+
+def test_unknown_extra_column_is_kept():
+    body = (HEADER + ",newColumn\n" + row(messageId="1") + ",extra\n").encode()
+    page = parse_history_csv(body)
+    assert page.extra_columns == ["newColumn"]
+    assert page.rows[0]["newColumn"] == "extra" and page.rows[0]["messageId"] == "1"
+
+
+def test_missing_column_is_a_clear_error():
+    cols = [c for c in HISTORY_COLUMNS if c != "agentId"]
+    with pytest.raises(CsvFormatError, match="agentId"):
+        parse_history_csv((",".join(cols) + "\n").encode())
+
+
+def test_ragged_row_is_an_error():
+    with pytest.raises(CsvFormatError, match="line 2"):
+        parse_history_csv((HEADER + "\n1,2,3\n").encode())
+
+
+def test_broken_quoting_is_an_error():
+    with pytest.raises(CsvFormatError):
+        parse_history_csv((HEADER + '\n"12"x,' + "," * 23 + "\n").encode())
+
+
+def test_crlf_and_bom_tolerated():
+    body = ("\ufeff" + HEADER + "\r\n" + row(messageId="9", profileName="Ana") + "\r\n").encode()
+    page = parse_history_csv(body)
+    assert page.rows[0]["messageId"] == "9" and page.header[0] == "messageId"
+
+
+def test_source_data_shape():
+    page = parse_history_csv((HEADER + "\n" + row(messageId="1") + "\n").encode())
+    doc = page.to_source_data(page=3, limit=500)
+    assert doc["format"] == "csv" and doc["page"] == 3 and doc["limit"] == 500
+    assert doc["header"] == list(HISTORY_COLUMNS) and doc["rows"][0]["messageId"] == "1"
+
+
+def test_client_decodes_utf8_even_when_headers_say_latin1():
+    """A Latin-1 decode would turn 'Peña 💬' into mojibake: the client must force UTF-8."""
+    name = "Peña Ñandú 💬"
+    body = (HEADER + "\n" + row(messageId="1", profileName=name) + "\n").encode("utf-8")
+    assert body.decode("latin-1") != body.decode("utf-8")
+
+    def handler(request):
+        return httpx.Response(200, content=body, headers={"Content-Type": "text/csv; charset=ISO-8859-1"})
+
+    client = IndigitallClient(
+        "https://am1.example.test",
+        "k" * 36,
+        config=ClientConfig(rate_limit=None),
+        transport=httpx.MockTransport(handler),
+    )
+    from datetime import date
+
+    pages = list(client.history_csv("100274", date(2026, 1, 1), date(2026, 1, 7), limit=10))
+    assert len(pages) == 1 and pages[0].csv.rows[0]["profileName"] == name
+    no_charset = httpx.Response(200, content=body, headers={"Content-Type": "text/csv"})
+    assert no_charset.content.decode("utf-8").count(name) == 1
