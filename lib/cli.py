@@ -52,7 +52,13 @@ def _serve(args: argparse.Namespace) -> int:
     if args.what == "simulator":
         from lib.simulator.server import serve
 
-        serve(host=args.host, port=args.port or 8765, seed=args.seed)
+        faults = None
+        if args.latency_ms or args.rate_429 or args.rate_5xx or args.drop_rate:
+            from lib.simulator import FaultConfig
+
+            faults = FaultConfig(rate_429=args.rate_429, rate_5xx=args.rate_5xx, latency_ms=args.latency_ms,
+                                 drop_rate=args.drop_rate)
+        serve(host=args.host, port=args.port or 8765, seed=args.seed, scale=args.scale, faults=faults)
         return 0
     from lib.serve import serve_app
 
@@ -112,7 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("what", choices=["dash", "voila", "lab", "simulator"])
     serve.add_argument("--port", type=int)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--seed", type=int, default=42, help="simulator data seed")
+    serve.add_argument("--seed", type=int, default=42, help="simulator: data seed")
+    serve.add_argument("--scale", type=float, default=1.0, help="simulator: volume multiplier")
+    serve.add_argument("--latency-ms", type=int, default=0, help="simulator: added latency per request")
+    serve.add_argument("--rate-429", type=float, default=0.0, help="simulator: share of 429 answers")
+    serve.add_argument("--rate-5xx", type=float, default=0.0, help="simulator: share of 5xx answers")
+    serve.add_argument("--drop-rate", type=float, default=0.0, help="simulator: share of dropped bodies")
     serve.set_defaults(func=_serve)
 
     users = sub.add_parser("users", help="dashboard users")
