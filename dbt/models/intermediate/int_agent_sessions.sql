@@ -1,0 +1,130 @@
+-- Agent sessions with their tenant-local date, close reason and first human response (from the
+-- session's messages), wait/handle times and the queue flags behind service level and abandonment.
+-- Times are NULL when an end precedes its start (real data holds such anomalies; is_anomaly flags them).
+
+with sessions as (
+    select * from {{ ref('stg_indigitall__chat_conversations') }}
+    where session_id is not null
+),
+
+tenants as (
+    select tenant_id, timezone from {{ ref('stg_indigitall__tenants') }}
+),
+
+agents as (
+    select tenant_id, agent_id, agent_email from {{ ref('stg_indigitall__agents') }}
+),
+
+messages as (
+    select * from {{ ref('int_messages__sessionized') }}
+    where agent_session_id is not null
+),
+
+session_messages as (
+    select
+        messages.tenant_id,
+        messages.agent_session_id as session_id,
+        min(messages.conversation_key) as conversation_key,
+        max(messages.close_reason) as close_reason,
+        min(messages.channel) as channel,
+        min(messages.message_ts) as first_message_at,
+        count(*) as messages,
+        count(*) filter (where messages.is_human) as agent_messages,
+        min(messages.message_ts) filter (
+            where messages.is_human
+                and messages.message_ts >= date_trunc('second', sessions.assigned_at)
+        ) as first_human_message_at
+    from messages
+    left join sessions
+        on sessions.tenant_id = messages.tenant_id
+        and sessions.session_id = messages.agent_session_id
+    group by 1, 2
+),
+
+joined as (
+    select
+        sessions.tenant_id,
+        sessions.session_id,
+        sessions.conversation_session_id,
+        coalesce(sessions.initial_session_id, sessions.session_id) as initial_session_id,
+        session_messages.conversation_key,
+        sessions.contact_id,
+        sessions.agent_id,
+        coalesce(sessions.agent_email, agents.agent_email) as agent_email,
+        coalesce(sessions.channel, session_messages.channel) as channel,
+        sessions.queued_at,
+        sessions.assigned_at,
+        sessions.closed_at,
+        (coalesce(sessions.queued_at, sessions.assigned_at)
+            at time zone {{ tenant_tz('tenants.timezone') }})::date as date,
+        session_messages.close_reason,
+        session_messages.first_human_message_at,
+        coalesce(session_messages.messages, 0) as messages,
+        coalesce(session_messages.agent_messages, 0) as agent_messages,
+        {{ seconds_between('sessions.queued_at', 'sessions.assigned_at') }} as raw_wait_seconds,
+        {{ seconds_between('sessions.assigned_at', 'sessions.closed_at') }} as raw_handle_seconds,
+        {{ seconds_between('sessions.queued_at', 'sessions.closed_at') }} as raw_queue_seconds,
+        sessions.updated_at as source_updated_at
+    from sessions
+    left join tenants on tenants.tenant_id = sessions.tenant_id
+    left join agents
+        on agents.tenant_id = sessions.tenant_id
+        and agents.agent_id = sessions.agent_id
+    left join session_messages
+        on session_messages.tenant_id = sessions.tenant_id
+        and session_messages.session_id = sessions.session_id
+)
+
+select
+    tenant_id,
+    session_id,
+    conversation_session_id,
+    initial_session_id,
+    conversation_key,
+    contact_id,
+    agent_id,
+    agent_email,
+    channel,
+    queued_at,
+    assigned_at,
+    closed_at,
+    date,
+    case when raw_wait_seconds >= 0 then raw_wait_seconds end as wait_seconds,
+    case when raw_handle_seconds >= 0 then raw_handle_seconds end as handle_seconds,
+    case
+        when first_human_message_at is not null
+            then greatest(0, {{ seconds_between('assigned_at', 'first_human_message_at') }})
+    end as first_response_seconds,
+    case
+        when assigned_at is null and closed_at is not null and raw_queue_seconds >= 0
+            then raw_queue_seconds
+    end as abandon_seconds,
+    close_reason,
+    messages,
+    agent_messages,
+    coalesce(close_reason = 'AGENT_TRANSFER', false) as is_transfer,
+    session_id <> initial_session_id as is_transferred_in,
+    queued_at is not null as is_queued,
+    assigned_at is not null as is_assigned,
+    closed_at is not null as is_closed,
+    coalesce(
+        queued_at is not null and assigned_at is null and closed_at is not null
+        and raw_queue_seconds > {{ var('abandon_grace_seconds') }},
+        false
+    ) as is_abandoned,
+    coalesce(
+        queued_at is not null and assigned_at is null and closed_at is not null
+        and raw_queue_seconds between 0 and {{ var('abandon_grace_seconds') }},
+        false
+    ) as is_abandoned_within_5s,
+    coalesce(raw_wait_seconds < 0 or raw_handle_seconds < 0 or raw_queue_seconds < 0, false) as is_anomaly,
+    coalesce(raw_wait_seconds between 0 and {{ var('service_level_seconds') }}, false)
+        as is_within_service_level,
+    coalesce(
+        raw_wait_seconds >= 0
+        or (queued_at is not null and assigned_at is null and closed_at is not null
+            and raw_queue_seconds > {{ var('abandon_grace_seconds') }}),
+        false
+    ) as counts_for_service_level,
+    source_updated_at
+from joined

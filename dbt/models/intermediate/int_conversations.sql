@@ -1,0 +1,220 @@
+-- One row per conversation (see int_messages__sessionized for the grouping rule): message mix,
+-- bot/human involvement, escalation and containment, its agent sessions (first one's queue times),
+-- first human response, transfers, resolution time, and the contact's next conversation.
+
+with messages as (
+    select * from {{ ref('int_messages__sessionized') }}
+),
+
+sessions as (
+    select * from {{ ref('int_agent_sessions') }}
+),
+
+tenant_latest as (
+    select tenant_id, max(message_ts) as latest_message_at
+    from messages
+    group by 1
+),
+
+first_message as (
+    select distinct on (tenant_id, conversation_key)
+        tenant_id,
+        conversation_key,
+        contact_id,
+        channel,
+        message_ts as started_at,
+        message_date as start_date
+    from messages
+    order by tenant_id, conversation_key, message_ts nulls last, message_id
+),
+
+first_intent as (
+    select distinct on (tenant_id, conversation_key)
+        tenant_id,
+        conversation_key,
+        intent as first_intent
+    from messages
+    where direction = 'Inbound' and intent is not null
+    order by tenant_id, conversation_key, message_ts nulls last, message_id
+),
+
+first_session as (
+    select distinct on (tenant_id, conversation_key)
+        tenant_id,
+        conversation_key,
+        agent_session_id as first_session_id
+    from messages
+    where agent_session_id is not null
+    order by tenant_id, conversation_key, message_ts nulls last, message_id
+),
+
+message_counts as (
+    select
+        tenant_id,
+        conversation_key,
+        max(message_ts) as ended_at,
+        count(*) as messages,
+        count(*) filter (where direction = 'Inbound') as inbound_messages,
+        count(*) filter (where direction = 'Bot') as bot_messages,
+        count(*) filter (where direction = 'Agent') as agent_messages,
+        count(*) filter (where direction = 'System') as system_messages,
+        count(*) filter (where direction = 'Outbound') as outbound_messages,
+        bool_or(is_bot) as has_bot,
+        bool_or(is_human) as has_human,
+        bool_or(is_fallback) as had_fallback,
+        count(distinct agent_session_id) as agent_sessions
+    from messages
+    group by 1, 2
+),
+
+conversation_sessions as (
+    select distinct tenant_id, conversation_key, agent_session_id as session_id
+    from messages
+    where agent_session_id is not null
+),
+
+session_rollup as (
+    select
+        conversation_sessions.tenant_id,
+        conversation_sessions.conversation_key,
+        count(*) filter (where sessions.is_transfer) as transfers,
+        sum(sessions.handle_seconds) as handle_seconds,
+        max(sessions.closed_at) as last_closed_at,
+        bool_and(sessions.closed_at is not null) as all_sessions_closed
+    from conversation_sessions
+    left join sessions
+        on sessions.tenant_id = conversation_sessions.tenant_id
+        and sessions.session_id = conversation_sessions.session_id
+    group by 1, 2
+),
+
+assembled as (
+    select
+        first_message.tenant_id,
+        first_message.conversation_key,
+        first_message.contact_id,
+        first_message.channel,
+        first_message.started_at,
+        first_message.start_date,
+        message_counts.ended_at,
+        message_counts.messages,
+        message_counts.inbound_messages,
+        message_counts.bot_messages,
+        message_counts.agent_messages,
+        message_counts.system_messages,
+        message_counts.outbound_messages,
+        message_counts.has_bot,
+        message_counts.has_human,
+        message_counts.has_bot and message_counts.has_human as is_escalated,
+        message_counts.has_bot and not message_counts.has_human as is_contained,
+        first_intent.first_intent,
+        message_counts.had_fallback,
+        message_counts.agent_sessions,
+        coalesce(session_rollup.transfers, 0) as transfers,
+        first_session.first_session_id,
+        sessions.queued_at,
+        sessions.assigned_at,
+        sessions.wait_seconds,
+        coalesce(sessions.is_abandoned, false) as is_abandoned,
+        session_rollup.handle_seconds,
+        session_rollup.last_closed_at,
+        coalesce(session_rollup.all_sessions_closed, true) as all_sessions_closed,
+        tenant_latest.latest_message_at
+    from first_message
+    inner join message_counts
+        on message_counts.tenant_id = first_message.tenant_id
+        and message_counts.conversation_key = first_message.conversation_key
+    left join first_intent
+        on first_intent.tenant_id = first_message.tenant_id
+        and first_intent.conversation_key = first_message.conversation_key
+    left join first_session
+        on first_session.tenant_id = first_message.tenant_id
+        and first_session.conversation_key = first_message.conversation_key
+    left join sessions
+        on sessions.tenant_id = first_session.tenant_id
+        and sessions.session_id = first_session.first_session_id
+    left join session_rollup
+        on session_rollup.tenant_id = first_message.tenant_id
+        and session_rollup.conversation_key = first_message.conversation_key
+    left join tenant_latest on tenant_latest.tenant_id = first_message.tenant_id
+),
+
+first_human_response as (
+    select
+        assembled.tenant_id,
+        assembled.conversation_key,
+        min(messages.message_ts) as first_human_message_at
+    from assembled
+    inner join messages
+        on messages.tenant_id = assembled.tenant_id
+        and messages.conversation_key = assembled.conversation_key
+        and messages.is_human
+        and messages.message_ts >= date_trunc('second', assembled.assigned_at)
+    group by 1, 2
+),
+
+final as (
+    select
+        assembled.*,
+        case
+            when first_human_response.first_human_message_at is not null then greatest(
+                0, {{ seconds_between('assembled.assigned_at', 'first_human_response.first_human_message_at') }}
+            )
+        end as first_human_response_seconds,
+        case
+            when assembled.agent_sessions = 0
+                then {{ seconds_between('assembled.started_at', 'assembled.ended_at') }}
+            when assembled.all_sessions_closed and assembled.last_closed_at >= assembled.started_at
+                then {{ seconds_between('assembled.started_at', 'assembled.last_closed_at') }}
+        end as resolution_seconds,
+        assembled.all_sessions_closed
+            and assembled.ended_at
+                <= assembled.latest_message_at - interval '{{ var("conversation_gap_minutes") }} minutes'
+            as is_closed,
+        lead(assembled.started_at) over (
+            partition by assembled.tenant_id, assembled.contact_id
+            order by assembled.started_at, assembled.conversation_key
+        ) as next_started_at
+    from assembled
+    left join first_human_response
+        on first_human_response.tenant_id = assembled.tenant_id
+        and first_human_response.conversation_key = assembled.conversation_key
+)
+
+select
+    tenant_id,
+    conversation_key,
+    contact_id,
+    channel,
+    started_at,
+    start_date,
+    ended_at,
+    messages,
+    inbound_messages,
+    bot_messages,
+    agent_messages,
+    system_messages,
+    outbound_messages,
+    has_bot,
+    has_human,
+    is_escalated,
+    is_contained,
+    first_intent,
+    had_fallback,
+    agent_sessions,
+    transfers,
+    first_session_id,
+    queued_at,
+    assigned_at,
+    wait_seconds,
+    first_human_response_seconds,
+    handle_seconds,
+    resolution_seconds,
+    is_abandoned,
+    is_closed,
+    next_started_at,
+    coalesce(
+        is_closed and next_started_at <= ended_at + interval '{{ var("repeat_contact_hours") }} hours',
+        false
+    ) as is_followed_within_24h
+from final
