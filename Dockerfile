@@ -1,0 +1,38 @@
+# One image for every Python service (Dash + pipeline API, Voila, JupyterLab, migrations, pipeline runs);
+# docker-compose.yml picks the command. No secret is baked in: settings come from the environment.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    BI_DATA_DIR=/data \
+    RUNS_DIR=/app/runs \
+    JUPYTER_CONFIG_DIR=/data/jupyter/config \
+    JUPYTER_DATA_DIR=/data/jupyter/data \
+    JUPYTER_RUNTIME_DIR=/data/jupyter/runtime \
+    IPYTHONDIR=/data/ipython \
+    MPLCONFIGDIR=/data/mpl
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 tini curl git \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 1000 bi
+
+WORKDIR /app
+COPY deploy/requirements.txt /tmp/requirements.txt
+RUN pip install -r /tmp/requirements.txt
+
+COPY pyproject.toml ./
+COPY lib ./lib
+COPY dash_app ./dash_app
+COPY dbt ./dbt
+COPY notebooks ./notebooks
+RUN pip install --no-deps -e . \
+    && mkdir -p /app/runs /data \
+    && chown -R bi:bi /app/runs /app/notebooks /data
+
+USER bi
+EXPOSE 8050 8866 8888
+ENTRYPOINT ["tini", "--"]
+CMD ["bi", "serve", "dash", "--host", "0.0.0.0", "--port", "8050"]

@@ -1,0 +1,214 @@
+"""Rendering helpers for the analysis notebooks: error boxes, KPI cards, tables and Plotly figures.
+
+Every notebook wraps its work in `guard()`: a failure becomes a readable HTML box
+("No se pudieron cargar los datos: <motivo>") instead of a traceback, in JupyterLab and in Voila.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+log = logging.getLogger(__name__)
+
+PALETTE = {
+    "primary": "#1E88E5",
+    "secondary": "#76C043",
+    "neutral": "#A0A3BD",
+    "error": "#EF4444",
+    "page": "#F5F7FA",
+    "text": "#1A1A2E",
+}
+SEQUENCE = ["#1E88E5", "#76C043", "#A0A3BD", "#F59E0B", "#8E24AA", "#00ACC1", "#EF4444", "#5C6BC0"]
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+DEFAULT_ERROR = "No se pudieron cargar los datos"
+
+
+class AnalysisError(RuntimeError):
+    """A problem an analyst can act on (bad dates, unknown tenant, no marts yet); shown as is."""
+
+
+def _display(obj: Any, *, raw: bool = False) -> None:
+    from IPython.display import display
+
+    display(obj, raw=raw)
+
+
+def error_html(message: str, reason: str | BaseException | None = None) -> str:
+    """The HTML of an error box; the reason is escaped and reduced to one readable line."""
+    if isinstance(reason, BaseException):
+        reason = describe_error(reason)
+    text = f"{message}: {reason}" if reason else message
+    return (
+        '<div class="bi-error" role="alert" style="border:1px solid #EF4444;background:#FEF2F2;'
+        'color:#7F1D1D;padding:12px 16px;border-radius:8px;margin:8px 0;font-family:sans-serif">'
+        f"<strong>⚠️ {html.escape(text)}</strong></div>"
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an analyst: our own errors verbatim, database errors without the SQL."""
+    if isinstance(exc, AnalysisError):
+        return str(exc)
+    try:
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        if isinstance(exc, OperationalError):
+            return "la base de datos no responde (revise DATABASE_URL o `bi db up`)"
+        if isinstance(exc, DBAPIError) and exc.orig is not None:
+            first = str(exc.orig).strip().splitlines()[0]
+            if "does not exist" in first and "analytics." in first:
+                return f"faltan los marts de dbt ({first}); ejecute `bi run` o `bi dbt build`"
+            return first
+    except ImportError:  # pragma: no cover - sqlalchemy is a dependency
+        pass
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def show_error(message: str = DEFAULT_ERROR, reason: str | BaseException | None = None) -> None:
+    """Display an error box."""
+    from IPython.display import HTML
+
+    _display(HTML(error_html(message, reason)))
+
+
+@contextmanager
+def guard(message: str = DEFAULT_ERROR) -> Iterator[None]:
+    """Run a notebook section; on failure show an HTML error box and swallow the exception."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - the point is to turn any failure into a readable box
+        log.warning("analysis section failed: %s", describe_error(exc))
+        show_error(message, exc)
+
+
+def show_figure(fig: go.Figure) -> None:
+    """Display a Plotly figure as its MIME bundle (rendered by the jupyterlab-plotly extension)."""
+    title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "figura"
+    _display({PLOTLY_MIME: json.loads(fig.to_json()), "text/plain": f"<Figure: {title}>"}, raw=True)
+
+
+def table_html(df: pd.DataFrame, *, caption: str | None = None, max_rows: int = 50) -> str:
+    """A compact HTML table (class `bi-table`) of at most `max_rows` rows."""
+    shown = df.head(max_rows)
+    body = shown.to_html(index=False, classes="bi-table", border=0, na_rep="—", escape=True)
+    cap = (
+        f'<div class="bi-table-caption" style="font-weight:600;margin:8px 0 4px">{html.escape(caption)}</div>'
+        if caption
+        else ""
+    )
+    more = (
+        f'<div style="color:#A0A3BD;font-size:12px">{len(df) - max_rows} filas más no se muestran</div>'
+        if len(df) > max_rows
+        else ""
+    )
+    style = (
+        "<style>.bi-table{border-collapse:collapse;font-family:sans-serif;font-size:13px}"
+        ".bi-table th{background:#F5F7FA;color:#1A1A2E;text-align:left;padding:4px 10px}"
+        ".bi-table td{padding:3px 10px;border-top:1px solid #E5E7EB}</style>"
+    )
+    return f'<div class="bi-table-wrap">{style}{cap}{body}{more}</div>'
+
+
+def show_table(df: pd.DataFrame, *, caption: str | None = None, max_rows: int = 50) -> None:
+    """Display a DataFrame as a `bi-table` (or a note when it is empty)."""
+    from IPython.display import HTML
+
+    if df.empty:
+        show_note(f"{caption}: sin datos en el periodo." if caption else "Sin datos en el periodo.")
+        return
+    _display(HTML(table_html(df, caption=caption, max_rows=max_rows)))
+
+
+def show_note(text: str) -> None:
+    """A muted one-line note (e.g. an empty period)."""
+    from IPython.display import HTML
+
+    _display(
+        HTML(
+            f'<div class="bi-note" style="color:#6B7280;font-family:sans-serif;margin:6px 0">'
+            f"{html.escape(text)}</div>"
+        )
+    )
+
+
+def format_value(value: Any, kind: str = "int") -> str:
+    """Format a KPI value: int, pct (already 0-100), seconds, or plain text; None → '—'."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if kind == "int":
+        return f"{int(round(float(value))):,}".replace(",", ".")
+    if kind == "pct":
+        return f"{float(value):.1f} %"
+    if kind == "seconds":
+        secs = float(value)
+        return f"{secs:.0f} s" if secs < 120 else f"{secs / 60:.1f} min"
+    if kind == "float":
+        return f"{float(value):.2f}"
+    return str(value)
+
+
+def kpi_html(cards: Mapping[str, tuple[Any, str]]) -> str:
+    """KPI cards: {label: (value, kind)} → HTML (class `bi-kpi`)."""
+    items = "".join(
+        '<div class="bi-kpi" style="background:#fff;border:1px solid #E5E7EB;border-radius:10px;'
+        'padding:10px 16px;min-width:150px">'
+        f'<div style="color:#6B7280;font-size:12px">{html.escape(label)}</div>'
+        f'<div style="color:#1A1A2E;font-size:22px;font-weight:700">{html.escape(format_value(v, kind))}</div>'
+        "</div>"
+        for label, (v, kind) in cards.items()
+    )
+    return f'<div class="bi-kpis" style="display:flex;gap:12px;flex-wrap:wrap;font-family:sans-serif;margin:8px 0">{items}</div>'
+
+
+def show_kpis(cards: Mapping[str, tuple[Any, str]]) -> None:
+    """Display KPI cards."""
+    from IPython.display import HTML
+
+    _display(HTML(kpi_html(cards)))
+
+
+def show_heading(text: str, level: int = 3) -> None:
+    """A section heading inside a report."""
+    from IPython.display import HTML
+
+    _display(HTML(f'<h{level} style="font-family:sans-serif;color:#1A1A2E">{html.escape(text)}</h{level}>'))
+
+
+def style_figure(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
+    """The project's look: palette, white background, compact margins, Spanish-friendly title."""
+    fig.update_layout(
+        title={"text": title, "x": 0.01},
+        template="plotly_white",
+        colorway=SEQUENCE,
+        height=height,
+        margin={"l": 50, "r": 20, "t": 60, "b": 40},
+        font={"color": PALETTE["text"]},
+        legend={"orientation": "h", "y": -0.18},
+    )
+    return fig
+
+
+def empty_figure(title: str, message: str = "Sin datos en el periodo") -> go.Figure:
+    """A figure that says there is nothing to plot (keeps the layout stable)."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 16, "color": PALETTE["neutral"]},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return style_figure(fig, title, height=260)

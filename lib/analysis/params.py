@@ -1,0 +1,133 @@
+"""Notebook parameters → validated filters (tenant, date window).
+
+A notebook's `parameters` cell sets TENANT / DATE_FROM / DATE_TO / DAYS (papermill can override them).
+Under Voila the page's query string wins (`?tenant=demo&date_from=2025-01-01&date_to=2025-01-31`),
+so a link reproduces a view, like the Dash app's URL state.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import parse_qs, urlencode
+
+from lib.analysis.display import AnalysisError
+
+MAX_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filters every analysis view takes."""
+
+    tenant: str
+    date_from: date
+    date_to: date
+    timezone: str = "America/Bogota"
+
+    @property
+    def days(self) -> int:
+        """Length of the window in days (both ends inclusive)."""
+        return (self.date_to - self.date_from).days + 1
+
+    def sql_params(self) -> dict[str, object]:
+        """Bind parameters shared by every query."""
+        return {"date_from": self.date_from, "date_to": self.date_to}
+
+    def query_string(self) -> str:
+        """`?tenant=..&date_from=..&date_to=..` for a Voila link."""
+        return "?" + urlencode(
+            {
+                "tenant": self.tenant,
+                "date_from": self.date_from.isoformat(),
+                "date_to": self.date_to.isoformat(),
+            }
+        )
+
+    def label(self) -> str:
+        """Human summary, e.g. 'demo · 2025-01-01 → 2025-01-31 (31 días)'."""
+        return f"{self.tenant} · {self.date_from.isoformat()} → {self.date_to.isoformat()} ({self.days} días)"
+
+
+def parse_date(value: date | datetime | str | None, name: str) -> date | None:
+    """`YYYY-MM-DD` (or a date) → date; None/'' → None; anything else → AnalysisError naming the field."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError as exc:
+        raise AnalysisError(f"{name} no es una fecha válida ({value!r}); use AAAA-MM-DD") from exc
+
+
+def query_overrides(query_string: str | None = None) -> dict[str, str]:
+    """Filters from Voila's QUERY_STRING (tenant, date_from, date_to, days)."""
+    qs = os.environ.get("QUERY_STRING", "") if query_string is None else query_string
+    parsed = parse_qs(qs.lstrip("?"), keep_blank_values=False)
+    return {k: v[-1] for k, v in parsed.items() if k in {"tenant", "date_from", "date_to", "days"} and v}
+
+
+def resolve_filters(
+    tenant: str | None = None,
+    date_from: date | str | None = None,
+    date_to: date | str | None = None,
+    days: int | str | None = 30,
+    *,
+    query_string: str | None = None,
+    latest: date | None = None,
+) -> Filters:
+    """Validate the parameters (query string first) and fill the defaults.
+
+    Defaults: tenant = TENANT_ID (or the only configured tenant); date_to = `latest` (the last date
+    with data, when the caller knows it) else today; date_from = date_to − (days − 1).
+    """
+    q = query_overrides(query_string)
+    tenant_id, tz = resolve_tenant(q.get("tenant") or tenant)
+    date_from = q.get("date_from") or date_from
+    date_to = q.get("date_to") or date_to
+    days = q.get("days") or days
+    try:
+        n_days = int(days) if days not in (None, "") else 30
+    except (TypeError, ValueError) as exc:
+        raise AnalysisError(f"DAYS debe ser un número de días ({days!r})") from exc
+    if n_days < 1 or n_days > MAX_DAYS:
+        raise AnalysisError(f"DAYS debe estar entre 1 y {MAX_DAYS}")
+    d_to = parse_date(date_to, "DATE_TO")
+    d_from = parse_date(date_from, "DATE_FROM")
+    if d_to is None:
+        d_to = latest or date.today()
+        if d_from is not None and d_from > d_to:
+            d_to = d_from + timedelta(days=n_days - 1)
+    if d_from is None:
+        d_from = d_to - timedelta(days=n_days - 1)
+    if d_from > d_to:
+        raise AnalysisError(
+            f"la fecha inicial ({d_from.isoformat()}) es posterior a la final ({d_to.isoformat()})"
+        )
+    if (d_to - d_from).days + 1 > MAX_DAYS:
+        raise AnalysisError(f"la ventana supera {MAX_DAYS} días")
+    return Filters(tenant=tenant_id, date_from=d_from, date_to=d_to, timezone=tz)
+
+
+def resolve_tenant(tenant: str | None = None) -> tuple[str, str]:
+    """(tenant id, time zone): the given id or TENANT_ID / the only configured tenant.
+
+    A tenant outside tenants.yml is allowed (the database decides: RLS shows its rows or none); its
+    time zone is TENANT_TIMEZONE.
+    """
+    from lib.config import ConfigError, get_settings, get_tenant
+
+    tenant = (tenant or "").strip() or None
+    try:
+        cfg = get_tenant(tenant)
+    except ConfigError:
+        if not tenant:
+            raise
+        return tenant, get_settings().tenant_timezone
+    if not cfg.id:
+        raise AnalysisError("falta el inquilino (TENANT)")
+    return cfg.id, cfg.timezone
