@@ -20,7 +20,7 @@ RUN apt-get update \
     && useradd --create-home --uid 1000 bi
 
 WORKDIR /app
-COPY deploy/requirements.txt /tmp/requirements.txt
+COPY requirements.txt /tmp/requirements.txt
 RUN pip install -r /tmp/requirements.txt
 
 COPY pyproject.toml ./
