@@ -1,0 +1,118 @@
+"""`bi demo [--days 90] [--no-serve]`: the whole job on the embedded defaults.
+
+Embedded PostgreSQL up and migrated, the API simulator in a background process (a fresh demo ServerKey
+passed through its environment), tenant `demo` / app `100274`, a full pipeline run over the last
+`--days` days through the notebooks, then the archive's location and (unless --no-serve) the apps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from lib.config import PROJECT_ROOT, reload_settings
+
+DEMO_TENANT = "demo"
+DEMO_APP_ID = "100274"
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_simulator(
+    server_key: str, port: int | None = None, timeout_s: float = 30.0
+) -> tuple[subprocess.Popen, str]:
+    """`python -m lib serve simulator --port N` in the background; returns (process, base URL) once it answers."""
+    port = port or free_port()
+    env = {**os.environ, "INDIGITALL_SERVER_KEY": server_key}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lib", "serve", "simulator", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the simulator exited at start (code {proc.returncode})")
+        try:
+            httpx.get(f"{url}/v1/status", timeout=1.0)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"the simulator did not answer on {url} within {timeout_s:.0f}s")
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Terminate a child we started (kill after 5 s)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def serve_demo_apps() -> int:
+    """Serve the dashboards (and Voila) after the demo run. Placeholder: the lead wires the apps here."""
+    if importlib.util.find_spec("dash_app") is None:
+        print("dash_app is not available yet: nothing to serve (later: `bi serve dash`, `bi serve voila`).")
+        return 0
+    print("dashboards: run `bi serve dash` (and `bi serve voila` for the analysis notebooks).")
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the demo; exit code of the pipeline run (0 when every step succeeded)."""
+    days = int(getattr(args, "days", 90) or 90)
+    from lib.db import get_database_url, mask, migrate
+
+    reload_settings()
+    url = get_database_url()
+    migrate(url)
+    print(f"database: {mask(url)} (migrated)")
+    key = f"demo-{secrets.token_hex(16)}"  # a throwaway ServerKey shared by the simulator and the run
+    sim, base_url = start_simulator(key)
+    print(f"simulator: {base_url} (pid {sim.pid})")
+    os.environ.update(
+        INDIGITALL_BASE_URL=base_url, INDIGITALL_SERVER_KEY=key, TENANT_ID=DEMO_TENANT,
+        INDIGITALL_APP_ID=DEMO_APP_ID, TENANTS_FILE=str(PROJECT_ROOT / ".data" / "demo-has-no-tenants.yml"),
+    )  # fmt: skip
+    reload_settings()
+    from lib.pipeline.runner import RunOptions, run_pipeline
+
+    today = datetime.now(UTC).date()
+    try:
+        outcome = run_pipeline(
+            RunOptions(
+                mode="full",
+                tenant=DEMO_TENANT,
+                date_from=(today - timedelta(days=days)).isoformat(),
+                date_to=today.isoformat(),
+            )  # fmt: skip
+        )
+    finally:
+        stop_process(sim)
+    if outcome.exit_code == 3:
+        print(outcome.message, file=sys.stderr)
+        return 3
+    if outcome.archive_dir:
+        print(f"archive: {outcome.archive_dir} (executed notebooks, HTML, manifest.json); "
+              f"`bi runs show {outcome.run_id}` for the ledger")  # fmt: skip
+    if outcome.exit_code == 0 and not getattr(args, "no_serve", False):
+        return serve_demo_apps()
+    return outcome.exit_code

@@ -1,0 +1,89 @@
+"""`bi run` and `bi runs list|show` (argument parsing lives in lib/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from lib.pipeline.runner import EXIT_USAGE, RunOptions, run_pipeline
+
+
+def run_main(args: argparse.Namespace) -> int:
+    """`bi run ...`: exit 0 all steps succeeded, 1 a step failed, 2 usage, 3 locked."""
+    outcome = run_pipeline(
+        RunOptions(
+            mode=args.mode, tenant=args.tenant, date_from=args.date_from, date_to=args.date_to,
+            from_step=args.from_step, only=args.only, resume=args.resume,
+            run_id=getattr(args, "run_id", None), full_refresh=getattr(args, "full_refresh", False),
+            progress=not getattr(args, "no_progress", False),
+        )
+    )  # fmt: skip
+    if outcome.exit_code == 3:
+        print(f"bi run: {outcome.message}; not started (exit 3). See `bi runs list`.", file=sys.stderr)
+    elif outcome.exit_code == EXIT_USAGE:
+        print(f"bi run: error: {outcome.message}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and len(value) >= 19 and value[10] == "T":
+        return value[:19].replace("T", " ")
+    return str(value)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def runs_main(args: argparse.Namespace) -> int:
+    """`bi runs list [--tenant T] [--limit N] [--json]`, `bi runs show RUN_ID [--json]`."""
+    from lib.pipeline import ledger
+
+    if args.action == "list":
+        runs = ledger.list_runs(args.tenant, limit=args.limit)
+        if args.json:
+            print(json.dumps(runs, indent=2, default=str))
+            return 0
+        for r in runs:
+            r["steps"] = f"{r.get('steps_ok', 0)}/{r.get('steps_total', 0)}"
+            r["secs"] = None if r.get("duration_ms") is None else f"{r['duration_ms'] / 1000:.1f}"
+        print(_table(runs, ["run_id", "tenant_id", "mode", "status", "started_at", "secs", "steps"])
+              if runs else "no runs")  # fmt: skip
+        return 0
+    if not args.run_id:
+        print("bi runs show: RUN_ID is required", file=sys.stderr)
+        return EXIT_USAGE
+    run = ledger.get_run(args.run_id, args.tenant)
+    if run is None:
+        print(f"bi runs show: no run {args.run_id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(run, indent=2, default=str))
+        return 0
+    head = ["run_id", "tenant_id", "mode", "status", "started_at", "finished_at", "duration_ms", "git_commit",
+            "archive_dir", "error"]  # fmt: skip
+    for key in head:
+        if run.get(key) is not None:
+            print(f"{key + ':':<13} {_fmt(run[key])}")
+    steps = []
+    for s in run["steps"]:
+        s = dict(s)
+        s["secs"] = None if s.get("duration_ms") is None else f"{s['duration_ms'] / 1000:.1f}"
+        s["attempt"] = (s.get("metrics") or {}).get("attempt")
+        s["error"] = (f"{s['error_name']} (cell {s['error_cell']}): {s['error_message'] or ''}"[:100]
+                      if s.get("error_name") else None)  # fmt: skip
+        steps.append(s)
+    print()
+    print(
+        _table(steps, ["seq", "step", "status", "attempt", "secs", "rows_in", "rows_out", "rejects", "error"])
+    )
+    return 0

@@ -1,0 +1,65 @@
+"""Step kernels: always the running interpreter's Python (`sys.executable`), started ahead of use.
+
+The kernel spec is built in memory (no kernel.json to find or shadow), so a step never runs in another
+environment's `python3`. A worker keeps one spare kernel booting (modules preloaded by
+`lib.pipeline.kernel_preload`) while it finishes the current step; each kernel serves one step only.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+
+from lib.config import PROJECT_ROOT
+
+KERNEL_NAME = "indigitall-bi"
+PRELOAD_LINE = "import lib.pipeline.kernel_preload as _bi_preload; del _bi_preload"
+
+
+class VenvKernelSpecs(KernelSpecManager):
+    """A spec manager that knows one kernel: ipykernel on `sys.executable`."""
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002 - one kernel only
+        """The interpreter's ipykernel, whatever name is asked for."""
+        return KernelSpec(
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name=f"Python ({sys.executable})",
+            language="python",
+            resource_dir=str(PROJECT_ROOT),
+            metadata={"debugger": False},
+        )
+
+
+def kernel_env() -> dict[str, str]:
+    """The kernel's environment: this process's (secrets included: env is how they travel)."""
+    env = dict(os.environ)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def start_kernel(preload: bool = True) -> AsyncKernelManager:
+    """Start a kernel (returns at once; it boots in the background) with cwd = project root."""
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=VenvKernelSpecs(), transport="tcp")
+    extra = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
+    if preload:
+        extra.append(f"--IPKernelApp.exec_lines={PRELOAD_LINE}")
+    run_sync(km.start_kernel)(
+        cwd=str(PROJECT_ROOT), env=kernel_env(), extra_arguments=extra,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return km
+
+
+def stop_kernel(km: AsyncKernelManager | None) -> None:
+    """Kill a kernel and remove its connection file (no-op for None)."""
+    if km is None:
+        return
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001, S110 - already gone
+        pass

@@ -1,0 +1,56 @@
+"""Start a pipeline run from another process (the HTTP API): a detached `python -m lib run`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from lib.config import PROJECT_ROOT, get_settings, get_tenant
+from lib.pipeline import archive, ledger
+from lib.pipeline.lock import RunLocked, is_locked
+from lib.pipeline.runner import new_run_id
+
+QUEUED_GRACE_S = 120
+
+
+def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> str:
+    """Queue a run and spawn its process; return the run id. Raises RunLocked if one is in progress.
+
+    `params` may hold date_from, date_to, full_refresh, from_step, only (the `bi run` options).
+    """
+    if mode not in ("full", "transform-only"):
+        raise ValueError(f"mode must be full or transform-only, got {mode!r}")
+    tenant = get_tenant(tenant_id)
+    if is_locked(tenant.id):
+        raise RunLocked(tenant.id, "its run lock is held")
+    now = datetime.now(UTC)
+    for run in ledger.active_runs(tenant.id):
+        created = datetime.fromisoformat(run["created_at"])
+        if run["status"] == "queued" and (now - created).total_seconds() < QUEUED_GRACE_S:
+            raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
+    run_id = new_run_id(now)
+    folder = archive.run_dir(get_settings().runs_path, now, run_id)
+    ledger.create_run(
+        run_id, tenant.id, mode, status="queued", archive_dir=str(folder), lib_version=archive.lib_version(),
+        params={"mode": mode, "tenant": tenant.id, **{k: v for k, v in params.items() if v is not None}},
+    )  # fmt: skip
+    argv = [sys.executable, "-m", "lib", "run", "--run-id", run_id, "--mode", mode, "--tenant", tenant.id,
+            "--no-progress"]  # fmt: skip
+    for key in ("date_from", "date_to", "from_step", "only"):
+        if params.get(key):
+            argv += [f"--{key.replace('_', '-').replace('from-step', 'from')}", str(params[key])]
+    if params.get("full_refresh"):
+        argv.append("--full-refresh")
+    folder.mkdir(parents=True, exist_ok=True)
+    log = open(folder / "run.log", "xb")  # noqa: SIM115 - handed to the child
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, env=dict(os.environ),
+        )  # fmt: skip
+    finally:
+        log.close()
+    ledger.update_run(run_id, tenant.id, pid=proc.pid)
+    return run_id

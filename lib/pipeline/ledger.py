@@ -1,0 +1,246 @@
+"""The run ledger: `ops.pipeline_runs` and `ops.pipeline_steps` (same facts as the run's manifest).
+
+Writes go through `tenant_tx(tenant, "loader")`; reads for the dashboards/API use the reader role
+(RLS: one tenant at a time, so cross-tenant reads loop over the configured tenants).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from lib.config import ConfigError, load_tenants
+from lib.db import tenant_tx
+
+RUN_COLUMNS = (
+    "run_id, tenant_id, mode, status, params, git_commit, lib_version, started_at, finished_at, "
+    "duration_ms, error, archive_dir, pid, created_at"
+)
+STEP_COLUMNS = (
+    "step, seq, kind, status, started_at, finished_at, duration_ms, rows_in, rows_out, rejects, metrics, "
+    "error_name, error_message, error_cell, notebook_path, html_path"
+)
+STEP_FIELDS = set(STEP_COLUMNS.replace(" ", "").split(",")) - {"step"}
+ACTIVE = ("queued", "running")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _row(mapping: Any) -> dict[str, Any]:
+    return {k: _iso(v) for k, v in dict(mapping).items()}
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str)
+
+
+# --- writes ---------------------------------------------------------------------------------------
+def create_run(
+    run_id: str,
+    tenant_id: str,
+    mode: str,
+    *,
+    params: dict[str, Any],
+    status: str = "queued",
+    git_commit: str | None = None,
+    lib_version: str | None = None,
+    archive_dir: str | None = None,
+    pid: int | None = None,
+) -> None:
+    """Insert the run row (idempotent on run_id: an existing row keeps its facts)."""
+    with tenant_tx(tenant_id) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ops.pipeline_runs (run_id, tenant_id, mode, status, params, git_commit, "
+                "lib_version, archive_dir, pid) VALUES (:run_id, :tenant, :mode, :status, "
+                "CAST(:params AS jsonb), :git, :ver, :dir, :pid) ON CONFLICT (run_id) DO NOTHING"
+            ),
+            {"run_id": run_id, "tenant": tenant_id, "mode": mode, "status": status,
+             "params": _json(params), "git": git_commit, "ver": lib_version, "dir": archive_dir, "pid": pid},
+        )  # fmt: skip
+
+
+def update_run(run_id: str, tenant_id: str, **fields: Any) -> None:
+    """Set columns of the run row (params as a dict; timestamps as datetimes)."""
+    allowed = set(RUN_COLUMNS.replace(" ", "").split(",")) - {"run_id", "tenant_id", "created_at"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"unknown run fields: {sorted(unknown)}")
+    if not fields:
+        return
+    sets = ", ".join(f"{k} = CAST(:{k} AS jsonb)" if k == "params" else f"{k} = :{k}" for k in fields)
+    values = {k: _json(v) if k == "params" else v for k, v in fields.items()}
+    with tenant_tx(tenant_id) as conn:
+        conn.execute(
+            text(f"UPDATE ops.pipeline_runs SET {sets} WHERE run_id = :run_id"),  # noqa: S608 - fixed names
+            {**values, "run_id": run_id},
+        )
+
+
+def put_steps(
+    run_id: str, tenant_id: str, steps: Iterable[tuple[int, str, str]], status: str = "pending"
+) -> None:
+    """Insert (seq, step id, kind) rows, or reset existing ones to `status` (a resume)."""
+    with tenant_tx(tenant_id) as conn:
+        for seq, step, kind in steps:
+            conn.execute(
+                text(
+                    "INSERT INTO ops.pipeline_steps (run_id, tenant_id, seq, step, kind, status) "
+                    "VALUES (:run_id, :tenant, :seq, :step, :kind, :status) "
+                    "ON CONFLICT (run_id, step) DO UPDATE SET status = EXCLUDED.status, started_at = NULL, "
+                    "finished_at = NULL, duration_ms = NULL, error_name = NULL, error_message = NULL, "
+                    "error_cell = NULL"
+                ),
+                {"run_id": run_id, "tenant": tenant_id, "seq": seq, "step": step, "kind": kind,
+                 "status": status},
+            )  # fmt: skip
+
+
+def update_step(run_id: str, tenant_id: str, step: str, **fields: Any) -> None:
+    """Set columns of one step row (metrics as a dict)."""
+    unknown = set(fields) - STEP_FIELDS
+    if unknown:
+        raise ValueError(f"unknown step fields: {sorted(unknown)}")
+    if not fields:
+        return
+    sets = ", ".join(f"{k} = CAST(:{k} AS jsonb)" if k == "metrics" else f"{k} = :{k}" for k in fields)
+    values = {k: _json(v) if k == "metrics" else v for k, v in fields.items()}
+    with tenant_tx(tenant_id) as conn:
+        conn.execute(
+            text(f"UPDATE ops.pipeline_steps SET {sets} WHERE run_id = :run_id AND step = :step"),  # noqa: S608
+            {**values, "run_id": run_id, "step": step},
+        )
+
+
+def abort_steps(run_id: str, tenant_id: str) -> None:
+    """An interrupted run: its running steps become failed, its pending ones skipped."""
+    with tenant_tx(tenant_id) as conn:
+        conn.execute(
+            text(
+                "UPDATE ops.pipeline_steps SET status = CASE status WHEN 'running' THEN 'failed' ELSE 'skipped' END, "
+                "error_name = CASE status WHEN 'running' THEN 'Interrupted' ELSE error_name END "
+                "WHERE run_id = :r AND status IN ('pending', 'running')"
+            ),
+            {"r": run_id},
+        )
+
+
+def fail_abandoned(tenant_id: str, keep: str, *, queued_grace_s: int = 120) -> int:
+    """Mark the tenant's other running runs (and stale queued ones) failed; call while holding the lock."""
+    with tenant_tx(tenant_id) as conn:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "UPDATE ops.pipeline_runs SET status = 'failed', finished_at = now(), "
+                    "error = coalesce(error, 'abandoned: its process ended without finishing the run') "
+                    "WHERE run_id <> :keep AND (status = 'running' OR (status = 'queued' AND "
+                    "created_at < now() - make_interval(secs => :grace))) RETURNING run_id"
+                ),
+                {"keep": keep, "grace": queued_grace_s},
+            )
+        ]
+        if ids:
+            conn.execute(
+                text(
+                    "UPDATE ops.pipeline_steps SET status = 'skipped' "
+                    "WHERE run_id = ANY(:ids) AND status IN ('pending', 'running')"
+                ),
+                {"ids": ids},
+            )
+    return len(ids)
+
+
+# --- reads ----------------------------------------------------------------------------------------
+def _tenant_ids(tenant_id: str | None) -> list[str]:
+    if tenant_id:
+        return [tenant_id]
+    try:
+        return [t.id for t in load_tenants()]
+    except ConfigError:
+        return []
+
+
+def _steps(conn: Any, run_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        text(f"SELECT {STEP_COLUMNS} FROM ops.pipeline_steps WHERE run_id = :r ORDER BY seq, step"),  # noqa: S608
+        {"r": run_id},
+    ).mappings()
+    return [_row(r) for r in rows]
+
+
+def get_run(run_id: str, tenant_id: str | None = None, *, role: str = "reader") -> dict[str, Any] | None:
+    """The run with its steps, or None (searched in `tenant_id`, else in every configured tenant)."""
+    for tid in _tenant_ids(tenant_id):
+        with tenant_tx(tid, role) as conn:  # type: ignore[arg-type]
+            row = (
+                conn.execute(
+                    text(f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE run_id = :r"),  # noqa: S608
+                    {"r": run_id},
+                )
+                .mappings()
+                .first()
+            )
+            if row is not None:
+                run = _row(row)
+                run["steps"] = _steps(conn, run_id)
+                return run
+    return None
+
+
+def list_runs(tenant_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Latest runs first (without steps; `steps_ok`/`steps_total` counts instead)."""
+    out: list[dict[str, Any]] = []
+    for tid in _tenant_ids(tenant_id):
+        with tenant_tx(tid, "reader") as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {', '.join('r.' + c.strip() for c in RUN_COLUMNS.split(','))}, "  # noqa: S608
+                    "(SELECT count(*) FROM ops.pipeline_steps s WHERE s.run_id = r.run_id "
+                    " AND s.status = 'success') AS steps_ok, "
+                    "(SELECT count(*) FROM ops.pipeline_steps s WHERE s.run_id = r.run_id) AS steps_total "
+                    "FROM ops.pipeline_runs r ORDER BY r.created_at DESC LIMIT :n"
+                ),
+                {"n": limit},
+            ).mappings()
+            out.extend(_row(r) for r in rows)
+    out.sort(key=lambda r: r["created_at"] or "", reverse=True)
+    return out[:limit]
+
+
+def active_runs(tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's queued/running runs."""
+    with tenant_tx(tenant_id, "reader") as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608
+                "ORDER BY created_at"
+            )
+        ).mappings()
+        return [_row(r) for r in rows]
+
+
+def last_success_by_tenant(tenant_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """tenant id -> its latest successful run (run_id, mode, started_at, finished_at, duration_ms)."""
+    out: dict[str, dict[str, Any]] = {}
+    for tid in list(tenant_ids) if tenant_ids else _tenant_ids(None):
+        with tenant_tx(tid, "reader") as conn:
+            row = (
+                conn.execute(
+                    text(
+                        "SELECT run_id, mode, started_at, finished_at, duration_ms FROM ops.pipeline_runs "
+                        "WHERE status = 'success' ORDER BY finished_at DESC NULLS LAST LIMIT 1"
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is not None:
+                out[tid] = _row(row)
+    return out

@@ -1,0 +1,98 @@
+"""One run per tenant: a session-level PostgreSQL advisory lock on a dedicated connection.
+
+The key is two int4s: a constant for "pipeline run" and a hash of the tenant id, so `pg_locks` can be
+read to tell whether a tenant's lock is held without taking it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg2
+
+from lib.db import get_database_url, to_dsn
+
+LOCK_CLASS = 0x0B1_0001  # "bi pipeline run" (int4, positive so pg_locks.classid reads back the same)
+
+
+class RunLocked(RuntimeError):
+    """Another run of the tenant holds the lock (or is queued/running)."""
+
+    def __init__(self, tenant_id: str, detail: str = "") -> None:
+        self.tenant_id = tenant_id
+        msg = f"another pipeline run of tenant {tenant_id!r} is in progress"
+        super().__init__(f"{msg} ({detail})" if detail else msg)
+
+
+def lock_key(tenant_id: str) -> tuple[int, int]:
+    """The advisory-lock key of a tenant: (class, positive int4 from a hash of the tenant id)."""
+    digest = hashlib.blake2b(tenant_id.encode("utf-8"), digest_size=4).digest()
+    return LOCK_CLASS, int.from_bytes(digest, "big") & 0x7FFF_FFFF
+
+
+def _connect(url: str | None):
+    conn = psycopg2.connect(to_dsn(url or get_database_url()), application_name="indigitall-bi:run-lock")
+    conn.autocommit = True
+    return conn
+
+
+class TenantLock:
+    """Held for the whole run: `acquire()` (non-blocking, raises RunLocked) ... `release()`."""
+
+    def __init__(self, tenant_id: str, url: str | None = None) -> None:
+        self.tenant_id = tenant_id
+        self.url = url
+        self._conn = None
+
+    def acquire(self) -> TenantLock:
+        """Take the lock or raise RunLocked at once."""
+        conn = _connect(self.url)
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(self.tenant_id))
+            got = cur.fetchone()[0]
+        if not got:
+            conn.close()
+            raise RunLocked(self.tenant_id)
+        self._conn = conn
+        return self
+
+    def release(self) -> None:
+        """Unlock and close the dedicated connection (closing alone would release it too)."""
+        if self._conn is None:
+            return
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(self.tenant_id))
+        except psycopg2.Error:
+            pass
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def held(self) -> bool:
+        """True while this object holds the lock."""
+        return self._conn is not None and not self._conn.closed
+
+    def __enter__(self) -> TenantLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def is_locked(tenant_id: str, url: str | None = None) -> bool:
+    """True when some session holds the tenant's run lock (reads pg_locks; takes nothing)."""
+    cls, obj = lock_key(tenant_id)
+    conn = _connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND classid = %s::oid AND objid = %s::oid AND objsubid = 2)",
+                (cls, obj),
+            )
+            return bool(cur.fetchone()[0])
+    finally:
+        conn.close()

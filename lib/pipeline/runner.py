@@ -1,0 +1,426 @@
+"""The papermill runner: plan the steps, run them in worker processes, archive, keep the ledger.
+
+`run_pipeline(RunOptions(...)) -> RunOutcome` is what `bi run` calls. Steps whose dependencies are
+done run in parallel processes (at most one per core); each step is a notebook executed by papermill
+on its own fresh kernel (lib.pipeline.worker). A failed step fails the run and skips its dependents;
+`resume` re-runs a run's failed and skipped steps as new attempts.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import secrets
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from lib.config import ConfigError, TenantConfig, get_settings, get_tenant
+from lib.pipeline import archive, ledger
+from lib.pipeline.graph import Step, all_steps, dependents, plan, restrict
+from lib.pipeline.lock import RunLocked, TenantLock
+from lib.pipeline.progress import Progress
+from lib.pipeline.scan import contains_secret, current_secrets
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class UsageError(ValueError):
+    """Bad options (exit code 2)."""
+
+
+@dataclass
+class RunOptions:
+    """What `bi run` was asked to do."""
+
+    mode: str = "full"
+    tenant: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    from_step: str | None = None
+    only: str | None = None
+    resume: str | None = None
+    run_id: str | None = None
+    full_refresh: bool = False
+    progress: bool = True
+    max_workers: int | None = None
+    step_timeout_s: int | None = None
+    prewarm: bool = True
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended."""
+
+    run_id: str | None
+    tenant_id: str | None
+    status: str
+    exit_code: int
+    message: str
+    archive_dir: Path | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    manifest_path: Path | None = None
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """`YYYYMMDDTHHMMSSZ-xxxxxx` (sortable, unique)."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _check_dates(date_from: str | None, date_to: str | None) -> None:
+    parsed = []
+    for name, value in (("--date-from", date_from), ("--date-to", date_to)):
+        try:
+            parsed.append(date.fromisoformat(value) if value else None)
+        except ValueError:
+            raise UsageError(f"{name} must be YYYY-MM-DD, got {value!r}") from None
+    if parsed[0] and parsed[1] and parsed[0] > parsed[1]:
+        raise UsageError(f"invalid date range: --date-from {date_from} is after --date-to {date_to}")
+
+
+def step_parameters(step: Step, tenant: TenantConfig, run_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The papermill parameters of one step (names of secret env vars only, never values)."""
+    p: dict[str, Any] = {"tenant": tenant.id, "run_id": run_id}
+    if step.kind == "extract":
+        p.update(
+            application_id=params.get("application_id"), date_from=params.get("date_from"),
+            date_to=params.get("date_to"), mode=params.get("extract_mode") or "incremental",
+            server_key_env=tenant.server_key_env,
+        )  # fmt: skip
+    elif step.kind in ("transform", "post"):
+        p["full_refresh"] = bool(params.get("full_refresh"))
+    elif step.kind == "dbt":
+        p["select"] = params.get("dbt_select")
+    return p
+
+
+def _worker_count(steps: list[Step], requested: int | None) -> int:
+    cores = os.cpu_count() or 1
+    return max(1, min(requested or cores, cores, len(steps)))
+
+
+def _noop() -> int:
+    return os.getpid()
+
+
+class _Run:
+    """State of one run while it executes."""
+
+    def __init__(self, opts: RunOptions) -> None:
+        self.opts = opts
+        self.lock: TenantLock | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.prior: dict[str, dict[str, Any]] = {}
+
+    # -- setup -------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        opts = self.opts
+        self.settings = get_settings()
+        if opts.resume:
+            run = ledger.get_run(opts.resume, opts.tenant)
+            if run is None:
+                raise UsageError(
+                    f"no run {opts.resume!r} in the ledger"
+                    + (f" for tenant {opts.tenant!r}" if opts.tenant else "")
+                )
+            self.tenant = get_tenant(run["tenant_id"])
+            self.run_id = run["run_id"]
+            self.mode = run["mode"]
+            self.params = dict(run["params"] or {})
+            self.prior = {s["step"]: s for s in run["steps"]}
+            known = {s.id: s for s in all_steps()}
+            todo = [known[s["step"]] for s in run["steps"] if s["status"] != "success" and s["step"] in known]
+            if not todo:
+                raise UsageError(f"run {self.run_id} has no failed or skipped step to resume")
+            self.steps = restrict(todo)
+            self.archive_dir = Path(run["archive_dir"]) if run.get("archive_dir") else None
+            self.started_at = (
+                datetime.fromisoformat(run["started_at"]) if run.get("started_at") else datetime.now(UTC)
+            )
+            self.previous_ms = run.get("duration_ms") or 0
+        else:
+            if opts.mode not in ("full", "transform-only"):
+                raise UsageError(f"--mode must be full or transform-only, got {opts.mode!r}")
+            _check_dates(opts.date_from, opts.date_to)
+            self.tenant = get_tenant(opts.tenant)
+            self.mode = opts.mode
+            try:
+                self.steps = plan(opts.mode, from_step=opts.from_step, only=opts.only)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            self.started_at = datetime.now(UTC)
+            self.run_id = opts.run_id or new_run_id(self.started_at)
+            self.params = {
+                "mode": opts.mode, "tenant": self.tenant.id, "date_from": opts.date_from,
+                "date_to": opts.date_to, "full_refresh": opts.full_refresh, "from_step": opts.from_step,
+                "only": opts.only, "server_key_env": self.tenant.server_key_env,
+                "application_ids": list(self.tenant.application_ids), "steps": [s.id for s in self.steps],
+            }  # fmt: skip
+            self.archive_dir = None
+            self.previous_ms = 0
+            if opts.run_id:  # launched by launch_run: its queued row holds the archive folder
+                queued = ledger.get_run(opts.run_id, self.tenant.id, role="loader")
+                if queued and queued["status"] != "queued":
+                    raise UsageError(f"run {opts.run_id} already exists ({queued['status']}); use --resume")
+                if queued and queued.get("archive_dir"):
+                    self.archive_dir = Path(queued["archive_dir"])
+        if self.archive_dir is None:
+            self.archive_dir = archive.run_dir(self.settings.runs_path, self.started_at, self.run_id)
+
+    def acquire(self) -> None:
+        self.lock = TenantLock(self.tenant.id).acquire()
+
+    def start_pool(self) -> None:
+        n = _worker_count(self.steps, self.opts.max_workers)
+        from lib.pipeline import worker
+
+        self.workers = n
+        self.pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+            initializer=worker.init_worker, initargs=(self.opts.prewarm,),
+        )  # fmt: skip
+        for _ in range(n):  # spawn the workers now: they boot while the ledger is written
+            self.pool.submit(_noop)
+
+    def open_ledger(self) -> None:
+        tid = self.tenant.id
+        ledger.fail_abandoned(tid, keep=self.run_id)
+        if not self.opts.resume:
+            ledger.create_run(
+                self.run_id, tid, self.mode, params=self.params, status="running",
+                git_commit=archive.git_commit(), lib_version=archive.lib_version(),
+                archive_dir=str(self.archive_dir), pid=os.getpid(),
+            )  # fmt: skip
+        ledger.update_run(
+            self.run_id, tid, status="running", started_at=self.started_at, finished_at=None, error=None,
+            pid=os.getpid(), archive_dir=str(self.archive_dir), mode=self.mode,
+        )  # fmt: skip
+        ledger.put_steps(self.run_id, tid, [(s.seq, s.id, s.kind) for s in self.steps])
+        self.archive_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- execution ---------------------------------------------------------------------------------
+    def _task(self, step: Step, prewarm_next: bool):
+        from lib.pipeline.worker import StepTask
+
+        prev = self.prior.get(step.id) or {}
+        attempt = int((prev.get("metrics") or {}).get("attempt") or 0) + 1
+        return StepTask(
+            step=step, run_id=self.run_id, attempt=attempt,
+            parameters=step_parameters(step, self.tenant, self.run_id, self.params),
+            archive_dir=str(self.archive_dir), prewarm_next=prewarm_next and self.opts.prewarm,
+            timeout_s=self.opts.step_timeout_s,
+        )  # fmt: skip
+
+    def _record(self, outcome: dict[str, Any]) -> None:
+        prev = self.prior.get(outcome["step"]) or {}
+        history = list((prev.get("metrics") or {}).get("attempts") or [])
+        history.append(
+            {
+                k: outcome.get(k)
+                for k in (
+                    "attempt",
+                    "status",
+                    "started_at",
+                    "finished_at",
+                    "duration_ms",
+                    "error_name",
+                    "notebook_path",
+                )
+            }
+        )
+        metrics = {
+            "attempt": outcome.get("attempt"), "calls": outcome.get("calls"),
+            "warnings": outcome.get("warnings") or [], "errors": outcome.get("errors") or [],
+            "result": outcome.get("result_metrics") or {}, "artifacts": outcome.get("artifacts") or [],
+            "timings_ms": {**(outcome.get("timings_ms") or {}), "lib": outcome.get("lib_duration_ms")},
+            "attempts": history,
+        }  # fmt: skip
+        if outcome.get("quarantined"):
+            metrics["quarantined"] = outcome["quarantined"]
+        ledger.update_step(
+            self.run_id, self.tenant.id, outcome["step"], status=outcome["status"],
+            started_at=outcome.get("started_at"), finished_at=outcome.get("finished_at"),
+            duration_ms=outcome.get("duration_ms"), rows_in=outcome.get("rows_in"),
+            rows_out=outcome.get("rows_out"), rejects=outcome.get("rejects"), metrics=metrics,
+            error_name=outcome.get("error_name"), error_message=outcome.get("error_message"),
+            error_cell=outcome.get("error_cell"), notebook_path=outcome.get("notebook_path"),
+            html_path=outcome.get("html_path"),
+        )  # fmt: skip
+
+    def execute(self, progress: Progress) -> dict[str, str]:
+        assert self.pool is not None
+        status = {s.id: "pending" for s in self.steps}
+        pending = {s.id: s for s in self.steps}
+        running: dict[Future, Step] = {}
+        failed_first: list[str] = []
+        while pending or running:
+            ready = sorted(
+                (s for s in pending.values() if all(status.get(d) == "success" for d in s.deps)),
+                key=lambda s: s.seq,
+            )
+            while ready and len(running) < self.workers:
+                step = ready.pop(0)
+                del pending[step.id]
+                future = None
+                try:
+                    future = self.pool.submit(_run_task, self._task(step, prewarm_next=bool(pending)))
+                except (BrokenProcessPool, RuntimeError) as exc:
+                    self._finish_step(step, {"step": step.id, "status": "failed", "error_name": type(exc).__name__,
+                                             "error_message": str(exc)}, status, pending, progress, failed_first)  # fmt: skip
+                    continue
+                running[future] = step
+                status[step.id] = "running"
+                ledger.update_step(self.run_id, self.tenant.id, step.id, status="running",
+                                   started_at=datetime.now(UTC))  # fmt: skip
+                progress.started(step.id)
+            if not running:
+                break
+            done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+            progress.tick()
+            for future in done:
+                step = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - a crashed worker fails its step, not the runner
+                    outcome = {"step": step.id, "seq": step.seq, "status": "failed",
+                               "error_name": type(exc).__name__, "error_message": str(exc) or type(exc).__name__}  # fmt: skip
+                self._finish_step(step, outcome, status, pending, progress, failed_first)
+        for sid in list(pending):  # unreachable (a dependency never succeeded)
+            status[sid] = "skipped"
+            ledger.update_step(self.run_id, self.tenant.id, sid, status="skipped")
+            progress.skipped(sid, "a step that did not succeed")
+        self.failed = failed_first
+        return status
+
+    def _finish_step(self, step, outcome, status, pending, progress, failed_first) -> None:  # noqa: ANN001
+        outcome.setdefault("attempt", 1)
+        self._record(outcome)
+        status[step.id] = outcome["status"]
+        progress.finished(outcome)
+        if outcome["status"] != "success":
+            failed_first.append(
+                f"{step.id}: {outcome.get('error_name')}: {outcome.get('error_message') or ''}"[:500]
+            )
+            for sid in sorted(dependents(step.id, self.steps)):
+                if sid in pending:
+                    del pending[sid]
+                    status[sid] = "skipped"
+                    ledger.update_step(self.run_id, self.tenant.id, sid, status="skipped")
+                    progress.skipped(sid, step.id)
+
+    # -- end ---------------------------------------------------------------------------------------
+    def finish(self, status: dict[str, str], elapsed_ms: int) -> tuple[str, Path | None]:
+        ok = all(v == "success" for v in status.values())
+        run_status = "success" if ok else "failed"
+        error = None if ok else "; ".join(self.failed)[:2000] or "a step did not succeed"
+        ledger.update_run(
+            self.run_id, self.tenant.id, status=run_status, finished_at=datetime.now(UTC),
+            duration_ms=self.previous_ms + elapsed_ms, error=error,
+        )  # fmt: skip
+        return run_status, self.write_manifest()
+
+    def write_manifest(self) -> Path | None:
+        run = ledger.get_run(self.run_id, self.tenant.id, role="loader")
+        if run is None:
+            return None
+        steps = []
+        for s in run["steps"]:
+            entry = dict(s)
+            for key in ("notebook_path", "html_path"):
+                if entry.get(key):
+                    entry[key.replace("_path", "")] = Path(entry[key]).name
+            steps.append(entry)
+        manifest = {
+            "run_id": run["run_id"], "tenant_id": run["tenant_id"], "mode": run["mode"],
+            "status": run["status"], "parameters": run["params"], "git_commit": run["git_commit"],
+            "lib_version": run["lib_version"], "python": platform.python_version(),
+            "executable": sys.executable, "started_at": run["started_at"], "finished_at": run["finished_at"],
+            "duration_ms": run["duration_ms"], "error": run["error"], "archive_dir": run["archive_dir"],
+            "steps": steps,
+        }  # fmt: skip
+        import json
+
+        if contains_secret(json.dumps(manifest, default=str), current_secrets()):
+            return None  # never archive it; the ledger still holds the facts
+        return archive.write_manifest(self.archive_dir, manifest)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+
+def _run_task(task) -> dict[str, Any]:  # noqa: ANN001 - runs in the worker process
+    from lib.pipeline.worker import execute_step
+
+    return execute_step(task)
+
+
+def run_pipeline(opts: RunOptions) -> RunOutcome:
+    """Run (or resume) a pipeline run; never raises for step failures (see RunOutcome.exit_code)."""
+    run = _Run(opts)
+    try:
+        run.prepare()
+    except (UsageError, ConfigError) as exc:
+        return RunOutcome(None, opts.tenant, "failed", EXIT_USAGE, str(exc))
+    try:
+        run.acquire()
+    except RunLocked as exc:
+        if opts.run_id and not opts.resume:
+            _fail_queued(opts.run_id, run.tenant.id, str(exc))
+        return RunOutcome(run.run_id, run.tenant.id, "failed", EXIT_LOCKED, str(exc))
+    t0 = time.perf_counter()
+    progress = Progress(len(run.steps), enabled=opts.progress)
+    try:
+        run.start_pool()
+        run.open_ledger()
+        progress.header(
+            f"run {run.run_id} ({'resume, ' if opts.resume else ''}{run.mode}) tenant {run.tenant.id}: "
+            f"{len(run.steps)} steps on {run.workers} worker(s); archive {run.archive_dir}"
+        )
+        try:
+            status = run.execute(progress)
+        except BaseException as exc:
+            ledger.update_run(run.run_id, run.tenant.id, status="failed", finished_at=datetime.now(UTC),
+                              error=f"runner interrupted: {type(exc).__name__}")  # fmt: skip
+            ledger.abort_steps(run.run_id, run.tenant.id)
+            raise
+        elapsed = int((time.perf_counter() - t0) * 1000)
+        run_status, manifest = run.finish(status, elapsed)
+    finally:
+        run.close()
+    counts: dict[str, int] = {}
+    for v in status.values():
+        counts[v] = counts.get(v, 0) + 1
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    message = (
+        f"run {run.run_id} {run_status.upper()}: {parts} in {elapsed / 1000:.1f}s; archive {run.archive_dir}"
+    )
+    if run_status != "success" and run.failed:
+        message += f"; first failure: {run.failed[0][:200]}"
+    progress.summary(message)
+    final = ledger.get_run(run.run_id, run.tenant.id, role="loader")
+    return RunOutcome(
+        run.run_id, run.tenant.id, run_status, EXIT_OK if run_status == "success" else EXIT_FAILED, message,
+        run.archive_dir, (final or {}).get("steps", []), manifest,
+    )  # fmt: skip
+
+
+def _fail_queued(run_id: str, tenant_id: str, error: str) -> None:
+    """A launched run that could not take the lock: its queued row ends as failed."""
+    try:
+        run = ledger.get_run(run_id, tenant_id, role="loader")
+        if run and run["status"] == "queued":
+            ledger.update_run(run_id, tenant_id, status="failed", finished_at=datetime.now(UTC), error=error)
+    except Exception:  # noqa: BLE001, S110 - the lock message is what matters
+        pass

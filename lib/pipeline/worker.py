@@ -1,0 +1,213 @@
+"""Runs one step in a pool process: papermill on a fresh kernel, then scan, render and archive.
+
+The runner submits `StepTask`s to a ProcessPoolExecutor whose initializer is `init_worker`; each task
+returns a plain dict (`StepOutcome` fields) so nothing but data crosses the process boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lib.pipeline import _fastimport
+
+_fastimport.trim()
+
+import nbformat  # noqa: E402
+import papermill as pm  # noqa: E402
+from papermill.exceptions import PapermillExecutionError  # noqa: E402
+
+from lib.config import PROJECT_ROOT  # noqa: E402
+from lib.pipeline import archive, kernel  # noqa: E402
+from lib.pipeline.graph import Step  # noqa: E402
+from lib.pipeline.scan import contains_secret, current_secrets, quarantine  # noqa: E402
+
+_spare = None  # a kernel booting for this worker's next step
+_exporter = None
+
+
+@dataclass
+class StepTask:
+    """What a worker needs to run one step."""
+
+    step: Step
+    run_id: str
+    attempt: int
+    parameters: dict[str, Any]
+    archive_dir: str
+    prewarm_next: bool = True
+    timeout_s: int | None = None
+    notebooks_root: str = str(PROJECT_ROOT)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def init_worker(prewarm: bool = True) -> None:
+    """Pool initializer: start a spare kernel at once so the first step finds it booted."""
+    global _spare
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _drop_spare, exitpriority=10)
+    if prewarm:
+        _spare = kernel.start_kernel()
+    render_html(nbformat.v4.new_notebook())  # load the HTML templates while the kernel boots
+
+
+def _drop_spare() -> None:
+    global _spare
+    kernel.stop_kernel(_spare)
+    _spare = None
+
+
+def _take_kernel():
+    global _spare
+    km, _spare = _spare, None
+    if km is None or not km.has_kernel:
+        km = kernel.start_kernel()
+    return km
+
+
+def render_html(nb: nbformat.NotebookNode) -> str:
+    """HTML of an executed notebook without its code (outputs and markdown only)."""
+    global _exporter
+    if _exporter is None:
+        from nbconvert import HTMLExporter
+
+        _exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = _exporter.from_notebook_node(nb)
+    return body
+
+
+def source_cell_index(nb: nbformat.NotebookNode, executed_index: int) -> int:
+    """Index in the committed notebook of the executed notebook's cell (papermill's cells removed)."""
+    added = 0
+    for cell in nb.cells[:executed_index]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
+            added += 1
+    return executed_index - added
+
+
+def _error_from(exc: PapermillExecutionError, staged: Path) -> tuple[str, str, int | None]:
+    cell = exc.cell_index
+    try:
+        nb = nbformat.read(staged, as_version=4)
+        failing = [
+            i for i, c in enumerate(nb.cells)
+            if any(o.get("output_type") == "error" for o in c.get("outputs", []))
+        ]  # fmt: skip
+        cell = source_cell_index(nb, failing[0]) if failing else source_cell_index(nb, cell)
+    except Exception:  # noqa: BLE001, S110 - keep papermill's index
+        pass
+    message = (exc.evalue or "").strip() or exc.ename
+    return exc.ename, message, cell
+
+
+def execute_step(task: StepTask) -> dict[str, Any]:
+    """Run the step's notebook and archive it; return the outcome (status, timings, metrics, error)."""
+    step = task.step
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    staging = Path(tempfile.mkdtemp(prefix=f"bi-{step.id}-"))
+    staged = staging / "notebook.ipynb"
+    params = dict(task.parameters)
+    params["result_path"] = str(staging / "result.json")
+    if step.kind == "dbt":
+        params["run_dir"] = str(staging / "artifacts")
+    out: dict[str, Any] = {"step": step.id, "seq": step.seq, "kind": step.kind, "status": "success",
+                           "attempt": task.attempt, "started_at": started.isoformat(), "error_name": None,
+                           "error_message": None, "error_cell": None}  # fmt: skip
+    km = _take_kernel()
+    t_kernel = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(Path(task.notebooks_root) / step.notebook), str(staged), parameters=params,
+            cwd=str(PROJECT_ROOT), progress_bar=False, km=km, kernel_name=kernel.KERNEL_NAME,
+            execution_timeout=task.timeout_s, request_save_on_cell_execute=False,
+        )  # fmt: skip
+    except PapermillExecutionError as exc:
+        out["status"] = "failed"
+        out["error_name"], out["error_message"], out["error_cell"] = _error_from(exc, staged)
+    except Exception as exc:  # noqa: BLE001 - a dead kernel, a timeout, a missing notebook: the step fails
+        out["status"] = "failed"
+        out["error_name"], out["error_message"] = type(exc).__name__, str(exc) or type(exc).__name__
+    finally:
+        global _spare
+        if task.prewarm_next and _spare is None:
+            _spare = kernel.start_kernel()  # boots while we archive
+        kernel.stop_kernel(km)
+    t_exec = time.perf_counter()
+    try:
+        _archive(task, staging, staged, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    t_end = time.perf_counter()
+    out["finished_at"] = datetime.now(UTC).isoformat()
+    out["duration_ms"] = int((t_end - t0) * 1000)
+    out["timings_ms"] = {
+        "kernel_wait": int((t_kernel - t0) * 1000),
+        "execute": int((t_exec - t_kernel) * 1000),
+        "archive": int((t_end - t_exec) * 1000),
+    }
+    return out
+
+
+def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -> None:
+    """Scan every output for secrets, then write the notebook, its HTML and artifacts into the archive."""
+    step, folder = task.step, Path(task.archive_dir)
+    secrets = current_secrets()
+    attempt = archive.free_attempt(folder, step.stem, task.attempt)
+    stem = archive.attempt_stem(step.stem, attempt)
+    out["attempt"] = attempt
+    result_raw = (staging / "result.json").read_bytes() if (staging / "result.json").exists() else b""
+    nb_raw = staged.read_bytes() if staged.exists() else b""
+    leaks: list[str] = []
+    if nb_raw and contains_secret(nb_raw, secrets):
+        leaks.append(str(quarantine(nb_raw, archive.quarantine_dir(folder), f"{stem}.ipynb")))
+        nb_raw = b""
+    if result_raw and contains_secret(result_raw, secrets):
+        leaks.append(str(quarantine(result_raw, archive.quarantine_dir(folder), f"{stem}.result.json")))
+        result_raw = b""
+    if out["error_message"] and contains_secret(out["error_message"], secrets):
+        out["error_message"] = "(message withheld: it contains a secret value)"
+    if nb_raw:
+        nb = nbformat.reads(nb_raw.decode("utf-8"), as_version=4)
+        html = render_html(nb)
+        if contains_secret(html, secrets):
+            leaks.append(str(quarantine(html.encode(), archive.quarantine_dir(folder), f"{stem}.html")))
+        else:
+            out["notebook_path"] = str(archive.write_once(folder / f"{stem}.ipynb", nb_raw))
+            out["html_path"] = str(archive.write_once(folder / f"{stem}.html", html))
+    artifacts = []
+    art_dir = staging / "artifacts"
+    if art_dir.is_dir():
+        for f in sorted(p for p in art_dir.rglob("*") if p.is_file()):
+            data = f.read_bytes()
+            name = f"{stem}.{f.name}"
+            if contains_secret(data, secrets):
+                leaks.append(str(quarantine(data, archive.quarantine_dir(folder), name)))
+            else:
+                artifacts.append(str(archive.write_once(folder / name, data)))
+    out["artifacts"] = artifacts
+    if result_raw:
+        result = json.loads(result_raw)
+        out.update(
+            rows_in=result.get("rows_in"), rows_out=result.get("rows_out"), rejects=result.get("rejects"),
+            calls=result.get("calls"), result_metrics=result.get("metrics") or {},
+            warnings=(result.get("warnings") or [])[:20], errors=(result.get("errors") or [])[:20],
+            lib_duration_ms=int(float(result.get("duration_s") or 0) * 1000),
+        )  # fmt: skip
+    if leaks:
+        first_error = f" after {out['error_name']}" if out["status"] == "failed" else ""
+        out["status"] = "failed"
+        out["error_name"] = "SecretLeak"
+        out["error_message"] = (
+            f"step {step.id}{first_error}: an output contains a secret value; not archived, "
+            f"quarantined: {', '.join(leaks)}"
+        )
+        out["quarantined"] = leaks

@@ -1,0 +1,203 @@
+"""The papermill runner end to end: real notebooks, real kernels, simulator data, a test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from lib.config import PROJECT_ROOT, reload_settings
+
+pytestmark = pytest.mark.slow
+SERVER_KEY = "test-server-key-5d0c2b7e"
+
+
+@pytest.fixture(scope="module")
+def pipeline_env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Simulator on loopback + env for tenant demo; RUNS_DIR and HOME in a scratch folder."""
+    from lib.simulator import start_in_thread
+
+    scratch = tmp_path_factory.mktemp("pipeline")
+    sim = start_in_thread(port=0, server_key=SERVER_KEY)
+    env = {
+        "RUNS_DIR": str(scratch / "runs"), "HOME": str(scratch / "home"), "TENANT_ID": "demo",
+        "INDIGITALL_APP_ID": "100274", "INDIGITALL_SERVER_KEY": SERVER_KEY, "INDIGITALL_BASE_URL": sim.url,
+        "TENANTS_FILE": str(scratch / "no-tenants.yml"), "EXTRACT_BACKFILL_DAYS": "3",
+    }  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        mp.delenv("BI_PIPELINE_FAULT", raising=False)
+        reload_settings()
+        yield {**env, "DATABASE_URL": db_url}
+    reload_settings()
+    sim.stop()
+
+
+def _run(**kw):
+    from lib.pipeline.runner import RunOptions, run_pipeline
+
+    return run_pipeline(RunOptions(progress=True, **kw))
+
+
+def _count(db_url: str, table: str) -> int:
+    from lib.db import get_engine
+
+    with get_engine("owner", db_url).connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = 'demo'")).scalar_one()  # noqa: S608
+
+
+def test_full_run_archives_every_notebook(pipeline_env: dict[str, str], db_url: str) -> None:
+    from lib.pipeline import ledger
+    from lib.pipeline.graph import all_steps
+
+    today = datetime.now(UTC).date()
+    out = _run(mode="full", date_from=str(today - timedelta(days=7)), date_to=str(today - timedelta(days=1)))
+    failures = [
+        (s["step"], s["error_name"], s["error_message"]) for s in out.steps if s["status"] != "success"
+    ]
+    assert out.exit_code == 0, failures
+    folder = out.archive_dir
+    assert folder.parent.parent == Path(pipeline_env["RUNS_DIR"])
+    expected = all_steps()
+    for step in expected:
+        nb = json.loads((folder / f"{step.stem}.ipynb").read_text())
+        assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
+        html = (folder / f"{step.stem}.html").read_text()
+        assert "run_step(" not in html  # rendered without code
+    assert any(p.name.endswith("run_results.json") for p in folder.iterdir())  # dbt's results archived
+    manifest = json.loads((folder / "manifest.json").read_text())
+    run = ledger.get_run(out.run_id)
+    assert (
+        manifest["run_id"] == run["run_id"] == out.run_id and manifest["status"] == run["status"] == "success"
+    )
+    assert manifest["parameters"] == run["params"] and "INDIGITALL_SERVER_KEY" in json.dumps(manifest)
+    assert SERVER_KEY not in json.dumps(manifest)
+    assert (
+        [s["step"] for s in manifest["steps"]]
+        == [s["step"] for s in run["steps"]]
+        == [s.id for s in expected]
+    )
+    for m, r in zip(manifest["steps"], run["steps"], strict=True):
+        assert (m["status"], m["rows_out"], m["notebook_path"]) == (
+            r["status"],
+            r["rows_out"],
+            r["notebook_path"],
+        )
+        assert m["notebook"] == Path(r["notebook_path"]).name
+    assert manifest["lib_version"] and manifest["steps"][0]["metrics"]["attempt"] == 1
+    for table in ("raw.raw_chat_stats", "public.messages", "public.contacts", "public.toques_daily"):
+        assert _count(db_url, table) > 0, table
+    assert ledger.last_success_by_tenant()["demo"]["run_id"] == out.run_id
+
+
+def test_failing_step_skips_dependents_then_resume(pipeline_env: dict[str, str], monkeypatch) -> None:
+    from lib.pipeline import ledger
+
+    monkeypatch.setenv("BI_PIPELINE_FAULT", "transform_chat_conversations")
+    out = _run(mode="transform-only", from_step="chat_conversations")
+    assert out.exit_code == 1
+    steps = {s["step"]: s for s in out.steps}
+    failed = steps["transform_chat_conversations"]
+    assert failed["status"] == "failed" and failed["error_name"] == "InjectedFault"
+    assert failed["error_cell"] == 2  # the `run_step(...)` cell of the committed notebook
+    assert {s for s, v in steps.items() if v["status"] == "skipped"} == {
+        "transform_chat_channels",
+        "post_contacts_totals",
+        "post_daily_stats_totals",
+        "post_agents",
+        "dbt_build",
+    }
+    marked = json.loads(Path(failed["notebook_path"]).read_text())  # papermill's marked notebook, archived
+    assert any("papermill-error-cell-tag" in c["metadata"].get("tags", []) for c in marked["cells"])
+    assert ledger.get_run(out.run_id)["status"] == "failed"
+
+    monkeypatch.delenv("BI_PIPELINE_FAULT")
+    again = _run(resume=out.run_id)
+    assert again.exit_code == 0, [
+        (s["step"], s["error_message"]) for s in again.steps if s["status"] != "success"
+    ]
+    assert again.run_id == out.run_id and again.archive_dir == out.archive_dir
+    steps = {s["step"]: s for s in again.steps}
+    assert all(s["status"] == "success" for s in steps.values())
+    assert (
+        Path(steps["transform_chat_conversations"]["notebook_path"]).name
+        == "17_transform_chat_conversations.attempt2.ipynb"
+    )
+    assert steps["transform_chat_conversations"]["metrics"]["attempt"] == 2
+    assert len(steps["transform_chat_conversations"]["metrics"]["attempts"]) == 2
+    assert (out.archive_dir / "17_transform_chat_conversations.ipynb").exists()  # first attempt kept
+    assert Path(steps["dbt_build"]["notebook_path"]).name == "90_dbt_build.ipynb"  # skipped before: attempt 1
+    assert json.loads((out.archive_dir / "manifest.attempt2.json").read_text())["status"] == "success"
+    assert json.loads((out.archive_dir / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_second_run_is_refused_with_exit_3(pipeline_env: dict[str, str]) -> None:
+    from lib.pipeline.lock import TenantLock
+
+    with TenantLock("demo"):
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "lib", "run", "--mode", "transform-only", "--only", "post_agents"],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=60, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 3, proc.stderr
+        assert "in progress" in proc.stderr and time.perf_counter() - t0 < 30
+
+
+def test_secret_scan_quarantines_a_leaking_notebook(pipeline_env: dict[str, str], monkeypatch) -> None:
+    from lib.pipeline import ledger
+
+    planted = "planted-token-7f3a9c1e55"
+    monkeypatch.setenv("PIPELINE_API_TOKEN", planted)
+    monkeypatch.setenv("BI_PIPELINE_FAULT", f"post_agents=leaked {planted}")  # the traceback echoes it
+    reload_settings()
+    try:
+        out = _run(mode="transform-only", only="post_agents")
+    finally:
+        monkeypatch.delenv("PIPELINE_API_TOKEN")
+        reload_settings()
+    assert out.exit_code == 1
+    step = out.steps[0]
+    assert step["error_name"] == "SecretLeak" and "post_agents" in step["error_message"]
+    assert planted not in json.dumps(ledger.get_run(out.run_id), default=str)
+    assert not list(out.archive_dir.glob("23_post_agents*"))  # not archived
+    quarantined = list((out.archive_dir.parents[2] / "quarantine").rglob("23_post_agents*.ipynb"))
+    assert quarantined and planted in quarantined[0].read_text()
+    assert str(quarantined[0]) in step["error_message"]
+    for f in out.archive_dir.iterdir():
+        assert planted not in f.read_text(errors="replace")
+
+
+def test_launch_run_and_runs_cli(pipeline_env: dict[str, str], capsys) -> None:
+    import argparse
+
+    from lib.pipeline import ledger
+    from lib.pipeline.cli import runs_main
+    from lib.pipeline.launch import launch_run
+    from lib.pipeline.lock import RunLocked
+
+    run_id = launch_run("demo", "transform-only", only="post_agents")
+    with pytest.raises(RunLocked):
+        launch_run("demo", "transform-only")
+    deadline = time.monotonic() + 90
+    while (run := ledger.get_run(run_id))["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert run["status"] == "success", run
+    assert [s["step"] for s in run["steps"]] == ["post_agents"] and run["pid"]
+    args = argparse.Namespace(action="show", run_id=run_id, tenant=None, limit=20, json=True)
+    assert runs_main(args) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == run_id
+    assert runs_main(argparse.Namespace(action="list", run_id=None, tenant="demo", limit=50, json=False)) == 0
+    table = capsys.readouterr().out
+    assert run_id in table and "status" in table.splitlines()[0]
+    assert runs_main(argparse.Namespace(action="show", run_id=run_id, tenant=None, limit=20, json=False)) == 0
+    assert "post_agents" in capsys.readouterr().out
