@@ -1,0 +1,40 @@
+-- Post-transform: public.contacts totals from public.messages for the queued contacts (all contacts
+-- when :full). total_messages, total_conversations (distinct conversation ids), first_contact and
+-- last_contact (messages.date, tenant-local). A contact without messages gets 0, 0, NULL, NULL.
+-- The queue entries are consumed (deleted) by this same statement.
+WITH consumed AS (
+    DELETE FROM ops.transform_dirty d
+    WHERE d.tenant_id = :tenant AND d.target = 'contacts'
+    RETURNING d.key
+),
+keys AS (
+    SELECT c.contact_id
+    FROM public.contacts c
+    WHERE c.tenant_id = :tenant
+      AND (:full OR c.contact_id IN (SELECT key FROM consumed))
+),
+agg AS (
+    SELECT k.contact_id,
+           count(m.message_id)::integer AS total_messages,
+           count(DISTINCT m.conversation_id)::integer AS total_conversations,
+           min(m.date) AS first_contact,
+           max(m.date) AS last_contact
+    FROM keys k
+    LEFT JOIN public.messages m ON m.tenant_id = :tenant AND m.contact_id = k.contact_id
+    GROUP BY k.contact_id
+),
+up AS (
+    UPDATE public.contacts c SET
+        total_messages = a.total_messages, total_conversations = a.total_conversations,
+        first_contact = a.first_contact, last_contact = a.last_contact, updated_at = now()
+    FROM agg a
+    WHERE c.tenant_id = :tenant AND c.contact_id = a.contact_id
+      AND (c.total_messages, c.total_conversations, c.first_contact, c.last_contact)
+          IS DISTINCT FROM (a.total_messages, a.total_conversations, a.first_contact, a.last_contact)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM keys) AS rows_in,
+       (SELECT count(*) FROM up) AS rows_out,
+       0 AS rejects,
+       '[]'::jsonb AS reject_samples,
+       jsonb_build_object('queued', (SELECT count(*) FROM consumed)) AS metrics
