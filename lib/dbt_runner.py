@@ -57,7 +57,12 @@ def dbt_env(url: str | None = None, base: Mapping[str, str] | None = None) -> di
 
 def dbt_work_dir() -> Path:
     """Writable directory for dbt's target/ and logs/ (under BI_DATA_DIR, never inside dbt/)."""
-    path = Path(os.environ.get("BI_DBT_WORK_DIR") or get_settings().data_dir / "dbt")
+    base = Path(os.environ.get("BI_DBT_WORK_DIR") or get_settings().data_dir / "dbt")
+    # One target/ per database: runs on one database are serialised by _build_lock, runs on
+    # different databases (tests, several environments) must not overwrite each other's manifest.
+    from lib.db import get_database_url, normalise
+
+    path = base / (normalise(get_database_url()).database or "default")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

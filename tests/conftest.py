@@ -76,6 +76,11 @@ def db_url(server_url: str) -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
+        import shutil
+
+        from lib.config import get_settings
+
+        shutil.rmtree(get_settings().data_dir / "dbt" / name, ignore_errors=True)
 
 
 @pytest.fixture
