@@ -51,11 +51,15 @@ def _setup(scratch: Path) -> tuple[str, str, object]:
 
 
 def _drop(admin: str, name: str) -> None:
+    import shutil
+
     import psycopg2
 
     from lib.db import dispose_engines
     from lib.db.urls import to_dsn
+    from lib.dbt_runner import dbt_work_dir
 
+    shutil.rmtree(dbt_work_dir(), ignore_errors=True)  # the scratch database's dbt target/ and logs/
     dispose_engines()
     conn = psycopg2.connect(to_dsn(admin))
     conn.autocommit = True

@@ -49,6 +49,12 @@ def dbt_env(url: str | None = None, base: Mapping[str, str] | None = None) -> di
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DBT_USE_COLORS="false",
     )
+    # Start-up: no version check; partial parsing (saved in the per-database target dir) stays on.
+    env.setdefault("DBT_VERSION_CHECK", "false")
+    env.setdefault("DBT_PARTIAL_PARSE", "true")
+    # Threads (profiles.yml reads BI_DBT_THREADS): one per core, at least 2. Nodes wait on PostgreSQL
+    # on the same cores; 4 threads on 2 cores took the same wall time with twice the CPU.
+    env.setdefault("BI_DBT_THREADS", str(max(2, os.cpu_count() or 1)))
     sslmode = u.query.get("sslmode")
     if sslmode:
         env["BI_DB_SSLMODE"] = str(sslmode if isinstance(sslmode, str) else sslmode[0])

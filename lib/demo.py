@@ -16,10 +16,14 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
 from lib.config import PROJECT_ROOT, reload_settings
+
+if TYPE_CHECKING:
+    from lib.pipeline.runner import RunOutcome
 
 DEMO_TENANT = "demo"
 DEMO_APP_ID = "100274"
@@ -79,6 +83,7 @@ def serve_demo_apps() -> int:
 def main(args: argparse.Namespace) -> int:
     """Run the demo; exit code of the pipeline run (0 when every step succeeded)."""
     days = int(getattr(args, "days", 90) or 90)
+    t0 = time.perf_counter()
     from lib.db import get_database_url, mask, migrate
 
     reload_settings()
@@ -110,9 +115,39 @@ def main(args: argparse.Namespace) -> int:
     if outcome.exit_code == 3:
         print(outcome.message, file=sys.stderr)
         return 3
-    if outcome.archive_dir:
-        print(f"archive: {outcome.archive_dir} (executed notebooks, HTML, manifest.json); "
-              f"`bi runs show {outcome.run_id}` for the ledger")  # fmt: skip
+    print(summary(outcome, days, time.perf_counter() - t0))
     if outcome.exit_code == 0 and not getattr(args, "no_serve", False):
         return serve_demo_apps()
     return outcome.exit_code
+
+
+def summary(outcome: RunOutcome, days: int, wall_s: float) -> str:
+    """The demo's closing block: status, steps, rows, slowest steps, archive and what to run next."""
+    steps = outcome.steps or []
+    counts: dict[str, int] = {}
+    for s in steps:
+        counts[s.get("status") or "?"] = counts.get(s.get("status") or "?", 0) + 1
+    rows_out = sum(int(s.get("rows_out") or 0) for s in steps if s.get("step", "").startswith("transform_"))
+    slowest = sorted(steps, key=lambda s: -(s.get("duration_ms") or 0))[:3]
+    lines = [
+        "",
+        f"== bi demo: {outcome.status.upper()} (exit {outcome.exit_code}) ==",
+        f"run:      {outcome.run_id} (tenant {outcome.tenant_id}, full run over the last {days} days)",
+        f"steps:    {', '.join(f'{n} {k}' for k, n in sorted(counts.items())) or 'none'}; wall {wall_s:.1f} s",
+        f"rows:     {rows_out} rows out of the transforms (public.*)",
+        "slowest:  " + ", ".join(f"{s['step']} {(s.get('duration_ms') or 0) / 1000:.1f}s" for s in slowest),
+    ]
+    failed = [s for s in steps if s.get("status") == "failed"]
+    for s in failed[:3]:
+        cell = f" (cell {s['error_cell']})" if s.get("error_cell") is not None else ""
+        lines.append(
+            f"failed:   {s['step']}{cell}: {s.get('error_name')}: {(s.get('error_message') or '')[:200]}"
+        )
+    if outcome.archive_dir:
+        lines.append(f"archive:  {outcome.archive_dir} (executed notebooks, HTML, manifest.json)")
+    if outcome.manifest_path:
+        lines.append(f"manifest: {outcome.manifest_path}")
+    lines.append(f"ledger:   bi runs show {outcome.run_id}")
+    if outcome.exit_code != 0 and not failed:
+        lines.append(f"message:  {outcome.message}")
+    return "\n".join(lines)

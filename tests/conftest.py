@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,12 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 # Jupyter tools write under $HOME: keep them in a scratch dir for the test session.
 _scratch_home = Path(tempfile.mkdtemp(prefix="bi-test-home-"))
-for _var, _sub in (("JUPYTER_DATA_DIR", "jupyter-data"), ("IPYTHONDIR", "ipython"),
-                   ("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_RUNTIME_DIR", "jupyter-runtime")):
+for _var, _sub in (
+    ("JUPYTER_DATA_DIR", "jupyter-data"),
+    ("IPYTHONDIR", "ipython"),
+    ("JUPYTER_CONFIG_DIR", "jupyter-config"),
+    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"),
+):
     os.environ.setdefault(_var, str(_scratch_home / _sub))
 os.environ.setdefault("MPLCONFIGDIR", str(_scratch_home / "mpl"))
 
@@ -46,10 +52,10 @@ def server_url() -> str:
     return server_uri("postgres")
 
 
-@pytest.fixture(scope="session")
-def db_url(server_url: str) -> Iterator[str]:
-    """A fresh migrated database for this test session; DATABASE_URL points at it."""
-    from lib.config import reload_settings
+@contextmanager
+def temporary_database(server_url: str) -> Iterator[str]:
+    """A fresh migrated database that DATABASE_URL points at until the block ends (then dropped)."""
+    from lib.config import get_settings, reload_settings
     from lib.db import dispose_engines, migrate
     from lib.db.urls import with_database
 
@@ -62,8 +68,8 @@ def db_url(server_url: str) -> Iterator[str]:
     old = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
     reload_settings()
-    migrate(url)
     try:
+        migrate(url)
         yield url
     finally:
         dispose_engines()
@@ -76,11 +82,22 @@ def db_url(server_url: str) -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.close()
-        import shutil
-
-        from lib.config import get_settings
-
         shutil.rmtree(get_settings().data_dir / "dbt" / name, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def db_url(server_url: str) -> Iterator[str]:
+    """A fresh migrated database for this test session; DATABASE_URL points at it."""
+    with temporary_database(server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_db_url(server_url: str) -> Iterator[str]:
+    """A database of the module's own, for modules that load the demo tenant through the pipeline
+    (they would otherwise collide with the session's seeded fixtures). Override `db_url` with it."""
+    with temporary_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def test_embedded_server_starts_is_reused_and_stops(tmp_path: Path) -> None:
     try:
         first = _bi("db", "up", env=env)
         assert first.returncode == 0, first.stderr
-        assert "migrations applied: 001_schemas_roles, 002_raw, 003_public, 004_ops_ledger" in first.stdout
+        assert "migrations applied: 001_schemas_roles, 002_raw, 003_public, 004_ops_ledger, 005_rls_helper_by_oid" in first.stdout
         assert "indigitall_bi" in first.stdout
         pid = _postmaster_pid(data)
         assert pid is not None and Path(f"/proc/{pid}").exists()

@@ -17,6 +17,13 @@ from lib.db import get_engine, tenant_tx
 from lib.extract import EXTRACTORS, ExtractOptions, run_extractor
 from lib.simulator import Dataset, FaultConfig, start_in_thread
 
+
+@pytest.fixture(scope="module")
+def db_url(module_db_url: str) -> str:
+    """This module loads tenants through the pipeline: its own database, not the session's."""
+    return module_db_url
+
+
 KEY = "9d5e3c1a-7b2f-4e8d-a6c4-13579bdf2468"
 APP = "100274"
 SCALE = 0.1

@@ -13,6 +13,13 @@ from lib.config import PROJECT_ROOT, reload_settings
 from lib.pipeline.graph import all_steps
 from lib.pipeline.notebook_templates import expected_notebooks
 
+
+@pytest.fixture(scope="module")
+def db_url(module_db_url: str) -> str:
+    """This module loads tenants through the pipeline: its own database, not the session's."""
+    return module_db_url
+
+
 SERVER_KEY = "nb-test-key-0b9e44d1"
 
 

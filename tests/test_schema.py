@@ -108,7 +108,7 @@ def _columns(conn, schema: str, table: str) -> dict[str, tuple[str, int | None, 
 
 def test_migrations_apply_on_empty_db_and_again_without_change(fresh_db_url: str) -> None:
     applied = migrate(fresh_db_url)
-    assert applied[:4] == ["001_schemas_roles", "002_raw", "003_public", "004_ops_ledger"]
+    assert applied[:5] == ["001_schemas_roles", "002_raw", "003_public", "004_ops_ledger", "005_rls_helper_by_oid"]
     engine = get_engine("owner", fresh_db_url)
 
     def snapshot() -> list[tuple]:

@@ -16,6 +16,13 @@ from sqlalchemy import text
 
 from lib.api.history_csv import HISTORY_COLUMNS
 
+
+@pytest.fixture(scope="module")
+def db_url(module_db_url: str) -> str:
+    """This module loads tenants through the pipeline: its own database, not the session's."""
+    return module_db_url
+
+
 APP = "100274"
 TENANTS = {
     # id: time zone

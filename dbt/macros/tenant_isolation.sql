@@ -1,6 +1,6 @@
 {#- Post-hook of every model (dbt_project.yml).
     Tables (incl. incremental): enable + FORCE row-level security with the policy
-      tenant_id = current_setting('app.tenant_id', true)   (ops.enable_tenant_rls, migration 001),
+      tenant_id = current_setting('app.tenant_id', true)   (ops.enable_tenant_rls, migrations 001/005),
     then GRANT SELECT to bi_reader for models whose meta says reader_access (the marts).
     Views (staging): security_invoker, so a reader querying them would obey the RLS of public.*;
     they are not granted to bi_reader anyway.

@@ -2,7 +2,8 @@
 
 The kernel spec is built in memory (no kernel.json to find or shadow), so a step never runs in another
 environment's `python3`. A worker keeps one spare kernel booting (modules preloaded by
-`lib.pipeline.kernel_preload`) while it finishes the current step; each kernel serves one step only.
+`lib.pipeline.kernel_preload`, chosen by the kind of step it will likely serve) while the current step
+runs; each kernel serves one step only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lib.config import PROJECT_ROOT
 
 KERNEL_NAME = "indigitall-bi"
 PRELOAD_LINE = "import lib.pipeline.kernel_preload as _bi_preload; del _bi_preload"
+PRELOAD_ENV = "BI_KERNEL_PRELOAD"  # the kind of step a kernel preloads for (read by kernel_preload)
 
 
 class VenvKernelSpecs(KernelSpecManager):
@@ -35,24 +37,41 @@ class VenvKernelSpecs(KernelSpecManager):
         )
 
 
-def kernel_env() -> dict[str, str]:
-    """The kernel's environment: this process's (secrets included: env is how they travel)."""
+def kernel_env(kind: str | None = None) -> dict[str, str]:
+    """The kernel's environment: this process's (secrets included: env is how they travel), plus
+    the kind of step to preload for (`lib.pipeline.kernel_preload`)."""
     env = dict(os.environ)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    env.pop(PRELOAD_ENV, None)
+    if kind:
+        env[PRELOAD_ENV] = kind
     return env
 
 
-def start_kernel(preload: bool = True) -> AsyncKernelManager:
-    """Start a kernel (returns at once; it boots in the background) with cwd = project root."""
+def start_kernel(preload: bool = True, kind: str | None = None) -> AsyncKernelManager:
+    """Start a kernel (returns at once; it boots in the background) with cwd = project root.
+
+    `kind` (extract, transform, post, dbt) narrows the preloaded modules to what that step uses.
+    """
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=VenvKernelSpecs(), transport="tcp")
     extra = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
     if preload:
         extra.append(f"--IPKernelApp.exec_lines={PRELOAD_LINE}")
     run_sync(km.start_kernel)(
-        cwd=str(PROJECT_ROOT), env=kernel_env(), extra_arguments=extra,
+        cwd=str(PROJECT_ROOT), env=kernel_env(kind), extra_arguments=extra,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     return km
+
+
+def wait_ready(km: AsyncKernelManager, timeout_s: float | None = None) -> None:
+    """Block until the kernel answers (its preload done); raises RuntimeError/TimeoutError if not."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=timeout_s or 120)
+    finally:
+        kc.stop_channels()
 
 
 def stop_kernel(km: AsyncKernelManager | None) -> None:

@@ -184,7 +184,7 @@ class _Run:
         self.workers = n
         self.pool = ProcessPoolExecutor(
             max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.init_worker, initargs=(self.opts.prewarm,),
+            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None),
         )  # fmt: skip
         for _ in range(n):  # spawn the workers now: they boot while the ledger is written
             self.pool.submit(_noop)
@@ -206,7 +206,7 @@ class _Run:
         self.archive_dir.mkdir(parents=True, exist_ok=True)
 
     # -- execution ---------------------------------------------------------------------------------
-    def _task(self, step: Step, prewarm_next: bool):
+    def _task(self, step: Step, prewarm_next: bool, next_kind: str | None = None):  # noqa: ANN202
         from lib.pipeline.worker import StepTask
 
         prev = self.prior.get(step.id) or {}
@@ -215,7 +215,7 @@ class _Run:
             step=step, run_id=self.run_id, attempt=attempt,
             parameters=step_parameters(step, self.tenant, self.run_id, self.params),
             archive_dir=str(self.archive_dir), prewarm_next=prewarm_next and self.opts.prewarm,
-            timeout_s=self.opts.step_timeout_s,
+            next_kind=next_kind, timeout_s=self.opts.step_timeout_s,
         )  # fmt: skip
 
     def _record(self, outcome: dict[str, Any]) -> None:
@@ -270,7 +270,9 @@ class _Run:
                 del pending[step.id]
                 future = None
                 try:
-                    future = self.pool.submit(_run_task, self._task(step, prewarm_next=bool(pending)))
+                    nxt = min(pending.values(), key=lambda s: s.seq, default=None)
+                    task = self._task(step, prewarm_next=nxt is not None, next_kind=nxt.kind if nxt else None)
+                    future = self.pool.submit(_run_task, task)
                 except (BrokenProcessPool, RuntimeError) as exc:
                     self._finish_step(step, {"step": step.id, "status": "failed", "error_name": type(exc).__name__,
                                              "error_message": str(exc)}, status, pending, progress, failed_first)  # fmt: skip

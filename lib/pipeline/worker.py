@@ -42,19 +42,20 @@ class StepTask:
     parameters: dict[str, Any]
     archive_dir: str
     prewarm_next: bool = True
+    next_kind: str | None = None  # kind of the step this worker's spare kernel will most likely serve
     timeout_s: int | None = None
     notebooks_root: str = str(PROJECT_ROOT)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def init_worker(prewarm: bool = True) -> None:
-    """Pool initializer: start a spare kernel at once so the first step finds it booted."""
+def init_worker(prewarm: bool = True, kind: str | None = None) -> None:
+    """Pool initializer: start a spare kernel (for a `kind` step) at once so the first step finds it booted."""
     global _spare
     import multiprocessing.util
 
     multiprocessing.util.Finalize(None, _drop_spare, exitpriority=10)
     if prewarm:
-        _spare = kernel.start_kernel()
+        _spare = kernel.start_kernel(kind=kind)
     render_html(nbformat.v4.new_notebook())  # load the HTML templates while the kernel boots
 
 
@@ -64,11 +65,12 @@ def _drop_spare() -> None:
     _spare = None
 
 
-def _take_kernel():
+def _take_kernel(kind: str | None = None):  # noqa: ANN202 - AsyncKernelManager
+    """The spare kernel (whatever kind it preloaded for), or a new one for `kind`."""
     global _spare
     km, _spare = _spare, None
     if km is None or not km.has_kernel:
-        km = kernel.start_kernel()
+        km = kernel.start_kernel(kind=kind)
     return km
 
 
@@ -122,7 +124,14 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     out: dict[str, Any] = {"step": step.id, "seq": step.seq, "kind": step.kind, "status": "success",
                            "attempt": task.attempt, "started_at": started.isoformat(), "error_name": None,
                            "error_message": None, "error_cell": None}  # fmt: skip
-    km = _take_kernel()
+    global _spare
+    km = _take_kernel(step.kind)
+    if task.prewarm_next and _spare is None:  # the next step's kernel boots while this step runs
+        _spare = kernel.start_kernel(kind=task.next_kind or step.kind)
+    try:
+        kernel.wait_ready(km, timeout_s=task.timeout_s)
+    except Exception:  # noqa: BLE001, S110 - papermill reports a kernel that never came up
+        pass
     t_kernel = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -137,9 +146,6 @@ def execute_step(task: StepTask) -> dict[str, Any]:
         out["status"] = "failed"
         out["error_name"], out["error_message"] = type(exc).__name__, str(exc) or type(exc).__name__
     finally:
-        global _spare
-        if task.prewarm_next and _spare is None:
-            _spare = kernel.start_kernel()  # boots while we archive
         kernel.stop_kernel(km)
     t_exec = time.perf_counter()
     try:
