@@ -8,7 +8,6 @@ passed through its environment), tenant `demo` / app `100274`, a full pipeline r
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import secrets
 import socket
@@ -71,13 +70,51 @@ def stop_process(proc: subprocess.Popen | None) -> None:
         proc.kill()
 
 
-def serve_demo_apps() -> int:
-    """Serve the dashboards (and Voila) after the demo run. Placeholder: the lead wires the apps here."""
-    if importlib.util.find_spec("dash_app") is None:
-        print("dash_app is not available yet: nothing to serve (later: `bi serve dash`, `bi serve voila`).")
+def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
+    """Serve the dashboards (:8050, foreground) and Voila (:8866, background) over the demo's data.
+
+    A demo sign-in is created for this demo only (a viewer of the demo tenant, fresh password) and
+    printed with the URLs. The simulator stays up so `POST /api/run-pipeline` works in the demo.
+    Ctrl-C stops everything.
+    """
+    from lib.auth import add_user
+    from lib.serve import build_command, child_env
+
+    user, password = "demo", secrets.token_urlsafe(12)
+    add_user(user, password, "viewer", DEMO_TENANT)  # reset each demo: the password is demo-only
+    token = os.environ.get("PIPELINE_API_TOKEN") or secrets.token_urlsafe(24)
+    os.environ["PIPELINE_API_TOKEN"] = token
+    env = child_env()
+    voila = subprocess.Popen(
+        build_command("voila"),
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # noqa: S603
+    print(
+        "\n== the demo is served (Ctrl-C stops it) ==\n"
+        "dashboards: http://127.0.0.1:8050   sign in as "
+        f"{user} / {password}   (demo-only credentials, a new password every demo)\n"
+        "voila:      http://127.0.0.1:8866   (exploratory views)\n"
+        "pipeline API: POST http://127.0.0.1:8050/api/run-pipeline with "
+        "'Authorization: Bearer $PIPELINE_API_TOKEN' (set it before `make run` to choose the token)\n",
+        flush=True,
+    )
+    dash = subprocess.Popen(
+        build_command("dash"),
+        cwd=PROJECT_ROOT,
+        env=env,  # noqa: S603
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        return dash.wait()
+    except KeyboardInterrupt:
         return 0
-    print("dashboards: run `bi serve dash` (and `bi serve voila` for the analysis notebooks).")
-    return 0
+    finally:
+        for proc in (dash, voila, sim):
+            stop_process(proc)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -110,14 +147,17 @@ def main(args: argparse.Namespace) -> int:
                 date_to=today.isoformat(),
             )  # fmt: skip
         )
-    finally:
+    except BaseException:
         stop_process(sim)
+        raise
     if outcome.exit_code == 3:
+        stop_process(sim)
         print(outcome.message, file=sys.stderr)
         return 3
     print(summary(outcome, days, time.perf_counter() - t0))
     if outcome.exit_code == 0 and not getattr(args, "no_serve", False):
-        return serve_demo_apps()
+        return serve_demo_apps(sim)
+    stop_process(sim)
     return outcome.exit_code
 
 
