@@ -1,0 +1,1 @@
+"""Production dashboards (Dash Pages) and the pipeline HTTP API, served by one Flask app."""

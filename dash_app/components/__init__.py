@@ -1,0 +1,1 @@
+"""Shared UI pieces: theme, KPI cards, empty states, the filter bar."""

@@ -1,0 +1,128 @@
+"""Filter state: tenant, date window (7/30/90 days or custom), channel — parsed from and written to
+the URL query string, with the tenant always decided server-side from the signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from dash_app.security import SessionUser, allowed_tenants, resolve_tenant
+
+PRESETS = ("7", "30", "90")
+DEFAULT_PRESET = "30"
+CHANNELS = ("all", "cloudapi", "webchat")
+CHANNEL_LABELS = {"all": "Todos", "cloudapi": "WhatsApp", "webchat": "Webchat"}
+MAX_SPAN_DAYS = 731
+
+
+def tenant_timezone(tenant_id: str) -> str:
+    """The tenant's IANA time zone (tenants.yml / TENANT_TIMEZONE)."""
+    from lib.config import ConfigError, get_settings, get_tenant
+
+    try:
+        return get_tenant(tenant_id).timezone
+    except ConfigError:
+        return get_settings().tenant_timezone
+
+
+def tenant_today(tenant_id: str) -> date:
+    """Today's date in the tenant's time zone."""
+    return datetime.now(ZoneInfo(tenant_timezone(tenant_id))).date()
+
+
+def _parse_date(value: object) -> date | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A resolved, trusted filter state (inclusive dates, tenant-local)."""
+
+    tenant: str
+    preset: str
+    start: date
+    end: date
+    channel: str
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The previous period of equal length, just before this one."""
+        end = self.start - timedelta(days=1)
+        return Filters(self.tenant, "custom", end - timedelta(days=self.days - 1), end, self.channel)
+
+    def to_store(self) -> dict[str, str]:
+        d = asdict(self)
+        d["start"], d["end"] = self.start.isoformat(), self.end.isoformat()
+        return d
+
+    def to_query(self) -> str:
+        """`?tenant=…&range=…[&from=…&to=…]&channel=…` — a link that reproduces the view."""
+        q: dict[str, str] = {"tenant": self.tenant, "range": self.preset}
+        if self.preset == "custom":
+            q["from"], q["to"] = self.start.isoformat(), self.end.isoformat()
+        q["channel"] = self.channel
+        return "?" + urlencode(q)
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:%d/%m/%Y} – {self.end:%d/%m/%Y}"
+
+
+def resolve_filters(query: Mapping[str, object], user: SessionUser, today: date | None = None) -> Filters:
+    """Filters from untrusted input (URL query or a callback's store): tenant enforced for the user,
+    bad values replaced by defaults."""
+    tenant = resolve_tenant(user, query.get("tenant") if isinstance(query.get("tenant"), str) else None)
+    preset = str(query.get("range") or query.get("preset") or DEFAULT_PRESET)
+    channel = str(query.get("channel") or "all")
+    if channel not in CHANNELS:
+        channel = "all"
+    today = today or tenant_today(tenant)
+    if preset == "custom":
+        start = _parse_date(query.get("from") or query.get("start"))
+        end = _parse_date(query.get("to") or query.get("end"))
+        if start and end and start <= end and (end - start).days < MAX_SPAN_DAYS:
+            return Filters(tenant, "custom", start, end, channel)
+        preset = DEFAULT_PRESET
+    if preset not in PRESETS:
+        preset = DEFAULT_PRESET
+    return Filters(tenant, preset, today - timedelta(days=int(preset) - 1), today, channel)
+
+
+def filters_from_store(data: Mapping[str, object] | None, user: SessionUser) -> Filters:
+    """Re-validate a client-sent filter store (never trust its tenant)."""
+    data = dict(data or {})
+    if data.get("preset") and "range" not in data:
+        data["range"] = data["preset"]
+    if data.get("range") != "custom" and data.get("start") and data.get("end"):
+        # a preset window keeps its dates as computed when the page was built
+        start, end = _parse_date(data.get("start")), _parse_date(data.get("end"))
+        if start and end and start <= end and (end - start).days < MAX_SPAN_DAYS:
+            base = resolve_filters({**data, "range": "custom", "from": str(start), "to": str(end)}, user)
+            preset = str(data.get("range"))
+            return Filters(
+                base.tenant, preset if preset in PRESETS else "custom", base.start, base.end, base.channel
+            )
+    return resolve_filters(data, user)
+
+
+__all__ = [
+    "CHANNELS",
+    "CHANNEL_LABELS",
+    "Filters",
+    "PRESETS",
+    "allowed_tenants",
+    "filters_from_store",
+    "resolve_filters",
+    "tenant_today",
+]

@@ -1,0 +1,129 @@
+"""Bot: containment, escalation, fallback rate (target < 15 %), top fallback intents, intent Pareto."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, html
+
+from dash_app.components.cards import graph_card, kpi_placeholder
+from dash_app.components.filters import denied_frame, page_frame
+from dash_app.components.kpi_card import kpi_row
+from dash_app.components.theme import ERROR, PRIMARY, SECONDARY
+from dash_app.figures import intents_bars, intents_pareto, rate_lines
+from dash_app.filters import resolve_filters
+from dash_app.kpi import Kpi
+from dash_app.pages._common import trusted_filters
+from dash_app.pages.executive import FALLBACK_TARGET
+from dash_app.queries import chat
+from dash_app.queries.parallel import gather
+from dash_app.security import current_user
+
+PATH = "/bot"
+NAME = "Bot"
+
+
+def layout(**query: str) -> html.Div:
+    user = current_user()
+    if user is None:
+        return denied_frame()
+    f = resolve_filters(query, user)
+    body = [
+        kpi_placeholder("bot-kpis"),
+        dbc.Row(
+            [
+                dbc.Col(
+                    graph_card(
+                        "Tasas diarias del bot",
+                        "bot-rates",
+                        height=300,
+                        subtitle="Σ numerador ÷ Σ denominador por día",
+                    ),
+                    lg=7,
+                ),
+                dbc.Col(graph_card("Intents con más fallback", "bot-fallback-intents", height=300), lg=5),
+            ],
+            className="g-3 mb-3",
+        ),
+        graph_card(
+            "Pareto de intents",
+            "bot-pareto",
+            height=360,
+            subtitle="top 10 y % acumulado; el tooltip muestra la parte que terminó en escalamiento",
+        ),
+    ]
+    return page_frame("Bot", f, user, body)
+
+
+def bot_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
+    return [
+        Kpi(
+            "containment",
+            "Contención",
+            cur.get("containment_rate"),
+            prev.get("containment_rate"),
+            kind="rate",
+            help="conversaciones con bot y sin humano ÷ conversaciones con bot",
+        ),
+        Kpi(
+            "escalation",
+            "Escalamiento",
+            cur.get("escalation_rate"),
+            prev.get("escalation_rate"),
+            kind="rate",
+            up_is_good=False,
+            help="conversaciones con bot y humano ÷ conversaciones con bot",
+        ),
+        Kpi(
+            "fallback",
+            "Tasa de fallback",
+            cur.get("fallback_rate"),
+            prev.get("fallback_rate"),
+            kind="rate",
+            up_is_good=False,
+            target=FALLBACK_TARGET,
+            target_op="<",
+            help="fallbacks ÷ mensajes entrantes respondidos por el bot",
+        ),
+        Kpi(
+            "bot_conversations",
+            "Conversaciones con bot",
+            cur.get("bot_conversations"),
+            prev.get("bot_conversations"),
+        ),
+        Kpi("bot_messages", "Mensajes del bot", cur.get("bot_messages"), prev.get("bot_messages")),
+    ]
+
+
+def update_bot(store: dict[str, Any] | None) -> tuple:
+    """(cards, daily rates, top fallback intents, Pareto)."""
+    f = trusted_filters(store)
+    p = f.previous()
+    r = gather(cur=lambda: chat.totals(f), prev=lambda: chat.totals(p), intents=lambda: chat.intents(f, limit=200),
+               daily=lambda: chat.daily(f))  # fmt: skip
+    cur, prev, intents = r["cur"], r["prev"], r["intents"]
+    rates = rate_lines(
+        r["daily"],
+        {
+            "Contención": ("contained_conversations", "bot_conversations", SECONDARY),
+            "Escalamiento": ("escalated_conversations", "bot_conversations", PRIMARY),
+            "Fallback": ("fallback_count", "bot_answered_inbound", ERROR),
+        },
+    )
+    return (
+        kpi_row(bot_kpis(cur, prev)),
+        rates,
+        intents_bars(intents, value="fallbacks", title="Fallbacks"),
+        intents_pareto(intents),
+    )
+
+
+def register_callbacks(app) -> None:  # noqa: ANN001 - dash.Dash
+    app.callback(
+        Output("bot-kpis", "children"),
+        Output("bot-rates", "figure"),
+        Output("bot-fallback-intents", "figure"),
+        Output("bot-pareto", "figure"),
+        Input("filters", "data"),
+    )(update_bot)

@@ -1,0 +1,207 @@
+"""Browser tests (headless Chromium via dash.testing): sign-in, every page renders with data, filters
+change numbers and live in the URL, heatmap drill-down, CSV export, a viewer stays in their tenant."""
+
+# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
+    END,
+    PASSWORD,
+    START,
+    TENANT_A,
+    TENANT_B,
+    dash_app_obj,
+    dash_db,
+    dash_env,
+    dash_users,
+)
+
+pytestmark = pytest.mark.browser
+CHROME_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+)
+WINDOW = f"range=custom&from={START.isoformat()}&to={END.isoformat()}"
+
+if not Path("/usr/bin/chromium").exists() and not Path("/usr/bin/chromedriver").exists():
+    pytest.skip("headless Chromium/chromedriver not installed", allow_module_level=True)
+
+
+@pytest.fixture
+def dash_duo(request, dash_thread_server, tmp_path, dash_app_obj):  # noqa: ANN001, ANN201
+    """dash.testing's composite, always headless with sandbox-free Chromium flags (runs as root)."""
+    from dash.testing.composite import DashComposite
+    from selenium import webdriver
+
+    opts = webdriver.ChromeOptions()
+    for arg in CHROME_ARGS:
+        opts.add_argument(arg)
+    if Path("/usr/bin/chromium").exists():
+        opts.binary_location = "/usr/bin/chromium"
+    download = tmp_path / "download"
+    download.mkdir()
+    with DashComposite(
+        server=dash_thread_server,
+        browser="chrome",
+        headless=True,
+        options=[opts],
+        download_path=str(download),
+    ) as dc:
+        dc.start_server(dash_app_obj, navigate=False)
+        yield dc
+
+
+def base(dash_duo) -> str:  # noqa: ANN001
+    return dash_duo.server.url.rstrip("/")
+
+
+def sign_in(dash_duo, username: str, path: str = "/", password: str = PASSWORD) -> None:  # noqa: ANN001
+    from selenium.webdriver.common.by import By
+
+    dash_duo.driver.get(base(dash_duo) + path)
+    dash_duo.wait_for_element("#login-form", timeout=10)
+    dash_duo.driver.find_element(By.ID, "username").send_keys(username)
+    dash_duo.driver.find_element(By.ID, "password").send_keys(password)
+    dash_duo.driver.find_element(By.ID, "login-button").click()
+
+
+def kpi(dash_duo, key: str, timeout: float = 15) -> str:  # noqa: ANN001
+    el = dash_duo.wait_for_element(f"#kpi-{key}-value", timeout=timeout)
+    return el.text
+
+
+def wait_for(cond, timeout: float = 15, what: str = "condition"):  # noqa: ANN001, ANN201
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            value = cond()
+        except Exception:  # noqa: BLE001 - stale elements while Dash re-renders
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def count(dash_db: str, tenant: str, channel: str | None = None) -> str:
+    from sqlalchemy import text
+
+    from lib.db import get_engine
+
+    sql = "SELECT count(*) FROM analytics.fct_messages WHERE tenant_id = :t AND date BETWEEN :s AND :e"
+    if channel:
+        sql += " AND channel = :c"
+    with get_engine("owner", dash_db).connect() as conn:
+        n = conn.execute(text(sql), {"t": tenant, "s": START, "e": END, "c": channel}).scalar()
+    return f"{n:,}".replace(",", ".")
+
+
+def test_sign_in_is_required_then_pages_render(dash_duo, dash_users):
+    dash_duo.driver.get(base(dash_duo) + "/operations")
+    assert "/login" in dash_duo.driver.current_url
+    sign_in(dash_duo, "ana_admin", "/", password="wrong-password-1")
+    assert dash_duo.wait_for_element("#login-error").text
+    sign_in(dash_duo, "ana_admin", f"/operations?{WINDOW}")
+    wait_for(lambda: "/operations" in dash_duo.driver.current_url, what="redirect back to the page")
+    pages = {"/": "messages", "/operations": "wait", "/bot": "containment", "/campaigns": "push_ctr"}
+    for path, key in pages.items():
+        dash_duo.driver.get(f"{base(dash_duo)}{path}?{WINDOW}")
+        value = wait_for(
+            lambda key=key: kpi(dash_duo, key) not in ("", "—") and kpi(dash_duo, key), what=f"{path} KPI"
+        )
+        assert value
+        charts = " ".join(e.text for e in dash_duo.driver.find_elements("css selector", ".js-plotly-plot"))
+        assert "Sin datos para este periodo" not in charts
+    dash_duo.driver.get(f"{base(dash_duo)}/runs?range=custom&from=2026-01-01&to=2026-01-31")
+    wait_for(lambda: "acme01" in dash_duo.find_element("#runs-grid").text, what="runs grid")
+
+
+def test_filter_change_updates_numbers_and_url(dash_duo, dash_users, dash_db):
+    sign_in(dash_duo, "ana_admin", f"/?{WINDOW}")
+    wait_for(lambda: kpi(dash_duo, "messages") == count(dash_db, TENANT_A), what="all-channel count")
+    dash_duo.find_element("#f-channel").find_element("xpath", ".//label[normalize-space()='Webchat']").click()
+    wait_for(lambda: "channel=webchat" in dash_duo.driver.current_url, what="URL updated")
+    wait_for(lambda: kpi(dash_duo, "messages") == count(dash_db, TENANT_A, "webchat"), what="webchat count")
+    assert "from=" + START.isoformat() in dash_duo.driver.current_url
+    dash_duo.find_element("#f-range").find_element("xpath", ".//label[normalize-space()='7 días']").click()
+    wait_for(lambda: "range=7" in dash_duo.driver.current_url, what="preset in URL")
+
+
+def test_url_with_filters_restores_controls(dash_duo, dash_users, dash_db):
+    sign_in(dash_duo, "ana_admin", f"/bot?tenant={TENANT_B}&{WINDOW}&channel=cloudapi")
+    wait_for(lambda: "/bot" in dash_duo.driver.current_url, what="bot page")
+    wait_for(lambda: kpi(dash_duo, "bot_messages") not in ("", "—"), what="bot KPI")
+    checked = dash_duo.driver.execute_script(
+        "return [document.querySelector('#f-range input:checked').value,"
+        " document.querySelector('#f-channel input:checked').value]"
+    )
+    assert checked == ["custom", "cloudapi"]
+    assert TENANT_B in dash_duo.find_element("#f-tenant").text
+    start = dash_duo.find_element("#f-dates").get_attribute("value")
+    end = dash_duo.find_element("#f-dates-end-date").get_attribute("value")
+    assert (start, end) == (START.strftime("%d/%m/%Y"), END.strftime("%d/%m/%Y"))
+
+
+def test_heatmap_cell_drills_down_to_its_messages(dash_duo, dash_users, dash_db):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from sqlalchemy import text
+
+    from lib.db import get_engine
+
+    sign_in(dash_duo, "ana_admin", f"/operations?{WINDOW}")
+    dash_duo.wait_for_element("#ops-heatmap .nsewdrag", timeout=20)
+    wait_for(lambda: "Hora pico" in dash_duo.find_element("#ops-heatmap").text, what="heatmap drawn")
+    weekday, hour = 1, 9  # Monday 09:00
+    drag = dash_duo.find_element("#ops-heatmap .nsewdrag")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", drag)
+    time.sleep(0.3)
+    rect = dash_duo.driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", drag)
+    dx = rect["width"] * (hour + 0.5) / 24 - rect["width"] / 2
+    dy = rect["height"] * (weekday - 0.5) / 7 - rect["height"] / 2
+    ActionChains(dash_duo.driver).move_to_element(drag).move_by_offset(int(dx), int(dy)).click().perform()
+    title = wait_for(
+        lambda: "Lunes 09:00" in (t := dash_duo.find_element("#ops-drill-title").text) and t,
+        what="drill-down title",
+    )
+    with get_engine("owner", dash_db).connect() as conn:
+        n = conn.execute(
+            text(
+                "SELECT count(*) FROM analytics.fct_messages WHERE tenant_id='acme' AND "
+                "direction='Inbound' AND weekday_num=1 AND hour=9 AND date BETWEEN :s AND :e"
+            ),
+            {"s": START, "e": END},
+        ).scalar()
+    assert f"{n} mensajes" in title.replace(".", "")
+    wait_for(lambda: dash_duo.driver.find_elements("css selector", "#ops-drill-grid .ag-row"), what="rows")
+
+
+def test_agent_table_csv_export(dash_duo, dash_users):
+    sign_in(dash_duo, "ana_admin", f"/operations?{WINDOW}")
+    wait_for(lambda: dash_duo.driver.find_elements("css selector", "#ops-agents-grid .ag-row"), what="agents")
+    button = dash_duo.find_element("#ops-agents-export")
+    dash_duo.driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", button
+    )
+    target = Path(dash_duo.download_path) / "agentes.csv"
+    wait_for(lambda: target.exists() and target.stat().st_size > 0, what="agentes.csv downloaded")
+    text = target.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith('"Agente"') and "@demo.co" in text
+
+
+def test_viewer_cannot_reach_another_tenant(dash_duo, dash_users, dash_db):
+    sign_in(dash_duo, "victor_acme", f"/?tenant={TENANT_B}&{WINDOW}")
+    wait_for(lambda: kpi(dash_duo, "messages") == count(dash_db, TENANT_A), what="own tenant's count")
+    assert count(dash_db, TENANT_A) != count(dash_db, TENANT_B)
+    assert not dash_duo.find_element("#f-tenant").is_displayed()
+    assert TENANT_A in dash_duo.find_element("#user-badge").text
