@@ -1,16 +1,6 @@
-"""The demo sign-in (`bi demo`): a viewer of the demo tenant with a fresh random password each time."""
+"""The demo sign-in (`bi demo`): see `lib.auth.reset_demo_user` (kept here for the app's callers)."""
 
-from __future__ import annotations
+from lib.auth import DEMO_USERNAME
+from lib.auth import reset_demo_user as ensure_demo_user
 
-import secrets
-
-from lib.auth import add_user
-
-DEMO_USERNAME = "demo"
-
-
-def ensure_demo_user(tenant_id: str, *, url: str | None = None) -> tuple[str, str]:
-    """Create or reset the demo user (viewer of `tenant_id`); return (username, password) to print."""
-    password = secrets.token_urlsafe(12)
-    add_user(DEMO_USERNAME, password, "viewer", tenant_id, url=url)
-    return DEMO_USERNAME, password
+__all__ = ["DEMO_USERNAME", "ensure_demo_user"]

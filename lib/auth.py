@@ -194,3 +194,18 @@ def cli_main(args: argparse.Namespace) -> int:
     scope = user.tenant_id or "all tenants"
     print(f"user {user.username} saved ({user.role}, {scope})")
     return 0
+
+
+DEMO_USERNAME = "demo"
+
+
+def reset_demo_user(tenant_id: str, *, url: str | None = None) -> tuple[str, str]:
+    """Create or reset the demo sign-in (a viewer of `tenant_id`) with a fresh random password.
+
+    For `bi demo` only: the password is printed once to the person running the demo.
+    """
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    add_user(DEMO_USERNAME, password, "viewer", tenant_id, url=url)
+    return DEMO_USERNAME, password

@@ -77,11 +77,10 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
     printed with the URLs. The simulator stays up so `POST /api/run-pipeline` works in the demo.
     Ctrl-C stops everything.
     """
-    from lib.auth import add_user
+    from lib.auth import reset_demo_user
     from lib.serve import build_command, child_env
 
-    user, password = "demo", secrets.token_urlsafe(12)
-    add_user(user, password, "viewer", DEMO_TENANT)  # reset each demo: the password is demo-only
+    user, password = reset_demo_user(DEMO_TENANT)
     token = os.environ.get("PIPELINE_API_TOKEN") or secrets.token_urlsafe(24)
     os.environ["PIPELINE_API_TOKEN"] = token
     env = child_env()
