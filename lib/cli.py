@@ -24,8 +24,8 @@ def _call(target: str) -> Callable[[argparse.Namespace], int]:
 
 # --- db -------------------------------------------------------------------------------------------
 def _db(args: argparse.Namespace) -> int:
-    from lib.db import embedded, get_database_url, mask, migrate
     from lib.config import get_settings
+    from lib.db import embedded, get_database_url, mask, migrate
 
     if args.action == "down":
         if get_settings().database_url is not None:
