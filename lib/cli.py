@@ -56,8 +56,12 @@ def _serve(args: argparse.Namespace) -> int:
         if args.latency_ms or args.rate_429 or args.rate_5xx or args.drop_rate:
             from lib.simulator import FaultConfig
 
-            faults = FaultConfig(rate_429=args.rate_429, rate_5xx=args.rate_5xx, latency_ms=args.latency_ms,
-                                 drop_rate=args.drop_rate)
+            faults = FaultConfig(
+                rate_429=args.rate_429,
+                rate_5xx=args.rate_5xx,
+                latency_ms=args.latency_ms,
+                drop_rate=args.drop_rate,
+            )
         serve(host=args.host, port=args.port or 8765, seed=args.seed, scale=args.scale, faults=faults)
         return 0
     from lib.serve import serve_app
@@ -134,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--password-env", help="read the password from this env var (else prompt)")
     users.set_defaults(func=_call("lib.auth:cli_main"))
 
-    demo = sub.add_parser("demo", help="the main job on the embedded defaults: simulator, full run, dashboards")
+    demo = sub.add_parser(
+        "demo", help="the main job on the embedded defaults: simulator, full run, dashboards"
+    )
     demo.add_argument("--days", type=int, default=90)
     demo.add_argument("--no-serve", action="store_true", help="stop after the run")
     demo.set_defaults(func=_call("lib.demo:main"))

@@ -122,8 +122,16 @@ def _tenant_from_mapping(raw: dict, settings: Settings) -> TenantConfig:
         apps = [apps]
     tz = raw.get("timezone") or raw.get("time_zone") or settings.tenant_timezone
     check_timezone(tz)
-    known = {"id", "name", "base_url", "application_ids", "applications", "timezone", "time_zone",
-             "server_key_env"}
+    known = {
+        "id",
+        "name",
+        "base_url",
+        "application_ids",
+        "applications",
+        "timezone",
+        "time_zone",
+        "server_key_env",
+    }
     return TenantConfig(
         id=str(raw["id"]),
         name=str(raw.get("name") or raw["id"]),

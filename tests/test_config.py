@@ -16,8 +16,15 @@ DB_PW = "s3cr3t-db-pass"
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no stray .env / tenants.yml from the checkout
-    for var in ("DATABASE_URL", "INDIGITALL_BASE_URL", "INDIGITALL_APP_ID", "TENANT_ID", "TENANT_TIMEZONE",
-                "RUNS_DIR", "TENANTS_FILE"):
+    for var in (
+        "DATABASE_URL",
+        "INDIGITALL_BASE_URL",
+        "INDIGITALL_APP_ID",
+        "TENANT_ID",
+        "TENANT_TIMEZONE",
+        "RUNS_DIR",
+        "TENANTS_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("INDIGITALL_SERVER_KEY", KEY)
     monkeypatch.setenv("PIPELINE_API_TOKEN", TOKEN)

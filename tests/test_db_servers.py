@@ -19,8 +19,14 @@ PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def _bi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lib", *args], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "lib", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
 
 
 def _postmaster_pid(data: Path) -> int | None:
@@ -31,12 +37,18 @@ def _postmaster_pid(data: Path) -> int | None:
 def test_embedded_server_starts_is_reused_and_stops(tmp_path: Path) -> None:
     data = Path(tempfile.mkdtemp(prefix="bi-emb-", dir="/tmp"))  # short path: unix socket limit
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(BI_DATA_DIR=str(data), PIPELINE_API_TOKEN="tok-should-not-print",
-               TENANTS_FILE=str(tmp_path / "none.yml"))
+    env.update(
+        BI_DATA_DIR=str(data),
+        PIPELINE_API_TOKEN="tok-should-not-print",
+        TENANTS_FILE=str(tmp_path / "none.yml"),
+    )
     try:
         first = _bi("db", "up", env=env)
         assert first.returncode == 0, first.stderr
-        assert "migrations applied: 001_schemas_roles, 002_raw, 003_public, 004_ops_ledger, 005_rls_helper_by_oid" in first.stdout
+        assert (
+            "migrations applied: 001_schemas_roles, 002_raw, 003_public, 004_ops_ledger, 005_rls_helper_by_oid"
+            in first.stdout
+        )
         assert "indigitall_bi" in first.stdout
         pid = _postmaster_pid(data)
         assert pid is not None and Path(f"/proc/{pid}").exists()
@@ -49,7 +61,9 @@ def test_embedded_server_starts_is_reused_and_stops(tmp_path: Path) -> None:
 
         down = _bi("db", "down", env=env)
         assert down.returncode == 0 and "stopped" in down.stdout
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        )
         assert "stopped" in _bi("db", "status", env=env).stdout
         assert "not running" in _bi("db", "down", env=env).stdout
     finally:
@@ -70,16 +84,35 @@ def pg15_url() -> Iterator[str]:
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
         as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_pg, str(PG15_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_pg, str(PG15_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-                    "-o", f"-h '' -k {sock}", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_pg, str(PG15_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_pg,
+            str(PG15_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-o",
+            f"-h '' -k {sock}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg2://postgres@/postgres?host={sock}"
     finally:
         dispose_engines()
-        subprocess.run([*as_pg, str(PG15_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*as_pg, str(PG15_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -91,8 +124,12 @@ def test_migrations_rls_and_append_only_on_postgres_15(pg15_url: str) -> None:
         assert conn.execute(text("SHOW server_version_num")).scalar().startswith("15")
     with tenant_tx("t15a", "loader", pg15_url) as conn:
         conn.execute(text("INSERT INTO public.messages (tenant_id, message_id) VALUES ('t15a', '1')"))
-        conn.execute(text("INSERT INTO raw.raw_chat_stats (tenant_id, endpoint, source_data) "
-                          "VALUES ('t15a', '/v1/chat/channel', '{}')"))
+        conn.execute(
+            text(
+                "INSERT INTO raw.raw_chat_stats (tenant_id, endpoint, source_data) "
+                "VALUES ('t15a', '/v1/chat/channel', '{}')"
+            )
+        )
     with tenant_tx("t15b", "reader", pg15_url) as conn:
         assert conn.execute(text("SELECT count(*) FROM public.messages")).scalar() == 0
     with tenant_tx("t15a", "reader", pg15_url) as conn:

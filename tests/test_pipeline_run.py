@@ -17,6 +17,8 @@ from sqlalchemy import text
 from lib.config import PROJECT_ROOT, reload_settings
 
 pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def db_url(module_db_url: str) -> str:
     """This module loads tenants through the pipeline: its own database, not the session's."""

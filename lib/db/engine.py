@@ -40,7 +40,10 @@ def get_engine(role: Role = "owner", url: str | None = None) -> Engine:
         engine = _engines.get(key)
         if engine is None:
             engine = create_engine(
-                normalise(url), pool_pre_ping=True, pool_size=5, max_overflow=5,
+                normalise(url),
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=5,
                 connect_args={"application_name": f"indigitall-bi:{role}"},
             )
             pg_role = ROLE_NAMES[role]

@@ -34,11 +34,13 @@ def migrate(url: str | None = None) -> list[str]:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
         try:
             conn.execute(text("CREATE SCHEMA IF NOT EXISTS ops"))
-            conn.execute(text(
-                "CREATE TABLE IF NOT EXISTS ops.schema_migrations ("
-                " version TEXT PRIMARY KEY, checksum TEXT NOT NULL,"
-                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            ))
+            conn.execute(
+                text(
+                    "CREATE TABLE IF NOT EXISTS ops.schema_migrations ("
+                    " version TEXT PRIMARY KEY, checksum TEXT NOT NULL,"
+                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+            )
             conn.commit()
             done = dict(conn.execute(text("SELECT version, checksum FROM ops.schema_migrations")).all())
             for path in migration_files():
@@ -53,9 +55,11 @@ def migrate(url: str | None = None) -> list[str]:
                     with conn.connection.dbapi_connection.cursor() as cur:
                         cur.execute(sql)
                     conn.execute(
-                        text("INSERT INTO ops.schema_migrations (version, checksum) VALUES (:v, :c) "
-                             "ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, "
-                             "applied_at = now()"),
+                        text(
+                            "INSERT INTO ops.schema_migrations (version, checksum) VALUES (:v, :c) "
+                            "ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, "
+                            "applied_at = now()"
+                        ),
                         {"v": path.stem, "c": checksum},
                     )
                     conn.commit()

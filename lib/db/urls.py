@@ -28,8 +28,13 @@ def to_dsn(url: str | URL) -> str:
     host = u.host or u.query.get("host")
     if isinstance(host, tuple):
         host = host[0]
-    for key, value in (("host", host), ("port", u.port), ("dbname", u.database),
-                       ("user", u.username), ("password", u.password)):
+    for key, value in (
+        ("host", host),
+        ("port", u.port),
+        ("dbname", u.database),
+        ("user", u.username),
+        ("password", u.password),
+    ):
         if value not in (None, ""):
             v = str(value).replace("\\", "\\\\").replace("'", "\\'")
             parts.append(f"{key}='{v}'")
