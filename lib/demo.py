@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -101,6 +102,11 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
         "'Authorization: Bearer $PIPELINE_API_TOKEN' (set it before `make run` to choose the token)\n",
         flush=True,
     )
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the demo as Ctrl-C does: children included
+
+    signal.signal(signal.SIGTERM, _stop)
     dash = subprocess.Popen(
         build_command("dash"),
         cwd=PROJECT_ROOT,
