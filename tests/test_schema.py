@@ -441,3 +441,16 @@ def test_owner_append_only_is_the_trigger_not_a_grant(db_url: str) -> None:
             conn.execute(
                 text("UPDATE raw.raw_push_stats SET source_data = CAST(:v AS jsonb)"), {"v": '{"x": 1}'}
             )
+
+
+def test_service_level_threshold_is_per_tenant(db_url: str) -> None:
+    from lib.config import ConfigError, TenantConfig
+    from lib.db import ensure_tenant
+
+    ensure_tenant(TenantConfig(id="sl_a", name="A", extra={"service_level_seconds": 30}))
+    ensure_tenant(TenantConfig(id="sl_b", name="B"))
+    with pytest.raises(ConfigError, match="service_level_seconds"):
+        ensure_tenant(TenantConfig(id="sl_c", name="C", extra={"service_level_seconds": "soon"}))
+    for tenant, expected in (("sl_a", 30), ("sl_b", 60)):
+        with tenant_tx(tenant, "reader") as conn:
+            assert conn.execute(text("SELECT service_level_seconds FROM public.tenants")).scalar() == expected

@@ -124,7 +124,7 @@ def secondary_kpis(
         ),
         Kpi(
             "service_level",
-            "Nivel de servicio (≤ 60 s)",
+            f"Nivel de servicio (≤ {cur_s.get('sl_threshold') or 60} s)",
             cur_s.get("service_level"),
             prev_s.get("service_level"),
             kind="rate",

@@ -148,7 +148,7 @@ def operations_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
         ),
         Kpi(
             "service_level",
-            "Nivel de servicio (≤ 60 s)",
+            f"Nivel de servicio (≤ {cur.get('sl_threshold') or 60} s)",
             cur.get("service_level"),
             prev.get("service_level"),
             kind="rate",

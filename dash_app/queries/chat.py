@@ -37,9 +37,9 @@ def totals(f: Filters, contacts: int | None = None) -> dict[str, Any]:
     return t
 
 
-def sessions(f: Filters, sl_threshold_s: int = DEFAULT_SL_THRESHOLD_S) -> dict[str, Any]:
-    """Agent-session medians/p90 and service level, abandonment, transfer rates."""
-    s = dict(fetch_one(f.tenant, "session_stats", {**window_params(f), "sl_threshold": sl_threshold_s}))
+def sessions(f: Filters) -> dict[str, Any]:
+    """Agent-session medians/p90 and service level (T per tenant), abandonment, transfer rates."""
+    s = dict(fetch_one(f.tenant, "session_stats", {**window_params(f), "sl_default": DEFAULT_SL_THRESHOLD_S}))
     for name in ("wait", "handle", "first_response"):
         pct = s.pop(f"{name}_pct", None) or [None, None]
         s[f"{name}_p50"], s[f"{name}_p90"] = pct[0], pct[1]

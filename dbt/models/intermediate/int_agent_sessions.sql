@@ -8,7 +8,7 @@ with sessions as (
 ),
 
 tenants as (
-    select tenant_id, timezone from {{ ref('stg_indigitall__tenants') }}
+    select tenant_id, timezone, service_level_seconds from {{ ref('stg_indigitall__tenants') }}
 ),
 
 agents as (
@@ -64,6 +64,7 @@ joined as (
         {{ seconds_between('sessions.queued_at', 'sessions.assigned_at') }} as raw_wait_seconds,
         {{ seconds_between('sessions.assigned_at', 'sessions.closed_at') }} as raw_handle_seconds,
         {{ seconds_between('sessions.queued_at', 'sessions.closed_at') }} as raw_queue_seconds,
+        coalesce(tenants.service_level_seconds, {{ var('service_level_seconds') }}) as service_level_seconds,
         sessions.updated_at as source_updated_at
     from sessions
     left join tenants on tenants.tenant_id = sessions.tenant_id
@@ -118,8 +119,8 @@ select
         false
     ) as is_abandoned_within_5s,
     coalesce(raw_wait_seconds < 0 or raw_handle_seconds < 0 or raw_queue_seconds < 0, false) as is_anomaly,
-    coalesce(raw_wait_seconds between 0 and {{ var('service_level_seconds') }}, false)
-        as is_within_service_level,
+    service_level_seconds,
+    coalesce(raw_wait_seconds between 0 and service_level_seconds, false) as is_within_service_level,
     coalesce(
         raw_wait_seconds >= 0
         or (queued_at is not null and assigned_at is null and closed_at is not null

@@ -32,6 +32,7 @@ select
     is_abandoned,
     is_abandoned_within_5s,
     is_anomaly,
+    service_level_seconds,
     is_within_service_level,
     counts_for_service_level
 from {{ ref('int_agent_sessions') }}

@@ -7,6 +7,7 @@ renamed as (
         id::text as tenant_id,
         {{ clean_text('name') }} as tenant_name,
         {{ clean_text('timezone') }} as timezone,
+        service_level_seconds::integer as service_level_seconds,
         updated_at
     from source
 )
