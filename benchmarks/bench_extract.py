@@ -64,38 +64,12 @@ def start_simulator(latency_ms: int, scale: float) -> tuple[subprocess.Popen, st
 
 
 def scratch_database() -> tuple[str, str]:
-    import psycopg2
+    """(server URL, name) of a new empty database on DATABASE_URL's server or the embedded one."""
+    from lib.db.scratch import create_database
 
-    from lib.db.urls import to_dsn, with_database
-
-    base = os.environ.get("DATABASE_URL")
-    if base:
-        server = base
-    else:
-        from lib.db.embedded import server_uri
-
-        server = server_uri("postgres")
+    server = os.environ.get("DATABASE_URL") or None
     name = f"bi_bench_{secrets.token_hex(4)}"
-    conn = psycopg2.connect(to_dsn(with_database(server, "postgres")))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return server, name
-
-
-def drop_database(server: str, name: str) -> None:
-    import psycopg2
-
-    from lib.db import dispose_engines
-    from lib.db.urls import to_dsn, with_database
-
-    dispose_engines()
-    conn = psycopg2.connect(to_dsn(with_database(server, "postgres")))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+    return create_database(name, server), name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     args = ap.parse_args(argv)
 
+    from lib.db.scratch import drop_database
     from lib.db.urls import with_database
 
     server, dbname = scratch_database()
@@ -170,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        drop_database(server, dbname)
+        drop_database(dbname, server)
     return 0
 
 

@@ -124,28 +124,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def scratch_database():
-    """A migrated scratch database with synthetic marts for one tenant (90 days to today) and runs."""
-    import psycopg2
+def synthetic_database():
+    """A migrated scratch database with synthetic marts for one tenant (180 days to today) and runs."""
+    from dash_app import synthetic
+    from lib.config import get_settings, get_tenant
+    from lib.db import get_database_url, get_engine
+    from lib.db.scratch import scratch_database
 
-    from lib.config import reload_settings
-    from lib.db import dispose_engines, get_database_url, get_engine, migrate
-    from lib.db.urls import to_dsn, with_database
-
-    server = get_database_url()
-    name = f"bi_screens_{secrets.token_hex(3)}"
-    admin = psycopg2.connect(to_dsn(with_database(server, "postgres")))
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    url = with_database(server, name)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    reload_settings()
-    try:
-        migrate(url)
-        from dash_app import synthetic
-        from lib.config import get_settings, get_tenant
-
+    with scratch_database("bi_screens", server_url=get_database_url()) as url:
         tenant = get_tenant(get_settings().tenant_id)
         owner = get_engine("owner", url)
         synthetic.create_tables(owner)
@@ -155,15 +141,6 @@ def scratch_database():
         )
         _seed_demo_runs(url, tenant.id)
         yield url
-    finally:
-        dispose_engines()
-        if old is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = old
-        reload_settings()
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _seed_demo_runs(url: str, tenant: str) -> None:
@@ -263,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     user, password = f"screens_{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     if args.source == "synthetic":
-        with scratch_database(), local_server(user, password) as base:
+        with synthetic_database(), local_server(user, password) as base:
             shoot(base, user, password, args.out, args.query)
     else:
         with local_server(user, password) as base:

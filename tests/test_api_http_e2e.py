@@ -6,7 +6,6 @@ show numbers equal to SQL on public.*."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
-from test_dash_fixtures import _admin, as_user  # noqa: I001 - first: puts dash_app on sys.path
+from test_dash_fixtures import as_user  # noqa: I001 - first: puts dash_app on sys.path
 
 pytestmark = pytest.mark.slow
 TOKEN = "e2e-" + secrets.token_hex(16)
@@ -26,22 +25,13 @@ D0, D1 = date(2026, 11, 20), date(2026, 11, 22)
 def e2e(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A fresh migrated database, env for one tenant 'demo' against a loopback simulator, raw extracted."""
     from dash_app.queries import cache_clear
-    from lib.config import reload_settings
-    from lib.db import dispose_engines, migrate
-    from lib.db.urls import with_database
+    from lib.db.scratch import scratch_database
     from lib.extract import EXTRACTORS, run_extractor
     from lib.simulator import start_in_thread
 
     root = tmp_path_factory.mktemp("e2e")
-    name = f"bi_test_e2e_{secrets.token_hex(4)}"
-    conn = _admin(server_url)
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    url = with_database(server_url, name)
     with start_in_thread(port=0, seed=7, server_key=SIM_KEY) as sim:
         env = {
-            "DATABASE_URL": url,
             "RUNS_DIR": str(root / "runs"),
             "TENANT_ID": "demo",
             "TENANTS_FILE": str(root / "none.yml"),
@@ -52,28 +42,14 @@ def e2e(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             "BI_DATA_DIR": str(root / "data"),
             "DASH_SECRET_KEY": secrets.token_hex(32),
         }
-        old = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        reload_settings()
-        cache_clear()
-        try:
-            migrate(url)
-            for extractor in EXTRACTORS:
-                run_extractor(extractor, tenant_id="demo", date_from=D0, date_to=D1, mode="full")
-            yield {"url": url}
-        finally:
+        with scratch_database("bi_test_e2e", server_url=server_url, env=env) as url:
             cache_clear()
-            dispose_engines()
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            reload_settings()
-            conn = _admin(server_url)
-            with conn.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.close()
+            try:
+                for extractor in EXTRACTORS:
+                    run_extractor(extractor, tenant_id="demo", date_from=D0, date_to=D1, mode="full")
+                yield {"url": url}
+            finally:
+                cache_clear()
 
 
 def test_api_runs_the_pipeline_and_dashboards_match_public_tables(e2e):

@@ -30,16 +30,6 @@ PASSWORD = "correct-horse-battery"
 TOKEN = "tok-" + "7d1e5c0a9b8f4e2d" * 2
 
 
-def _admin(server_url: str):
-    import psycopg2
-
-    from lib.db.urls import to_dsn, with_database
-
-    conn = psycopg2.connect(to_dsn(with_database(server_url, "postgres")))
-    conn.autocommit = True
-    return conn
-
-
 @pytest.fixture(scope="module")
 def dash_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """Two tenants (tenants.yml), RUNS_DIR and a data dir in temp folders; env restored afterwards."""
@@ -82,40 +72,20 @@ def dash_db(server_url: str, dash_env: dict[str, Path]) -> Iterator[str]:
     """A migrated database of its own with synthetic analytics data for both tenants and a few runs."""
     from dash_app import synthetic
     from dash_app.queries import cache_clear
-    from lib.config import reload_settings
-    from lib.db import dispose_engines, get_engine, migrate
-    from lib.db.urls import with_database
+    from lib.db import get_engine
+    from lib.db.scratch import scratch_database
 
-    name = f"bi_test_dash_{secrets.token_hex(4)}"
-    conn = _admin(server_url)
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    url = with_database(server_url, name)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    reload_settings()
-    try:
-        migrate(url)
-        owner = get_engine("owner", url)
-        synthetic.create_tables(owner)
-        synthetic.seed_tenant(owner, TENANT_A, START, DAYS, 300, seed=0.11)
-        synthetic.seed_tenant(owner, TENANT_B, START, DAYS, 90, timezone="America/Mexico_City", seed=0.77)
-        _seed_runs(url, dash_env["runs"])
-        cache_clear()
-        yield url
-    finally:
-        cache_clear()
-        dispose_engines()
-        if old is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = old
-        reload_settings()
-        conn = _admin(server_url)
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+    with scratch_database("bi_test_dash", server_url=server_url) as url:
+        try:
+            owner = get_engine("owner", url)
+            synthetic.create_tables(owner)
+            synthetic.seed_tenant(owner, TENANT_A, START, DAYS, 300, seed=0.11)
+            synthetic.seed_tenant(owner, TENANT_B, START, DAYS, 90, timezone="America/Mexico_City", seed=0.77)
+            _seed_runs(url, dash_env["runs"])
+            cache_clear()
+            yield url
+        finally:
+            cache_clear()
 
 
 RUN_A_OK = "20260110T120000Z-acme01"
