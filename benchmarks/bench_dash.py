@@ -320,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{page:<18}{f['p50_ms']:>10}{f['p95_ms']:>10}{f['max_ms']:>10}  {ok}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if args.make_x10:  # the ×10 copy is large: never leave it behind
+        from lib.db import normalise
+        from lib.db.scratch import drop_database
+
+        drop_database(normalise(datasets[1][1]).database, url)
     return 0
 
 
