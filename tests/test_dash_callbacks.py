@@ -532,3 +532,16 @@ def test_layout_restores_controls_from_query(dash_app_obj, dash_db):
     assert (found["f-dates"].start_date, found["f-dates"].end_date) == ("2026-01-10", "2026-01-20")
     assert found["f-channel"].value == "webchat"
     assert found["filters"].data["tenant"] == TENANT_B
+
+
+def test_no_delta_when_the_previous_period_is_only_partly_loaded(dash_app_obj, dash_db):
+    """Data start on START: a window whose previous period begins before it has nothing to compare."""
+    from dash_app.pages.executive import update_executive
+
+    cur_s, cur_e = START + timedelta(days=10), START + timedelta(days=29)  # previous: START-10 .. START+9
+    with as_user(dash_app_obj, "admin"):
+        cards = texts(update_executive(store(start=cur_s, end=cur_e))[0])
+        covered = texts(update_executive(store(start=START + timedelta(days=20), end=cur_e))[0])
+    assert cards["kpi-messages-delta"] == "sin comparación"
+    assert cards["kpi-contacts-delta"] == "sin comparación"
+    assert covered["kpi-messages-delta"] != "sin comparación"  # previous period START+10..+19 is loaded

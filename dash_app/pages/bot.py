@@ -14,7 +14,7 @@ from dash_app.components.theme import ERROR, PRIMARY, SECONDARY
 from dash_app.figures import intents_bars, intents_pareto, rate_lines
 from dash_app.filters import resolve_filters
 from dash_app.kpi import Kpi
-from dash_app.pages._common import trusted_filters
+from dash_app.pages._common import comparable_previous, trusted_filters
 from dash_app.pages.executive import FALLBACK_TARGET
 from dash_app.queries import chat
 from dash_app.queries.parallel import gather
@@ -99,8 +99,8 @@ def bot_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
 def update_bot(store: dict[str, Any] | None) -> tuple:
     """(cards, daily rates, top fallback intents, Pareto)."""
     f = trusted_filters(store)
-    p = f.previous()
-    r = gather(cur=lambda: chat.totals(f), prev=lambda: chat.totals(p), intents=lambda: chat.intents(f, limit=200),
+    p = comparable_previous(f)
+    r = gather(cur=lambda: chat.totals(f), prev=lambda: chat.totals(p) if p else {}, intents=lambda: chat.intents(f, limit=200),
                daily=lambda: chat.daily(f))  # fmt: skip
     cur, prev, intents = r["cur"], r["prev"], r["intents"]
     rates = rate_lines(

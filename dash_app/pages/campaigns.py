@@ -16,7 +16,7 @@ from dash_app.components.theme import PLATFORM_LABELS
 from dash_app.figures import funnel, platform_rates, push_daily_lines, push_heatmap, push_sent_bars
 from dash_app.filters import resolve_filters
 from dash_app.kpi import Kpi
-from dash_app.pages._common import trusted_filters
+from dash_app.pages._common import comparable_previous, trusted_filters
 from dash_app.pages.executive import LEAGUE_COLUMNS
 from dash_app.queries import push
 from dash_app.queries.parallel import gather
@@ -142,8 +142,9 @@ def push_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
 def update_push(store: dict[str, Any] | None) -> tuple:
     """(cards, sent per day, CTR per day, platform rates, heatmap, league rows, funnel options)."""
     f = trusted_filters(store)
+    p = comparable_previous(f)
     r = gather(daily=lambda: push.daily(f), league=lambda: push.league(f), cur=lambda: push.totals(f),
-               prev=lambda: push.totals(f.previous()), platforms=lambda: push.by_platform(f),
+               prev=lambda: push.totals(p) if p else {}, platforms=lambda: push.by_platform(f),
                heat=lambda: push.heatmap(f))  # fmt: skip
     daily, league, platforms = r["daily"], r["league"], r["platforms"]
     options = [{"label": "Todas las plataformas", "value": ALL}]

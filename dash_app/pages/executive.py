@@ -15,7 +15,7 @@ from dash_app.components.tables import col, grid
 from dash_app.figures import direction_donut, messages_per_day
 from dash_app.filters import resolve_filters
 from dash_app.kpi import Kpi
-from dash_app.pages._common import trusted_filters
+from dash_app.pages._common import comparable_previous, trusted_filters
 from dash_app.queries import chat, push
 from dash_app.queries.parallel import gather
 from dash_app.security import current_user
@@ -143,12 +143,12 @@ def secondary_kpis(
 def update_executive(store: dict[str, Any] | None) -> tuple:
     """(headline cards, daily figure, donut, secondary cards, league rows) for the filters."""
     f = trusted_filters(store)
-    p = f.previous()
+    p = comparable_previous(f)
     r = gather(
-        cur=lambda: chat.totals(f), prev=lambda: chat.totals(p),
-        contacts=lambda: chat.unique_contacts(f), prev_contacts=lambda: chat.unique_contacts(p),
-        cur_s=lambda: chat.sessions(f), prev_s=lambda: chat.sessions(p),
-        cur_p=lambda: push.totals(f), prev_p=lambda: push.totals(p),
+        cur=lambda: chat.totals(f), prev=lambda: chat.totals(p) if p else {},
+        contacts=lambda: chat.unique_contacts(f), prev_contacts=lambda: chat.unique_contacts(p) if p else None,
+        cur_s=lambda: chat.sessions(f), prev_s=lambda: chat.sessions(p) if p else {},
+        cur_p=lambda: push.totals(f), prev_p=lambda: push.totals(p) if p else {},
         daily=lambda: chat.daily(f), league=lambda: push.league(f),
     )  # fmt: skip
     cur = {**r["cur"], "unique_contacts": r["contacts"]}

@@ -16,7 +16,7 @@ from dash_app.components.theme import WEEKDAYS_ES, fmt_int
 from dash_app.figures import hourly_bars, intents_bars, peak, volume_heatmap, wait_buckets, weekday_bars
 from dash_app.filters import resolve_filters
 from dash_app.kpi import Kpi
-from dash_app.pages._common import trusted_filters
+from dash_app.pages._common import comparable_previous, trusted_filters
 from dash_app.pages.executive import WAIT_TARGET_S, _p90_detail
 from dash_app.queries import chat
 from dash_app.queries.parallel import gather
@@ -232,11 +232,11 @@ def _pct(v: Any) -> str:
 def update_operations(store: dict[str, Any] | None) -> tuple:
     """(time cards, quality cards, heatmap, wait buckets, hourly, weekday, intents, agent rows)."""
     f = trusted_filters(store)
-    p = f.previous()
+    p = comparable_previous(f)
     r = gather(
-        cur=lambda: chat.sessions(f), prev=lambda: chat.sessions(p),
-        totals=lambda: chat.totals(f), prev_totals=lambda: chat.totals(p),
-        repeat=lambda: chat.repeat_contact(f), prev_repeat=lambda: chat.repeat_contact(p),
+        cur=lambda: chat.sessions(f), prev=lambda: chat.sessions(p) if p else {},
+        totals=lambda: chat.totals(f), prev_totals=lambda: chat.totals(p) if p else {},
+        repeat=lambda: chat.repeat_contact(f), prev_repeat=lambda: chat.repeat_contact(p) if p else None,
         heat=lambda: chat.heatmap(f),
         intents=lambda: chat.intents(f, limit=10), agents=lambda: chat.agents(f),
     )  # fmt: skip
