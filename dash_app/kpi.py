@@ -112,3 +112,35 @@ class Kpi:
             return None
         op = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}[self.target_op]
         return f"Meta {op} {self.format(self.target)}"
+
+
+# Targets of kpis.md, and the cards that more than one page shows.
+WAIT_TARGET_S = 60
+FALLBACK_TARGET = 0.15
+
+
+def containment_kpi(cur: dict, prev: dict, label: str = "Contención") -> Kpi:
+    """Bot containment: conversations with bot and no human ÷ conversations with bot (up is good)."""
+    return Kpi(
+        "containment",
+        label,
+        cur.get("containment_rate"),
+        prev.get("containment_rate"),
+        kind="rate",
+        help="conversaciones con bot y sin humano ÷ conversaciones con bot",
+    )
+
+
+def fallback_kpi(cur: dict, prev: dict) -> Kpi:
+    """Fallback rate against its < 15 % target (down is good)."""
+    return Kpi(
+        "fallback",
+        "Tasa de fallback",
+        cur.get("fallback_rate"),
+        prev.get("fallback_rate"),
+        kind="rate",
+        up_is_good=False,
+        target=FALLBACK_TARGET,
+        target_op="<",
+        help="fallbacks ÷ mensajes entrantes respondidos por el bot",
+    )

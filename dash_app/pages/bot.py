@@ -13,9 +13,8 @@ from dash_app.components.kpi_card import kpi_row
 from dash_app.components.theme import ERROR, PRIMARY, SECONDARY
 from dash_app.figures import intents_bars, intents_pareto, rate_lines
 from dash_app.filters import resolve_filters
-from dash_app.kpi import Kpi
+from dash_app.kpi import Kpi, containment_kpi, fallback_kpi
 from dash_app.pages._common import comparable_previous, trusted_filters
-from dash_app.pages.executive import FALLBACK_TARGET
 from dash_app.queries import chat
 from dash_app.queries.parallel import gather
 from dash_app.security import current_user
@@ -58,14 +57,7 @@ def layout(**query: str) -> html.Div:
 
 def bot_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
     return [
-        Kpi(
-            "containment",
-            "Contención",
-            cur.get("containment_rate"),
-            prev.get("containment_rate"),
-            kind="rate",
-            help="conversaciones con bot y sin humano ÷ conversaciones con bot",
-        ),
+        containment_kpi(cur, prev),
         Kpi(
             "escalation",
             "Escalamiento",
@@ -75,17 +67,7 @@ def bot_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
             up_is_good=False,
             help="conversaciones con bot y humano ÷ conversaciones con bot",
         ),
-        Kpi(
-            "fallback",
-            "Tasa de fallback",
-            cur.get("fallback_rate"),
-            prev.get("fallback_rate"),
-            kind="rate",
-            up_is_good=False,
-            target=FALLBACK_TARGET,
-            target_op="<",
-            help="fallbacks ÷ mensajes entrantes respondidos por el bot",
-        ),
+        fallback_kpi(cur, prev),
         Kpi(
             "bot_conversations",
             "Conversaciones con bot",

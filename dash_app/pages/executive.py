@@ -14,7 +14,7 @@ from dash_app.components.kpi_card import kpi_row
 from dash_app.components.tables import col, grid
 from dash_app.figures import direction_donut, messages_per_day
 from dash_app.filters import resolve_filters
-from dash_app.kpi import Kpi
+from dash_app.kpi import WAIT_TARGET_S, Kpi, containment_kpi, fallback_kpi
 from dash_app.pages._common import comparable_previous, trusted_filters
 from dash_app.queries import chat, push
 from dash_app.queries.parallel import gather
@@ -22,8 +22,6 @@ from dash_app.security import current_user
 
 PATH = "/"
 NAME = "Ejecutivo"
-WAIT_TARGET_S = 60
-FALLBACK_TARGET = 0.15
 
 LEAGUE_COLUMNS = [
     col("rank", "#", "int", maxWidth=70),
@@ -86,16 +84,7 @@ def headline_kpis(
             target_op="<",
             detail=_p90_detail(cur_s.get("wait_p90"), cur_s.get("wait_avg")),
         ),
-        Kpi(
-            "fallback",
-            "Tasa de fallback",
-            cur.get("fallback_rate"),
-            prev.get("fallback_rate"),
-            kind="rate",
-            up_is_good=False,
-            target=FALLBACK_TARGET,
-            target_op="<",
-        ),
+        fallback_kpi(cur, prev),
     ]
 
 
@@ -114,14 +103,7 @@ def secondary_kpis(
     prev_p: dict[str, Any],
 ) -> list[Kpi]:
     return [
-        Kpi(
-            "containment",
-            "Contención del bot",
-            cur.get("containment_rate"),
-            prev.get("containment_rate"),
-            kind="rate",
-            help="conversaciones con bot y sin humano ÷ conversaciones con bot",
-        ),
+        containment_kpi(cur, prev, "Contención del bot"),
         Kpi(
             "service_level",
             f"Nivel de servicio (≤ {cur_s.get('sl_threshold') or 60} s)",

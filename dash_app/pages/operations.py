@@ -15,9 +15,9 @@ from dash_app.components.tables import col, grid
 from dash_app.components.theme import WEEKDAYS_ES, fmt_int
 from dash_app.figures import hourly_bars, intents_bars, peak, volume_heatmap, wait_buckets, weekday_bars
 from dash_app.filters import resolve_filters
-from dash_app.kpi import Kpi
+from dash_app.kpi import WAIT_TARGET_S, Kpi
 from dash_app.pages._common import comparable_previous, trusted_filters
-from dash_app.pages.executive import WAIT_TARGET_S, _p90_detail
+from dash_app.pages.executive import _p90_detail
 from dash_app.queries import chat
 from dash_app.queries.parallel import gather
 from dash_app.security import current_user
