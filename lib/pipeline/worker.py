@@ -110,6 +110,18 @@ def _error_from(exc: PapermillExecutionError, staged: Path) -> tuple[str, str, i
     return exc.ename, message, cell
 
 
+KERNEL_READY_TIMEOUT_S = 45  # a kernel boots in ~1-3 s here, even on a loaded machine
+
+
+def _ready(km) -> bool:  # noqa: ANN001 - AsyncKernelManager
+    """True when the kernel answers within KERNEL_READY_TIMEOUT_S."""
+    try:
+        kernel.wait_ready(km, timeout_s=KERNEL_READY_TIMEOUT_S)
+    except Exception:  # noqa: BLE001 - dead, hung or never started: the caller replaces it
+        return False
+    return True
+
+
 def execute_step(task: StepTask) -> dict[str, Any]:
     """Run the step's notebook and archive it; return the outcome (status, timings, metrics, error)."""
     step = task.step
@@ -128,10 +140,13 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     km = _take_kernel(step.kind)
     if task.prewarm_next and _spare is None:  # the next step's kernel boots while this step runs
         _spare = kernel.start_kernel(kind=task.next_kind or step.kind)
-    try:
-        kernel.wait_ready(km, timeout_s=task.timeout_s)
-    except Exception:  # noqa: BLE001, S110 - papermill reports a kernel that never came up
-        pass
+    if not _ready(km):
+        # A kernel that never answered (seen once under load, holding a step for minutes): replace it
+        # once; if the fresh one fails too, papermill reports the step as failed.
+        kernel.stop_kernel(km)
+        km = kernel.start_kernel(kind=step.kind)
+        out["kernel_restarted"] = True
+        _ready(km)
     t_kernel = time.perf_counter()
     try:
         pm.execute_notebook(
