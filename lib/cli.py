@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=_call("lib.pipeline.cli:runs_main"))
 
-    ext = sub.add_parser("extract", help="run one extractor directly (no notebook)")
-    ext.add_argument("name")
+    ext = sub.add_parser("extract", help="run one extractor, or all at once, directly (no notebook)")
+    ext.add_argument("name", help="an extractor name, or `all` (run concurrently on one client)")
     ext.add_argument("--tenant")
     ext.add_argument("--application-id")
     ext.add_argument("--date-from")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -86,6 +88,23 @@ def test_source_data_shape():
     doc = page.to_source_data(page=3, limit=500)
     assert doc["format"] == "csv" and doc["page"] == 3 and doc["limit"] == 500
     assert doc["header"] == list(HISTORY_COLUMNS) and doc["rows"][0]["messageId"] == "1"
+
+
+def test_source_json_is_the_source_data_as_text():
+    """The raw row's text: same document (non-ASCII kept as UTF-8, quotes and newlines escaped)."""
+    content = '{"eventName":"FLOW","q":"¿Rápida?\n⏱️ Sí"}'
+    page = parse_history_csv(
+        (
+            HEADER
+            + "\n"
+            + row(messageId="7", content='"' + content.replace('"', '""') + '"', profileName="Peña 💬")
+            + "\n"
+        ).encode()
+    )
+    text = page.to_source_json(page=0, limit=100_000)
+    assert json.loads(text) == page.to_source_data(page=0, limit=100_000)
+    assert "Peña 💬" in text and json.loads(text)["rows"][0]["content"] == content
+    assert json.loads(text)["rows"][0]["error"] is None  # empty field → null, key kept
 
 
 def test_client_decodes_utf8_even_when_headers_say_latin1():

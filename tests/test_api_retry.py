@@ -291,6 +291,34 @@ def test_rate_limit_spaces_real_requests_across_threads():
     assert min(gaps) >= 0.025 * 0.6  # scheduler jitter tolerated, never a burst
 
 
+def test_requests_in_flight_never_exceed_concurrency_across_threads():
+    """Several extractors share one client: the cap holds for all their threads together."""
+    state = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+
+    def handler(request):
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return httpx.Response(200, json=OK)
+
+    client = IndigitallClient(
+        "https://am1.example.test", KEY, config=ClientConfig(concurrency=3, rate_limit=None),
+        transport=httpx.MockTransport(handler),
+    )  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda: [client.request("/v1/campaign") for _ in range(4)]) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert state["peak"] == 3  # 8 threads wanted 8 at once; 3 were let through
+
+
 def test_map_concurrent_yields_errors_without_stopping():
     client = make_client(scripted(200))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -139,6 +140,9 @@ class IndigitallClient:
             self._limiter = bucket_for_host(host, self.config.rate_limit, self.config.burst)
         else:
             self._limiter = None
+        # At most `concurrency` requests in flight per client, however many threads share it (several
+        # extractors at once): the slot is held for the HTTP exchange only, not for parsing or retry waits.
+        self._slots = threading.BoundedSemaphore(max(1, self.config.concurrency))
         pool = max(10, self.config.concurrency * 2)
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -242,7 +246,8 @@ class IndigitallClient:
         exc: BaseException | None = None
         parsed: Any = None
         try:
-            response = self._http.get(path, params=query, auth=self._auth if auth else None)
+            with self._slots:
+                response = self._http.get(path, params=query, auth=self._auth if auth else None)
             if 200 <= response.status_code < 300:
                 parsed = self._parse(endpoint, response.content, expect)
         except httpx.HTTPError as e:  # transport failures: connect, read, timeout, cut body

@@ -7,6 +7,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from lib.api.errors import CsvFormatError
 
 HISTORY_COLUMNS: tuple[str, ...] = (
@@ -34,6 +36,10 @@ class HistoryCsv:
     def to_source_data(self, page: int, limit: int) -> dict[str, Any]:
         """The raw-row form of docs/contracts.md: format, header, rows, page, limit."""
         return {"format": "csv", "header": self.header, "rows": self.rows, "page": page, "limit": limit}
+
+    def to_source_json(self, page: int, limit: int) -> str:
+        """`to_source_data` as JSON text (orjson: a week's page is ~7 MB, where json.dumps costs 10x)."""
+        return orjson.dumps(self.to_source_data(page, limit)).decode()
 
 
 def decode_utf8(content: bytes) -> str:

@@ -57,7 +57,8 @@ def iter_pages(
     for page in range(max_pages):
         result = fetch(page)
         size = size_of(result)
-        fingerprint = _fingerprint(content_of(result)) if size else None
+        # Only a full page is followed by another, so only full pages need comparing.
+        fingerprint = _fingerprint(content_of(result)) if size >= limit else None
         if fingerprint is not None and fingerprint == previous:
             log.warning("%s: page %d repeats page %d; stopping", endpoint, page, page - 1)
             raise PagingError(

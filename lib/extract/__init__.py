@@ -1,7 +1,7 @@
 """Extractors: fill raw.* from the Indigitall API (one raw row per response, logged, resumable).
 
 `run_extractor(name, ...)` is the entry point of the extract notebooks; `EXTRACTORS` lists the
-names in run order. sync_state entities per extractor:
+names in run order; `run_extractors(names, ...)` runs several at once on one shared client. sync_state entities per extractor:
 
 | extractor | entities (required ones starred) |
 |---|---|
@@ -68,8 +68,11 @@ def run_extractor(
     )  # fmt: skip
 
 
+from lib.extract.stage import run_extractors  # noqa: E402 - needs run_extractor defined above
+
 __all__ = [
     "EXTRACTORS", "EXTRACTOR_CLASSES", "ApplicationsExtractor", "CampaignsExtractor", "ChatExtractor",
     "ContactsExtractor", "EmailExtractor", "ExtractOptions", "Extractor", "InAppExtractor", "PushExtractor",
     "SmsExtractor", "new_run_id", "run_extractor",
+    "run_extractors",
 ]  # fmt: skip

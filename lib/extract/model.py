@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -110,7 +109,7 @@ def success(task: Task, response: ApiResponse) -> Outcome:
     if response.csv is not None:
         page = int(response.params.get("page", 0))
         limit = int(response.params.get("limit", 0))
-        source = json.dumps(response.csv.to_source_data(page, limit), ensure_ascii=False)
+        source = response.csv.to_source_json(page, limit)
         records = len(response.csv)
     else:
         source = response.text

@@ -1,4 +1,5 @@
-"""Extraction tunables (env overrides: EXTRACT_LOOKBACK_DAYS, EXTRACT_BACKFILL_DAYS, EXTRACT_CONCURRENCY)."""
+"""Extraction tunables (env overrides: EXTRACT_LOOKBACK_DAYS, EXTRACT_BACKFILL_DAYS, EXTRACT_CONCURRENCY,
+EXTRACT_DB_WRITERS)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ class ExtractOptions:
     history_page_limit: int = 100_000
     conversations_limit: int = 50_000
     date_stats_window_days: int = 31
-    batch_max_bytes: int = 32 * 1024 * 1024
-    db_writers: int = 1  # >1 = parallel DB connections; no gain measured on 2 CPUs
+    batch_max_bytes: int = 8 * 1024 * 1024  # about one week of history: 2 writers overlap page by page
+    # Parallel DB connections for raw writes (commits stay in batch order). 2 measured fastest on
+    # 2 CPUs: PostgreSQL's JSONB parse of a week's page (~0.13 s) is the extract's largest cost.
+    db_writers: int = 2
     optional_max_attempts: int = 1  # email/in-app: known to fail upstream, no point retrying
 
     @classmethod
@@ -34,4 +37,5 @@ class ExtractOptions:
             backfill_days=_env_int("EXTRACT_BACKFILL_DAYS", cls.backfill_days),
             heatmap_days=_env_int("EXTRACT_HEATMAP_DAYS", cls.heatmap_days),
             concurrency=_env_int("EXTRACT_CONCURRENCY", cls.concurrency),
+            db_writers=_env_int("EXTRACT_DB_WRITERS", cls.db_writers),
         )

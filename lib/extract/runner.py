@@ -95,9 +95,13 @@ def run_specs(
     inflight: deque[Future[None]] = deque()
     clock = _Stamp()
 
-    def write(outcomes: list[Outcome], state_rows: list[dict[str, Any]]) -> None:
+    def write(
+        outcomes: list[Outcome], state_rows: list[dict[str, Any]], previous: Future[None] | None
+    ) -> None:
         t0 = time.perf_counter()
-        write_batch(tenant.id, run_id, outcomes, state_rows)
+        # The heavy part (raw JSONB) runs in parallel; commits keep the batch order (see write_batch).
+        wait = previous.result if previous is not None else None
+        write_batch(tenant.id, run_id, outcomes, state_rows, before_states=wait)
         stats["write_s"] += time.perf_counter() - t0
 
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="extract")
@@ -122,7 +126,8 @@ def run_specs(
             state_rows = [{**r.state_row(tenant.id), "updated_at": stamp} for r in dirty.values()]
             while len(inflight) >= max(1, options.db_writers):
                 inflight.popleft().result()
-            inflight.append(writers.submit(write, outcomes, state_rows))
+            previous = inflight[-1] if inflight else None
+            inflight.append(writers.submit(write, outcomes, state_rows, previous))
             stats["batches"] += 1
         while inflight:
             inflight.popleft().result()

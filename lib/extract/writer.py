@@ -6,7 +6,7 @@ A batch holds whole calls only, so every call's raw row, log rows and state upda
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,19 @@ def read_states(tenant_id: str, entities: Sequence[str]) -> dict[str, dict[str, 
 
 
 def write_batch(
-    tenant_id: str, run_id: str, outcomes: Sequence[Outcome], states: Sequence[dict[str, Any]]
+    tenant_id: str,
+    run_id: str,
+    outcomes: Sequence[Outcome],
+    states: Sequence[dict[str, Any]],
+    *,
+    before_states: Callable[[], None] | None = None,
 ) -> int:
-    """Insert the raw rows and log rows of `outcomes` and upsert `states`; returns raw rows written."""
+    """Insert the raw rows and log rows of `outcomes` and upsert `states`; returns raw rows written.
+
+    `before_states` runs after the raw and log inserts, before the state upsert: parallel writers
+    pass "wait until the previous batch committed" (raising if it failed, which rolls this one back),
+    so batches commit in order and a cursor never runs ahead of the raw rows behind it.
+    """
     with tenant_tx(tenant_id) as conn:
         cur = conn.connection.cursor()
         try:
@@ -51,6 +61,8 @@ def write_batch(
             logs = _log_rows(tenant_id, run_id, outcomes, raw_ids)
             if logs:
                 execute_values(cur, _LOG_INSERT, logs, template=LOG_TEMPLATE, page_size=1000)
+            if before_states is not None:
+                before_states()
             if states:
                 rows = [
                     (s["tenant_id"], s["entity"], s["last_cursor"], s["last_sync_at"], s["records_synced"],

@@ -506,6 +506,8 @@ class Dataset:
         self._local_days = _LRU(cache_days)
         self._utc_days = _LRU(4)
         self._utc_lines = _LRU(cache_days * 2)
+        # Sessions are small (~60 a day) and each UTC day needs three generated local days: keep a year.
+        self._utc_sessions = _LRU(400)
 
     def __repr__(self) -> str:
         return (
@@ -665,7 +667,8 @@ class Dataset:
         """Agent sessions queued (UTC date) within the window, API item shape, by queuedAt."""
         out: list[dict[str, Any]] = []
         for day in _days(date_from, date_to):
-            out.extend(dict(s) for s in self._utc_day(day)[1])
+            sessions = self._utc_sessions.get(day, lambda d=day: tuple(self._utc_day(d)[1]))
+            out.extend(dict(s) for s in sessions)
         return out
 
     def contacts(self) -> list[dict[str, Any]]:
