@@ -374,3 +374,21 @@ def test_parallel_writers_commit_in_order_so_a_failed_batch_holds_everything_aft
     monkeypatch.setattr(runner, "write_batch", real)  # and a clean re-run fetches the whole range
     res = run_extractor("chat", date_from=START, date_to=END, run_id="again", options=options)
     assert res.ok and states(tenant)["messages"]["last_cursor"] == str(END)
+
+
+def test_contacts_resume_after_last_id_and_sweep_from_the_start_when_due(tenant, ds):
+    """Incremental contacts read only new ids, but re-read everything once the sweep interval passed."""
+
+    def first_params(run_id: str) -> dict:
+        rows = q(tenant, "SELECT request_params FROM raw.extraction_log WHERE run_id = :r "
+                         "AND endpoint = '/v1/chat/contacts' ORDER BY id LIMIT 1", r=run_id)  # fmt: skip
+        return rows[0]["request_params"]
+
+    last = ds.contacts()[-1]["id"]
+    assert run_extractor("contacts", run_id="c1").ok
+    assert "lastId" not in first_params("c1")  # first run: from the first contact
+    assert run_extractor("contacts", run_id="c2").ok
+    assert first_params("c2")["lastId"] == str(last)  # within the sweep interval: only ids after the cursor
+    res = run_extractor("contacts", run_id="c3", options=ExtractOptions(contacts_sweep_hours=0))
+    assert res.ok and "lastId" not in first_params("c3") and res.rows_in == len(ds.contacts())
+    assert states(tenant)["contacts"]["last_cursor"] == str(last)

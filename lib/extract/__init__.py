@@ -7,7 +7,7 @@ names in run order; `run_extractors(names, ...)` runs several at once on one sha
 |---|---|
 | applications | applications |
 | chat | messages*, chat_conversations*, chat_channels, chat_agent_status, chat_config, chat_topics, chat_integrations |
-| contacts | contacts* (cursor = last contact id) |
+| contacts | contacts* (cursor = last contact id; read again from the first id once a day) |
 | push | toques_daily*, toques_heatmap, device_stats |
 | campaigns | campaigns* |
 | sms | sms_stats, sms_campaigns, sms_sends |

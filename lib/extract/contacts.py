@@ -16,7 +16,11 @@ def fetch_contacts(client: IndigitallClient, task: Task, options: ExtractOptions
 
 
 class ContactsExtractor(Extractor):
-    """Contacts (required); incremental runs resume after the stored lastId, full runs rescan."""
+    """Contacts (required); incremental runs resume after the stored lastId, full runs rescan.
+
+    An incremental run also rescans once `contacts_sweep_hours` have passed since the last read from
+    the first id, so changes to known contacts (profile name, agent) reach raw too.
+    """
 
     name = "contacts"
 

@@ -1,5 +1,5 @@
 """Extraction tunables (env overrides: EXTRACT_LOOKBACK_DAYS, EXTRACT_BACKFILL_DAYS, EXTRACT_CONCURRENCY,
-EXTRACT_DB_WRITERS)."""
+EXTRACT_DB_WRITERS, EXTRACT_CONTACTS_SWEEP_HOURS)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ class ExtractOptions:
     # Parallel DB connections for raw writes (commits stay in batch order). 2 measured fastest on
     # 2 CPUs: PostgreSQL's JSONB parse of a week's page (~0.13 s) is the extract's largest cost.
     db_writers: int = 2
+    # Incremental contacts fetch ids after the stored lastId only, which never sees profile changes of
+    # known contacts; once this many hours have passed since the last sweep from the first id, sweep
+    # again (~1.2K contacts = 2 calls). 0 = every run sweeps.
+    contacts_sweep_hours: int = 24
     optional_max_attempts: int = 1  # email/in-app: known to fail upstream, no point retrying
 
     @classmethod
@@ -38,4 +42,5 @@ class ExtractOptions:
             heatmap_days=_env_int("EXTRACT_HEATMAP_DAYS", cls.heatmap_days),
             concurrency=_env_int("EXTRACT_CONCURRENCY", cls.concurrency),
             db_writers=_env_int("EXTRACT_DB_WRITERS", cls.db_writers),
+            contacts_sweep_hours=_env_int("EXTRACT_CONTACTS_SWEEP_HOURS", cls.contacts_sweep_hours),
         )

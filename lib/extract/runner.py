@@ -16,7 +16,7 @@ from lib.config import TenantConfig
 from lib.extract.model import EntitySpec, Outcome, Task, TaskDone, failure, success
 from lib.extract.options import ExtractOptions
 from lib.extract.state import EntityRun
-from lib.extract.writer import read_states, write_batch, write_states
+from lib.extract.writer import last_sweeps, read_states, write_batch, write_states
 from lib.steps import StepResult
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,15 @@ def _drain(out: queue.Queue, max_bytes: int) -> list[Outcome | TaskDone]:
         items.append(item)
         size += item.bytes if isinstance(item, Outcome) else 0
     return items
+
+
+def sweep_due(
+    tenant_id: str, spec: EntitySpec, app_ids: list[str], options: ExtractOptions
+) -> frozenset[str]:
+    """Applications whose cursor entity has not been read from the start for `contacts_sweep_hours`."""
+    swept = last_sweeps(tenant_id, spec.raw_table, spec.endpoint, "lastId")
+    due = datetime.now(UTC) - timedelta(hours=options.contacts_sweep_hours)
+    return frozenset(app for app in app_ids if app not in swept or swept[app] <= due)
 
 
 class _Stamp:
@@ -80,7 +89,8 @@ def run_specs(
     runs: dict[str, EntityRun] = {}
     for spec in specs:
         run = EntityRun(spec, (old.get(spec.name) or {}).get("last_cursor"), today)
-        run.plan(app_ids, options, date_from=date_from, date_to=date_to, mode=mode)
+        sweep = sweep_due(tenant.id, spec, app_ids, options) if spec.kind == "cursor" else frozenset()
+        run.plan(app_ids, options, date_from=date_from, date_to=date_to, mode=mode, sweep=sweep)
         runs[spec.name] = run
     active = [r for r in runs.values() if r.tasks]
     if not active:

@@ -70,8 +70,17 @@ class EntityRun:
     last_id: int | None = None
     finished_at: datetime | None = None
 
-    def plan(self, app_ids: list[str], options: ExtractOptions, *, date_from, date_to, mode) -> None:
-        """Build the tasks of this run."""
+    def plan(
+        self,
+        app_ids: list[str],
+        options: ExtractOptions,
+        *,
+        date_from,
+        date_to,
+        mode,
+        sweep: frozenset[str] = frozenset(),
+    ) -> None:
+        """Build the tasks of this run (`sweep`: applications a cursor entity reads from the start)."""
         spec = self.spec
         if spec.kind == "dated":
             self.range = resolve_range(
@@ -89,10 +98,12 @@ class EntityRun:
             windows = date_windows(self.range[0], self.range[1], days)
             self.tasks = [Task(spec, app, w, primary=app == app_ids[0]) for w in windows for app in app_ids]
         elif spec.kind == "cursor":
-            start = None
-            if mode == "incremental" and date_from is None and (self.old_cursor or "").isdigit():
-                start = int(self.old_cursor or 0)
-            self.tasks = [Task(spec, app, None, start, primary=app == app_ids[0]) for app in app_ids]
+            resume = mode == "incremental" and date_from is None and (self.old_cursor or "").isdigit()
+            start = int(self.old_cursor or 0) if resume else None
+            self.tasks = [
+                Task(spec, app, None, None if app in sweep else start, primary=app == app_ids[0])
+                for app in app_ids
+            ]
         else:
             self.tasks = [Task(spec, app, primary=app == app_ids[0]) for app in app_ids]
         self.pending = len(self.tasks)

@@ -22,6 +22,7 @@ _RAW_INSERT = (_HERE / "raw_insert.sql").read_text(encoding="utf-8")
 _LOG_INSERT = (_HERE / "log_insert.sql").read_text(encoding="utf-8")
 _STATE_UPSERT = (_HERE / "sync_state_upsert.sql").read_text(encoding="utf-8")
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
+_LAST_SWEEP = (_HERE / "last_sweep.sql").read_text(encoding="utf-8")
 _READ_STATE = text("SELECT entity, last_cursor, status FROM public.sync_state WHERE entity = ANY(:e)")
 
 RAW_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb)"
@@ -38,6 +39,16 @@ def read_states(tenant_id: str, entities: Sequence[str]) -> dict[str, dict[str, 
     with tenant_tx(tenant_id) as conn:
         rows = conn.execute(_READ_STATE, {"e": list(entities)}).mappings().all()
     return {r["entity"]: dict(r) for r in rows}
+
+
+def last_sweeps(tenant_id: str, raw_table: str, endpoint: str, cursor_param: str) -> dict[str, datetime]:
+    """Per application: when a cursor endpoint was last read from the start (no `cursor_param`)."""
+    if raw_table not in RAW_TABLES:
+        raise ValueError(f"unknown raw table {raw_table!r}")
+    sql = text(_LAST_SWEEP.replace("{table}", raw_table))
+    with tenant_tx(tenant_id) as conn:
+        rows = conn.execute(sql, {"endpoint": endpoint, "param": cursor_param}).all()
+    return {str(app): at for app, at in rows}
 
 
 def write_batch(
