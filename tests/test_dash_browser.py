@@ -138,6 +138,25 @@ def test_filter_change_updates_numbers_and_url(dash_duo, dash_users, dash_db):
     wait_for(lambda: "range=7" in dash_duo.driver.current_url, what="preset in URL")
 
 
+def test_expired_session_sends_the_reader_to_sign_in_and_back(dash_duo, dash_users, dash_db):
+    """Callbacks answer 401 once the session is gone: the page goes to /login, then back to itself."""
+    sign_in(dash_duo, "ana_admin", f"/operations?{WINDOW}")
+    wait_for(lambda: kpi(dash_duo, "wait") not in ("", "—"), what="operations KPI")
+    dash_duo.driver.delete_all_cookies()  # the session ends (expiry, sign-out elsewhere)
+    dash_duo.find_element("#f-channel").find_element("xpath", ".//label[normalize-space()='Webchat']").click()
+    wait_for(lambda: "/login" in dash_duo.driver.current_url, what="redirect to sign-in")
+    assert "next=%2Foperations" in dash_duo.driver.current_url
+    from selenium.webdriver.common.by import By
+
+    dash_duo.wait_for_element("#login-form", timeout=10)
+    dash_duo.driver.find_element(By.ID, "username").send_keys("ana_admin")
+    dash_duo.driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    dash_duo.driver.find_element(By.ID, "login-button").click()
+    wait_for(lambda: "/operations" in dash_duo.driver.current_url and "/login" not in dash_duo.driver.current_url,
+             what="back on the page")  # fmt: skip
+    wait_for(lambda: kpi(dash_duo, "wait") not in ("", "—"), what="KPI after signing in again")
+
+
 def test_url_with_filters_restores_controls(dash_duo, dash_users, dash_db):
     sign_in(dash_duo, "ana_admin", f"/bot?tenant={TENANT_B}&{WINDOW}&channel=cloudapi")
     wait_for(lambda: "/bot" in dash_duo.driver.current_url, what="bot page")
