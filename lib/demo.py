@@ -71,6 +71,27 @@ def stop_process(proc: subprocess.Popen | None) -> None:
         proc.kill()
 
 
+def demo_pipeline_token() -> str:
+    """Make sure the demo's pipeline API has a token; return how to pass it (never the token itself).
+
+    A token set in PIPELINE_API_TOKEN is used as is. Otherwise a fresh one is written to
+    `<data dir>/demo_pipeline_token`, readable by the owner only, and exported to the served apps.
+    """
+    if os.environ.get("PIPELINE_API_TOKEN"):
+        return "$PIPELINE_API_TOKEN"
+    from lib.config import get_settings
+
+    path = get_settings().data_dir / "demo_pipeline_token"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token)
+    path.chmod(0o600)  # an older file may have had other permissions
+    os.environ["PIPELINE_API_TOKEN"] = token
+    return f"$(cat {path})"
+
+
 def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
     """Serve the dashboards (:8050, foreground) and Voila (:8866, background) over the demo's data.
 
@@ -82,8 +103,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
     from lib.serve import build_command, child_env
 
     user, password = reset_demo_user(DEMO_TENANT)
-    token = os.environ.get("PIPELINE_API_TOKEN") or secrets.token_urlsafe(24)
-    os.environ["PIPELINE_API_TOKEN"] = token
+    token_hint = demo_pipeline_token()
     env = child_env()
     voila = subprocess.Popen(
         build_command("voila"),
@@ -99,7 +119,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
         f"{user} / {password}   (demo-only credentials, a new password every demo)\n"
         "voila:      http://127.0.0.1:8866   (exploratory views)\n"
         "pipeline API: POST http://127.0.0.1:8050/api/run-pipeline with "
-        "'Authorization: Bearer $PIPELINE_API_TOKEN' (set it before `make run` to choose the token)\n",
+        f"'Authorization: Bearer {token_hint}'\n",
         flush=True,
     )
 

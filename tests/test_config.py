@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -104,3 +105,23 @@ def test_bad_timezone_is_a_clear_error(env) -> None:
     env.setenv("TENANT_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         Settings()
+
+
+def test_demo_pipeline_token_goes_to_an_owner_only_file_never_to_the_output(env, tmp_path, capsys) -> None:
+    import stat
+
+    from lib.config import reload_settings
+    from lib.demo import demo_pipeline_token
+
+    env.delenv("PIPELINE_API_TOKEN")
+    env.setenv("BI_DATA_DIR", str(tmp_path / "data"))
+    reload_settings()
+    hint = demo_pipeline_token()
+    path = tmp_path / "data" / "demo_pipeline_token"
+    token = path.read_text()
+    assert len(token) >= 32 and os.environ["PIPELINE_API_TOKEN"] == token
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert hint == f"$(cat {path})" and token not in hint and token not in capsys.readouterr().out
+    assert demo_pipeline_token() == "$PIPELINE_API_TOKEN"  # a token already set is kept as is
+    assert os.environ["PIPELINE_API_TOKEN"] == token
+    reload_settings()
