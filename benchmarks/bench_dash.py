@@ -188,6 +188,19 @@ def page_requests(tenant: str, start: str, end: str) -> dict[str, dict]:
             ],
             f,
         ),
+        "operations-webchat": req(  # one channel: the agent table reads the facts, not the mart
+            [
+                ("ops-kpis", "children"),
+                ("ops-kpis-2", "children"),
+                ("ops-heatmap", "figure"),
+                ("ops-wait-buckets", "figure"),
+                ("ops-hourly", "figure"),
+                ("ops-weekday", "figure"),
+                ("ops-intents", "figure"),
+                ("ops-agents-grid", "rowData"),
+            ],
+            [("filters", "data", {**store, "channel": "webchat"})],
+        ),
         "operations-drill": {
             **req(
                 [("ops-drill-title", "children"), ("ops-drill-grid", "rowData")],

@@ -33,6 +33,14 @@ def sql_one(url: str, sql: str, **params):
         return conn.execute(text(sql), params).mappings().first()
 
 
+def sql_all(url: str, sql: str, **params) -> list:
+    """Every row of an owner-side truth query."""
+    from lib.db import get_engine
+
+    with get_engine("owner", url).connect() as conn:
+        return list(conn.execute(text(sql), params).mappings().all())
+
+
 def texts(component) -> dict[str, str]:
     """id -> children text of every component with an id (KPI values, deltas, targets)."""
     out: dict[str, str] = {}
@@ -334,6 +342,39 @@ def test_agent_table_matches_sql(dash_app_obj, dash_db):
     assert row["median_handle_s"] == pytest.approx(truth["med_handle"])
     assert row["messages"] == msgs
     assert row["active_days"] > 0
+
+
+def test_agent_table_follows_the_channel_filter(dash_app_obj, dash_db):
+    """One channel: messages, sessions and active days of that channel only (the mart has no channel)."""
+    from dash_app.pages.operations import update_operations
+
+    with as_user(dash_app_obj, "admin"):
+        rows = {r["agent_id"]: r for r in update_operations(store(channel="webchat"))[7]}
+        everything = {r["agent_id"]: r for r in update_operations(store())[7]}
+    truth = {
+        r["agent_id"]: r
+        for r in sql_all(
+            dash_db,
+            """
+            WITH m AS (SELECT agent_id, date FROM analytics.fct_messages WHERE tenant_id='acme' AND is_human
+                         AND agent_id IS NOT NULL AND channel='webchat' AND date BETWEEN :s AND :e),
+                 s AS (SELECT agent_id, date FROM analytics.fct_agent_sessions WHERE tenant_id='acme'
+                         AND agent_id IS NOT NULL AND channel='webchat' AND date BETWEEN :s AND :e)
+            SELECT agent_id, (SELECT count(*) FROM m WHERE m.agent_id = a.agent_id) AS messages,
+                   (SELECT count(*) FROM s WHERE s.agent_id = a.agent_id) AS sessions,
+                   (SELECT count(*) FROM (SELECT date FROM m WHERE m.agent_id = a.agent_id
+                                          UNION SELECT date FROM s WHERE s.agent_id = a.agent_id) d) AS days
+            FROM (SELECT agent_id FROM m UNION SELECT agent_id FROM s) a""",
+            **W,
+        )
+    }
+    assert truth and set(rows) == set(truth)
+    for agent, want in truth.items():
+        got = rows[agent]
+        assert (got["messages"], got["sessions"], got["active_days"]) == (
+            want["messages"], want["sessions"], want["days"]
+        ), agent  # fmt: skip
+    assert sum(r["messages"] for r in rows.values()) < sum(r["messages"] for r in everything.values())
 
 
 def test_bot_page_rates_and_pareto(dash_app_obj, dash_db):

@@ -1,4 +1,4 @@
--- Per agent over the window: messages (mart), sessions, distinct contacts, median wait and handle,
+-- Per agent over the window (and channel): messages, sessions, distinct contacts, median wait and handle,
 -- transfers, active days (days with a message or a session). Distinct contacts are counted from a
 -- DISTINCT subquery (hashing) rather than count(DISTINCT) (sorting).
 WITH s AS (
@@ -27,14 +27,37 @@ WITH s AS (
     ) d
     GROUP BY agent_id
 ), m AS (
+    -- All channels: the daily mart. One channel: the mart has no channel, so count that channel's
+    -- agent messages and sessions per day from the facts (only one branch runs: the :channel test is
+    -- a one-time filter).
     SELECT agent_id,
            MAX(agent_email)                                                   AS agent_email,
            SUM(messages)                                                      AS messages,
            COUNT(DISTINCT date) FILTER (WHERE messages > 0 OR sessions > 0)  AS active_days
-    FROM analytics.mart_agent_performance
-    WHERE tenant_id = :tenant
-      AND date BETWEEN CAST(:start AS date) AND CAST(:end AS date)
-      AND agent_id IS NOT NULL
+    FROM (
+        SELECT agent_id, agent_email, date, messages, sessions
+        FROM analytics.mart_agent_performance
+        WHERE CAST(:channel AS text) = 'all'
+          AND tenant_id = :tenant
+          AND date BETWEEN CAST(:start AS date) AND CAST(:end AS date)
+          AND agent_id IS NOT NULL
+        UNION ALL
+        SELECT agent_id, NULL, date, COUNT(*), 0
+        FROM analytics.fct_messages
+        WHERE CAST(:channel AS text) <> 'all' AND channel = CAST(:channel AS text)
+          AND tenant_id = :tenant
+          AND date BETWEEN CAST(:start AS date) AND CAST(:end AS date)
+          AND is_human AND agent_id IS NOT NULL
+        GROUP BY agent_id, date
+        UNION ALL
+        SELECT agent_id, MAX(agent_email), date, 0, COUNT(*)
+        FROM analytics.fct_agent_sessions
+        WHERE CAST(:channel AS text) <> 'all' AND channel = CAST(:channel AS text)
+          AND tenant_id = :tenant
+          AND date BETWEEN CAST(:start AS date) AND CAST(:end AS date)
+          AND agent_id IS NOT NULL
+        GROUP BY agent_id, date
+    ) per_day
     GROUP BY agent_id
 )
 SELECT COALESCE(s.agent_id, m.agent_id)          AS agent_id,
