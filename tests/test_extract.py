@@ -392,3 +392,16 @@ def test_contacts_resume_after_last_id_and_sweep_from_the_start_when_due(tenant,
     res = run_extractor("contacts", run_id="c3", options=ExtractOptions(contacts_sweep_hours=0))
     assert res.ok and "lastId" not in first_params("c3") and res.rows_in == len(ds.contacts())
     assert states(tenant)["contacts"]["last_cursor"] == str(last)
+
+
+def test_bi_extract_all_runs_the_stage_and_prints_every_summary(tenant, capsys):
+    from lib.cli import main
+
+    rc = main(["extract", "all", "--date-from", str(START), "--date-to", str(END)])
+    out = capsys.readouterr().out
+    assert rc == 0  # email and in-app fail upstream: optional, warnings only
+    assert all(f"extract_{name}" in out for name in EXTRACTORS)
+    runs = q(tenant, "SELECT DISTINCT run_id FROM raw.extraction_log")
+    assert len(runs) == 1  # one stage, one run id
+    assert main(["extract", "nope"]) == 1
+    assert "unknown extractor(s) nope" in capsys.readouterr().err
