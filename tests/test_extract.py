@@ -6,7 +6,7 @@ import json
 import secrets
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -150,6 +150,19 @@ def test_every_raw_table_filled_and_rows_equal_responses(tenant, ds):
     assert st["contacts"]["last_cursor"] == str(ds.contacts()[-1]["id"])
     assert st["email_stats"]["status"] == "error" and "404" in st["email_stats"]["last_error"]
     assert st["inapp_stats"]["status"] == "error"
+    # entities: the table an endpoint feeds, else its raw table's subject (one row for several endpoints)
+    assert set(st) == {
+        "messages", "contacts", "chat_conversations", "chat_channels", "toques_daily", "toques_heatmap",
+        "campaigns", "applications", "sms_stats", "email_stats", "inapp_stats", "chat_stats", "push_stats",
+    }  # fmt: skip
+    assert st["chat_stats"]["status"] == "success" and st["chat_stats"]["last_cursor"] == str(
+        datetime.now(UTC).date()
+    )
+    assert st["sms_stats"]["status"] == "success" and st["sms_stats"]["last_cursor"] == str(END)
+    sms_records = sum(
+        results["sms"].metrics["entities"][n]["records"] for n in ("sms_stats", "sms_campaigns", "sms_sends")
+    )
+    assert st["sms_stats"]["records_synced"] == sms_records > 0
 
 
 def test_faults_lose_nothing(tenant, ds):
@@ -280,7 +293,8 @@ def test_optional_endpoint_failing_only_warns(tenant, sim):
     client = fast_client(sim.url, transport=FailPath("/v1/chat/topic", 500))
     res = run_extractor("chat", date_from=START, date_to=START + timedelta(days=6), client=client)
     assert res.ok and any("chat_topics" in w for w in res.warnings)
-    assert states(tenant)["chat_topics"]["status"] == "error"
+    st = states(tenant)["chat_stats"]  # topics share the row with status, configuration, integrations
+    assert st["status"] == "error" and "/v1/chat/topic" in st["last_error"]
     for name in ("email", "inapp"):
         r = run_extractor(name, date_from=START, date_to=END)
         assert r.ok and r.warnings
@@ -405,3 +419,39 @@ def test_bi_extract_all_runs_the_stage_and_prints_every_summary(tenant, capsys):
     assert len(runs) == 1  # one stage, one run id
     assert main(["extract", "nope"]) == 1
     assert "unknown extractor(s) nope" in capsys.readouterr().err
+
+
+def test_merged_state_row_of_endpoints_sharing_an_entity():
+    """sms_stats = daily stats (dated) + campaigns + sends (snapshots): one row, merged."""
+    from lib.extract.model import EntitySpec
+    from lib.extract.state import EntityRun, merged_state_rows
+
+    def noop(*_):  # never called: the runs are driven by hand
+        return iter(())
+
+    dated = EntitySpec(
+        "sms_stats", "raw_sms_stats", "/v2/sms/stats/application", noop, kind="dated", window_days=30
+    )
+    camps = EntitySpec("sms_campaigns", "raw_sms_stats", "/v2/sms/campaign", noop, entity="sms_stats")
+    sends = EntitySpec("sms_sends", "raw_sms_stats", "/v2/sms/send", noop, entity="sms_stats")
+    today = date(2026, 3, 10)
+    runs = [EntityRun(s, "2026-02-20", today) for s in (dated, camps, sends)]
+    for run in runs:
+        run.plan(["1"], ExtractOptions(), date_from=None, date_to=None, mode="incremental")
+    [row] = merged_state_rows("t", runs, ["sms_stats"])
+    assert (row["status"], row["last_cursor"], row["entity"]) == ("running", "2026-02-20", "sms_stats")
+
+    for task in runs[0].tasks:  # the daily stats succeed through today
+        runs[0].task_done(task, True)
+    runs[0].records = 19
+    runs[1].task_done(runs[1].tasks[0], True)
+    runs[1].records = 4
+    [row] = merged_state_rows("t", runs, ["sms_stats"])
+    assert row["status"] == "running" and row["last_sync_at"] is None  # sends still pending
+
+    runs[2].errors.append("GET /v2/sms/send -> 500")
+    runs[2].task_done(runs[2].tasks[0], False)
+    [row] = merged_state_rows("t", runs, ["sms_stats"])
+    assert row["status"] == "error" and row["last_error"] == "GET /v2/sms/send -> 500"
+    assert row["last_cursor"] == str(today)  # the dated endpoint's progress is kept; snapshots have none
+    assert row["records_synced"] == 23

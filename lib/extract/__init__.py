@@ -1,18 +1,22 @@
 """Extractors: fill raw.* from the Indigitall API (one raw row per response, logged, resumable).
 
 `run_extractor(name, ...)` is the entry point of the extract notebooks; `EXTRACTORS` lists the
-names in run order; `run_extractors(names, ...)` runs several at once on one shared client. sync_state entities per extractor:
+names in run order; `run_extractors(names, ...)` runs several at once on one shared client.
+sync_state entities per extractor:
 
-| extractor | entities (required ones starred) |
+| extractor | sync_state entities (required ones starred) |
 |---|---|
 | applications | applications |
-| chat | messages*, chat_conversations*, chat_channels, chat_agent_status, chat_config, chat_topics, chat_integrations |
+| chat | messages*, chat_conversations*, chat_channels, chat_stats (agent status, configuration, topics, integrations) |
 | contacts | contacts* (cursor = last contact id; read again from the first id once a day) |
-| push | toques_daily*, toques_heatmap, device_stats |
+| push | toques_daily*, toques_heatmap, push_stats (device stats) |
 | campaigns | campaigns* |
-| sms | sms_stats, sms_campaigns, sms_sends |
+| sms | sms_stats (daily stats, campaigns, sends) |
 | email | email_stats |
 | inapp | inapp_stats |
+
+An entity names the table its endpoint feeds; endpoints that feed none share their raw table's
+subject (`chat_stats`, `push_stats`, `sms_stats`), one row merged over them (see `merged_state_rows`).
 
 `last_cursor` is the ISO date through which the data are complete (dated entities; never past
 the sync's start date), the run date for snapshots, or the last contact id.

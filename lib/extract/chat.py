@@ -48,7 +48,8 @@ def _single(kind: str):
 
 
 class ChatExtractor(Extractor):
-    """Messages (required), agent sessions (required), channels, agent status, config/topic/integration."""
+    """Messages (required), agent sessions (required), channels; agent status, configuration, topics
+    and integrations feed no table of their own and share the `chat_stats` sync_state row."""
 
     name = "chat"
 
@@ -60,8 +61,8 @@ class ChatExtractor(Extractor):
                        fetch_conversations, required=True, kind="dated",
                        window_days=CONVERSATIONS_WINDOW_DAYS, weight=5),
             EntitySpec("chat_channels", "raw_chat_stats", endpoints.CHAT_CHANNEL, _single("channel")),
-            EntitySpec("chat_agent_status", "raw_chat_stats", endpoints.AGENT_STATUS, _single("status")),
-            EntitySpec("chat_config", "raw_chat_stats", endpoints.CHAT_CONFIGURATION, _single("configuration")),
-            EntitySpec("chat_topics", "raw_chat_stats", endpoints.CHAT_TOPIC, _single("topic")),
-            EntitySpec("chat_integrations", "raw_chat_stats", endpoints.CHAT_INTEGRATION, _single("integration")),
+            EntitySpec("chat_agent_status", "raw_chat_stats", endpoints.AGENT_STATUS, _single("status"), entity="chat_stats"),
+            EntitySpec("chat_config", "raw_chat_stats", endpoints.CHAT_CONFIGURATION, _single("configuration"), entity="chat_stats"),
+            EntitySpec("chat_topics", "raw_chat_stats", endpoints.CHAT_TOPIC, _single("topic"), entity="chat_stats"),
+            EntitySpec("chat_integrations", "raw_chat_stats", endpoints.CHAT_INTEGRATION, _single("integration"), entity="chat_stats"),
         ]  # fmt: skip

@@ -30,6 +30,8 @@ RAW_TABLES = frozenset(
 class EntitySpec:
     """One `sync_state.entity`: its raw table, how it is fetched and whether failing fails the step.
 
+    `name` identifies the endpoint's progress within a run; `entity` is its `sync_state` row, shared
+    by endpoints that feed no table of their own (e.g. chat configuration, topics → `chat_stats`).
     `kind`: dated (date windows of `window_days`, None = the whole range at once), snapshot (no
     dates, fetched whole each run) or cursor (contacts' lastId). `rule="trailing"` always fetches
     the last `heatmap_days` (an aggregate over a period, e.g. pushHeatmap).
@@ -44,10 +46,16 @@ class EntitySpec:
     window_days: int | None = None
     rule: RangeRule = "incremental"
     weight: int = 1
+    entity: str | None = None  # the sync_state row, when several endpoints share one (default: name)
 
     def __post_init__(self) -> None:
         if self.raw_table not in RAW_TABLES:
             raise ValueError(f"unknown raw table {self.raw_table!r}")
+
+    @property
+    def state_entity(self) -> str:
+        """`sync_state.entity`: the table the endpoint feeds, else its raw table's subject."""
+        return self.entity or self.name
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def fetch_devices(client: IndigitallClient, task: Task, options: ExtractOptions)
 
 
 class PushExtractor(Extractor):
-    """toques_daily (required), toques_heatmap and device_stats (optional)."""
+    """toques_daily (required), toques_heatmap and device stats (optional; sync_state `push_stats`)."""
 
     name = "push"
 
@@ -40,5 +40,5 @@ class PushExtractor(Extractor):
             EntitySpec("toques_heatmap", "raw_push_stats", endpoints.PUSH_HEATMAP, fetch_heatmap,
                        kind="dated", rule="trailing"),
             EntitySpec("device_stats", "raw_push_stats", endpoints.DEVICE_STATS, fetch_devices,
-                       kind="dated", window_days=DEVICE_WINDOW_DAYS),
+                       kind="dated", window_days=DEVICE_WINDOW_DAYS, entity="push_stats"),
         ]  # fmt: skip

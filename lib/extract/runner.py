@@ -15,7 +15,7 @@ from lib.api import IndigitallClient
 from lib.config import TenantConfig
 from lib.extract.model import EntitySpec, Outcome, Task, TaskDone, failure, success
 from lib.extract.options import ExtractOptions
-from lib.extract.state import EntityRun
+from lib.extract.state import EntityRun, merged_state_rows
 from lib.extract.writer import last_sweeps, read_states, write_batch, write_states
 from lib.steps import StepResult
 
@@ -85,10 +85,10 @@ def run_specs(
 ) -> dict[str, EntityRun]:
     """Fetch and store every entity of `specs`; fills `result` (calls, rows, errors, warnings, metrics)."""
     today = today or datetime.now(UTC).date()
-    old = read_states(tenant.id, [s.name for s in specs])
+    old = read_states(tenant.id, list(dict.fromkeys(s.state_entity for s in specs)))
     runs: dict[str, EntityRun] = {}
     for spec in specs:
-        run = EntityRun(spec, (old.get(spec.name) or {}).get("last_cursor"), today)
+        run = EntityRun(spec, (old.get(spec.state_entity) or {}).get("last_cursor"), today)
         sweep = sweep_due(tenant.id, spec, app_ids, options) if spec.kind == "cursor" else frozenset()
         run.plan(app_ids, options, date_from=date_from, date_to=date_to, mode=mode, sweep=sweep)
         runs[spec.name] = run
@@ -96,7 +96,7 @@ def run_specs(
     if not active:
         result.warnings.append("nothing to fetch (no application id, or the range is empty)")
         return runs
-    write_states(tenant.id, [r.state_row(tenant.id) for r in active])
+    write_states(tenant.id, merged_state_rows(tenant.id, active, [r.spec.state_entity for r in active]))
 
     tasks = sorted((t for r in active for t in r.tasks), key=lambda t: -t.spec.weight)
     out: queue.Queue[Outcome | TaskDone] = queue.Queue()
@@ -133,7 +133,10 @@ def run_specs(
                     run.task_done(item.task, item.ok)
                     remaining -= 1
             stamp = clock.next()
-            state_rows = [{**r.state_row(tenant.id), "updated_at": stamp} for r in dirty.values()]
+            touched = [r.spec.state_entity for r in dirty.values()]
+            state_rows = [
+                {**row, "updated_at": stamp} for row in merged_state_rows(tenant.id, active, touched)
+            ]
             while len(inflight) >= max(1, options.db_writers):
                 inflight.popleft().result()
             previous = inflight[-1] if inflight else None
@@ -160,6 +163,7 @@ def _summarise(result: StepResult, runs: dict[str, EntityRun], *, batches: int, 
         result.rows_in += run.records
         result.rows_out += run.raw_rows
         entities[name] = {
+            "sync_state": run.spec.state_entity,
             "status": run.status,
             "required": run.spec.required,
             "calls": run.calls,

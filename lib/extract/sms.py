@@ -29,7 +29,7 @@ def fetch_sms_sends(client: IndigitallClient, task: Task, options: ExtractOption
 
 
 class SmsExtractor(Extractor):
-    """SMS (all optional): entities sms_stats, sms_campaigns, sms_sends."""
+    """SMS (all optional): daily stats, campaigns and sends, one sync_state row `sms_stats`."""
 
     name = "sms"
 
@@ -37,6 +37,7 @@ class SmsExtractor(Extractor):
         return [
             EntitySpec("sms_stats", "raw_sms_stats", endpoints.SMS_STATS, fetch_sms_stats,
                        kind="dated", window_days=SMS_WINDOW_DAYS),
-            EntitySpec("sms_campaigns", "raw_sms_stats", endpoints.SMS_CAMPAIGNS, fetch_sms_campaigns),
-            EntitySpec("sms_sends", "raw_sms_stats", endpoints.SMS_SENDS, fetch_sms_sends),
+            EntitySpec("sms_campaigns", "raw_sms_stats", endpoints.SMS_CAMPAIGNS, fetch_sms_campaigns,
+                       entity="sms_stats"),
+            EntitySpec("sms_sends", "raw_sms_stats", endpoints.SMS_SENDS, fetch_sms_sends, entity="sms_stats"),
         ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -184,10 +185,48 @@ class EntityRun:
         finished_ok = self.status == "success"
         return {
             "tenant_id": tenant_id,
-            "entity": self.spec.name,
+            "entity": self.spec.state_entity,
             "last_cursor": self.cursor(),
             "last_sync_at": self.finished_at if finished_ok else None,
             "records_synced": self.records,
             "status": self.status,
             "last_error": self.errors[-1][:2000] if self.errors else None,
         }
+
+
+def merged_state_rows(
+    tenant_id: str, runs: Iterable[EntityRun], entities: Iterable[str]
+) -> list[dict[str, Any]]:
+    """One `sync_state` row per entity in `entities`, merging the runs of endpoints that share it.
+
+    Status: error if any endpoint failed, running while any is pending, else success. Cursor: that
+    of the endpoints that keep one (dated/cursor kinds; the lowest), else the snapshots' (None until
+    every one has succeeded once). Records: the sum. Synced at: when the last one finished, on success.
+    """
+    by_entity: dict[str, list[EntityRun]] = {}
+    for run in runs:
+        by_entity.setdefault(run.spec.state_entity, []).append(run)
+    rows = []
+    for entity in dict.fromkeys(entities):
+        group = by_entity.get(entity, [])
+        if len(group) == 1:
+            rows.append(group[0].state_row(tenant_id))
+            continue
+        states = [r.state_row(tenant_id) for r in group]
+        statuses = {s["status"] for s in states}
+        status = "error" if "error" in statuses else ("running" if "running" in statuses else "success")
+        keeping = [r for r in group if r.spec.kind != "snapshot"] or group
+        cursors = [r.cursor() for r in keeping]
+        finished = [r.finished_at for r in group if r.finished_at is not None]
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "entity": entity,
+                "last_cursor": None if any(c is None for c in cursors) else min(cursors),
+                "last_sync_at": max(finished) if status == "success" and finished else None,
+                "records_synced": sum(r.records for r in group),
+                "status": status,
+                "last_error": next((s["last_error"] for s in states if s["last_error"]), None),
+            }
+        )
+    return rows
