@@ -454,3 +454,30 @@ def test_service_level_threshold_is_per_tenant(db_url: str) -> None:
     for tenant, expected in (("sl_a", 30), ("sl_b", 60)):
         with tenant_tx(tenant, "reader") as conn:
             assert conn.execute(text("SELECT service_level_seconds FROM public.tenants")).scalar() == expected
+
+
+def test_sync_state_entities_migration_folds_old_names(fresh_db_url: str) -> None:
+    """Rows under the earlier per-endpoint names: device stats become push_stats, the rest go."""
+    from lib.db.migrate import MIGRATIONS_DIR
+
+    migrate(fresh_db_url)
+    engine = get_engine("owner", fresh_db_url)
+    old = ["device_stats", "chat_config", "chat_topics", "sms_sends", "messages"]
+    with engine.begin() as conn:
+        for tenant in ("a", "b"):
+            for entity in old:
+                conn.execute(
+                    text("INSERT INTO public.sync_state (tenant_id, entity, last_cursor, status) "
+                         "VALUES (:t, :e, '2026-03-01', 'success')"),
+                    {"t": tenant, "e": entity},
+                )  # fmt: skip
+        conn.execute(text("INSERT INTO public.sync_state (tenant_id, entity, last_cursor, status) "
+                          "VALUES ('b', 'push_stats', '2026-03-05', 'success')"))  # fmt: skip
+        conn.execute(text((MIGRATIONS_DIR / "008_sync_state_entities.sql").read_text()))
+        rows = conn.execute(
+            text("SELECT tenant_id, entity, last_cursor FROM public.sync_state ORDER BY 1, 2")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("a", "messages", "2026-03-01"), ("a", "push_stats", "2026-03-01"),
+        ("b", "messages", "2026-03-01"), ("b", "push_stats", "2026-03-05"),  # the newer row wins
+    ]  # fmt: skip
