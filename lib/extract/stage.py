@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from typing import Any
 
 from lib.api import IndigitallClient
 from lib.config import get_tenant
@@ -22,17 +22,15 @@ def run_extractors(
     names: Sequence[str] | None = None,
     *,
     tenant_id: str | None = None,
-    application_id: str | None = None,
-    date_from: date | str | None = None,
-    date_to: date | str | None = None,
     run_id: str | None = None,
-    mode: str = "incremental",
     client: IndigitallClient | None = None,
     options: ExtractOptions | None = None,
+    **params: Any,
 ) -> dict[str, StepResult]:
     """Run the named extractors (default: all) concurrently under one run id; results in `names` order.
 
-    A failing extractor does not stop the others: its StepResult carries the errors.
+    `params` (application_id, date_from, date_to, mode) go to every `run_extractor` call. A failing
+    extractor does not stop the others: its StepResult carries the errors.
     """
     from lib.extract import EXTRACTORS, run_extractor
 
@@ -51,23 +49,10 @@ def run_extractors(
             client = client_for(tenant, options)
         except ValueError as exc:
             return {n: StepResult(step=f"extract_{n}", tenant_id=tenant.id, errors=[str(exc)]) for n in names}
+    shared = {"tenant_id": tenant_id, "run_id": run_id, "client": client, "options": options, **params}
     try:
         with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="extractor") as pool:
-            futures = {
-                name: pool.submit(
-                    run_extractor,
-                    name,
-                    tenant_id=tenant_id,
-                    application_id=application_id,
-                    date_from=date_from,
-                    date_to=date_to,
-                    run_id=run_id,
-                    mode=mode,
-                    client=client,
-                    options=options,
-                )  # fmt: skip
-                for name in names
-            }
+            futures = {name: pool.submit(run_extractor, name, **shared) for name in names}
             return {name: fut.result() for name, fut in futures.items()}
     finally:
         if own_client:
