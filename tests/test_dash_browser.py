@@ -58,7 +58,9 @@ def dash_duo(request, dash_thread_server, tmp_path, dash_app_obj):  # noqa: ANN0
         options=[opts],
         download_path=str(download),
     ) as dc:
-        dc.start_server(dash_app_obj, navigate=False)
+        from lib.db.pgcluster import free_port
+
+        dc.start_server(dash_app_obj, navigate=False, port=free_port())  # other runs may hold 8050
         yield dc
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from lib.db import dispose_engines, get_engine, migrate, tenant_tx
-
-PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+from lib.db import get_engine, migrate, tenant_tx
+from lib.db.pgcluster import PG15_BIN, local_cluster
 
 
 def _bi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -76,44 +75,8 @@ def pg15_url() -> Iterator[str]:
     """A throwaway PostgreSQL 15 cluster run as the `postgres` user (those binaries refuse root)."""
     if not (PG15_BIN / "initdb").exists():
         pytest.skip("PostgreSQL 15 binaries not installed")
-    base = Path(tempfile.mkdtemp(prefix="bi-pg15-", dir="/tmp"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    as_pg: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*as_pg, str(PG15_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *as_pg,
-            str(PG15_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(base / "log"),
-            "-w",
-            "-o",
-            f"-h '' -k {sock}",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg2://postgres@/postgres?host={sock}"
-    finally:
-        dispose_engines()
-        subprocess.run(
-            [*as_pg, str(PG15_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+    with local_cluster("bi-pg15") as cluster:
+        yield cluster.url()
 
 
 @pytest.mark.pg15
