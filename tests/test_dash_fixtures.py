@@ -194,9 +194,22 @@ def dash_app_obj(dash_db: str, dash_users: dict[str, str]):
     return create_app()
 
 
-def session_user(role: str = "admin", tenant: str | None = None) -> dict[str, str | None]:
+def session_user(role: str = "admin", tenant: str | None = None) -> dict[str, str | int]:
+    """A real session payload (user row id, session version, now) of the fixture user of that role;
+    the user is created first when the database lacks it (e.g. a module's own database)."""
+    from sqlalchemy import text
+
+    from lib.auth import User, add_user, app_engine, clock_now
+
     names = {"admin": "ana_admin", TENANT_A: "victor_acme", TENANT_B: "gina_globex"}
-    return {"username": names[tenant or "admin"], "role": role, "tenant_id": tenant}
+    name = names[tenant or "admin"]
+    for attempt in range(2):
+        with app_engine().connect() as conn:
+            row = conn.execute(text("SELECT * FROM ops.signin_lookup(:u)"), {"u": name}).first()
+        if row is not None or attempt:
+            break
+        add_user(name, PASSWORD, role, tenant)
+    return User(row.username, row.role, row.tenant_id, row.id, row.session_version).to_session(clock_now())
 
 
 class as_user:  # noqa: N801 - reads as a context phrase: `with as_user(app, "viewer", "acme"):`

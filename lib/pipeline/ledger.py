@@ -7,11 +7,12 @@ Writes go through `tenant_tx(tenant, "loader")`; reads for the dashboards/API us
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from lib.config import ConfigError, load_tenants
 from lib.db import tenant_tx
@@ -40,6 +41,16 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
 
 
+@contextmanager
+def _tx(tenant_id: str, role: str, conn: Connection | None) -> Iterator[Connection]:
+    """The caller's transaction when given (launch's check-and-insert), else a new one."""
+    if conn is not None:
+        yield conn
+    else:
+        with tenant_tx(tenant_id, role) as own:
+            yield own
+
+
 # --- writes ---------------------------------------------------------------------------------------
 def create_run(
     run_id: str,
@@ -52,9 +63,10 @@ def create_run(
     lib_version: str | None = None,
     archive_dir: str | None = None,
     pid: int | None = None,
+    conn: Connection | None = None,
 ) -> None:
     """Insert the run row (idempotent on run_id: an existing row keeps its facts)."""
-    with tenant_tx(tenant_id) as conn:
+    with _tx(tenant_id, "loader", conn) as conn:
         conn.execute(
             text(
                 "INSERT INTO ops.pipeline_runs (run_id, tenant_id, mode, status, params, git_commit, "
@@ -214,9 +226,9 @@ def list_runs(tenant_id: str | None = None, limit: int = 20) -> list[dict[str, A
     return out[:limit]
 
 
-def active_runs(tenant_id: str) -> list[dict[str, Any]]:
+def active_runs(tenant_id: str, conn: Connection | None = None) -> list[dict[str, Any]]:
     """The tenant's queued/running runs."""
-    with tenant_tx(tenant_id, "reader") as conn:
+    with _tx(tenant_id, "reader", conn) as conn:
         rows = conn.execute(
             text(
                 f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608
