@@ -29,11 +29,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from lib import signin_throttle
 from lib.auth import MAX_FIELD_CHARS, User, clock_now, end_sessions, session_user, verify_user
 from lib.config import ConfigError
-from lib.identity import SESSION_COOKIE, safe_next, sign_in_url
+from lib.identity import SESSION_COOKIE, env_number, safe_next, sign_in_url
 
 SessionUser = User
 log = logging.getLogger(__name__)
@@ -85,20 +86,9 @@ def resolve_tenant(user: User, requested: str | None) -> str:
 
 
 # -- sessions --------------------------------------------------------------------------------------
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative")
-    return value
-
-
 def session_lifetime() -> timedelta:
     """DASH_SESSION_HOURS (default 12): how long a session lasts after sign-in."""
-    return timedelta(hours=_number("DASH_SESSION_HOURS", 12) or 12)
+    return timedelta(hours=env_number("DASH_SESSION_HOURS", 12, minimum=0.01))
 
 
 class _RowCache:
@@ -118,7 +108,7 @@ class _RowCache:
         with self._lock:
             if len(self._rows) > 10_000:
                 self._rows = {k: v for k, v in self._rows.items() if v[0] > now}
-            self._rows[uid] = (now + _number("DASH_SESSION_CHECK_S", 5), row)
+            self._rows[uid] = (now + env_number("DASH_SESSION_CHECK_S", 5), row)
         return row
 
     def forget(self, uid: int) -> None:
@@ -275,6 +265,24 @@ def _throttled(wait_s: int, next_url: str) -> flask.Response:
     return resp
 
 
+def _check_credentials(username: str, password: str, next_url: str) -> User | flask.Response:
+    """The signed-in user, or the refusal to send (throttled: 429; wrong: 401)."""
+    address = client_address()
+    wait = signin_throttle.wait_seconds(username, address)
+    if wait > 0:
+        log.warning("dashboard sign-in refused: too many failures (user name or address)")
+        return _throttled(wait, next_url)
+    user = verify_user(username, password)
+    if user is None:
+        wait = signin_throttle.record_failure(username, address)
+        log.info("dashboard sign-in failed for a user name")
+        if wait > 0:
+            return _throttled(wait, next_url)
+        return _login_page("Usuario o contraseña incorrectos.", next_url, 401)
+    signin_throttle.record_success(username)
+    return user
+
+
 def login_view() -> flask.Response:
     """GET: the form. POST: throttle, check the credentials, start the session, go to `next`."""
     if flask.request.method == "GET":
@@ -286,19 +294,16 @@ def login_view() -> flask.Response:
     if not expected or not hmac.compare_digest(str(form.get("csrf_token", "")), expected):
         return _login_page("La sesión del formulario expiró; intente de nuevo.", next_url, 400)
     username = str(form.get("username", ""))[:MAX_FIELD_CHARS].strip()
-    address = client_address()
-    wait = signin_throttle.wait_seconds(username, address)
-    if wait > 0:
-        log.warning("dashboard sign-in refused: too many failures (user name or address)")
-        return _throttled(wait, next_url)
-    user = verify_user(username, str(form.get("password", "")))
-    if user is None:
-        wait = signin_throttle.record_failure(username, address)
-        log.info("dashboard sign-in failed for a user name")
-        if wait > 0:
-            return _throttled(wait, next_url)
-        return _login_page("Usuario o contraseña incorrectos.", next_url, 401)
-    signin_throttle.record_success(username)
+    try:
+        outcome = _check_credentials(username, str(form.get("password", "")), next_url)
+    except SQLAlchemyError:
+        log.exception("dashboard sign-in: the database did not answer")
+        return _login_page(
+            "No se pudo verificar el usuario en este momento; intente más tarde.", next_url, 503
+        )
+    if isinstance(outcome, flask.Response):
+        return outcome
+    user = outcome
     flask.session.clear()
     flask.session.permanent = True
     flask.session["user"] = user.to_session(clock_now())
@@ -310,9 +315,12 @@ def logout_view() -> flask.Response:
     """End the session everywhere (the user's session version moves on), then the sign-in page."""
     user = current_user()
     if user is not None and user.uid is not None and user.session_version is not None:
-        end_sessions(user.uid, user.session_version)
+        try:
+            end_sessions(user.uid, user.session_version)
+            log.info("dashboard sign-out: %s (every session of the user ended)", user.username)
+        except SQLAlchemyError:  # this browser's cookie still goes; the others end at their expiry
+            log.exception("dashboard sign-out: the session version could not be moved on")
         _rows.forget(user.uid)
-        log.info("dashboard sign-out: %s (every session of the user ended)", user.username)
     flask.session.clear()
     resp = flask.redirect("/login")
     resp.headers["Clear-Site-Data"] = '"cache"'

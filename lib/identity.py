@@ -32,6 +32,20 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
 
 
+def env_number(name: str, default: float, *, minimum: float = 0) -> float:
+    """A numeric setting of the sign-in (DASH_SESSION_HOURS, DASH_LOGIN_*, …); ConfigError naming it."""
+    from lib.config import ConfigError
+
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}")
+    return value
+
+
 def origin_of(url: str) -> Origin | None:
     """(scheme, host, port) of an absolute http(s) URL without credentials; None otherwise."""
     if not url or any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in url):

@@ -13,12 +13,12 @@ Settings (environment, read on each call):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from sqlalchemy import text
 
 from lib.auth import app_engine, clock_now
+from lib.identity import env_number
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,7 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         def num(name: str, default: int) -> int:
-            raw = os.environ.get(name, "").strip()
-            try:
-                value = int(raw) if raw else default
-            except ValueError as exc:
-                raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1")
-            return value
+            return int(env_number(name, default, minimum=1))
 
         return cls(
             user_max=num("DASH_LOGIN_MAX_FAILURES", cls.user_max),

@@ -31,7 +31,7 @@ import tornado.web
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.utils import url_path_join
 
-from lib.identity import SESSION_COOKIE, auth_url, sign_in_url
+from lib.identity import SESSION_COOKIE, auth_url, env_number, sign_in_url
 
 log = logging.getLogger(__name__)
 _CACHE_MAX = 5000
@@ -44,13 +44,6 @@ class BIUser(User):
 
     role: str = "viewer"
     tenant: str | None = None
-
-
-def _cache_seconds() -> float:
-    try:
-        return max(0.0, float(os.environ.get("VOILA_AUTH_CACHE_S", "") or 5))
-    except ValueError:
-        return 5.0
 
 
 async def _ask(cookie: str) -> BIUser | None:
@@ -84,7 +77,7 @@ async def check_cookie(cookie: str) -> BIUser | None:
     if len(_cache) >= _CACHE_MAX:
         for k in [k for k, v in _cache.items() if v[0] <= now] or list(_cache)[: _CACHE_MAX // 2]:
             _cache.pop(k, None)
-    _cache[key] = (now + _cache_seconds(), user)
+    _cache[key] = (now + env_number("VOILA_AUTH_CACHE_S", 5), user)
     return user
 
 

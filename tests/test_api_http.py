@@ -20,6 +20,7 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
     dash_db,
     dash_env,
     dash_users,
+    live_server,
 )
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -237,61 +238,60 @@ def test_token_never_logged(client, fake_launch, caplog, capfd, dash_app_obj):
     assert TOKEN not in logged and TOKEN[::-1] not in logged
 
 
+def _stop_launched_runs(dash_db: str, tenant: str) -> list[str]:
+    """Kill the runs the test launched (each leads its own process group) and mark them failed;
+    returns their run ids."""
+    import os
+    import signal
+
+    from lib.db import get_engine
+
+    active = "tenant_id = :t AND status IN ('queued', 'running')"
+    with get_engine("owner", dash_db).begin() as conn:
+        rows = conn.execute(
+            text(f"SELECT run_id, pid FROM ops.pipeline_runs WHERE {active}"), {"t": tenant}
+        ).all()  # noqa: S608
+        for row in rows:
+            if row.pid:
+                try:
+                    os.killpg(row.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        conn.execute(
+            text(
+                f"UPDATE ops.pipeline_runs SET status = 'failed', error = 'stopped by a test' WHERE {active}"
+            ),  # noqa: S608
+            {"t": tenant},
+        )
+    return [r.run_id for r in rows]
+
+
 @pytest.mark.parametrize("n", [2, 6])
 def test_simultaneous_triggers_get_one_202_and_the_rest_409(dash_app_obj, dash_db, n):
     """Real HTTP, the real launch_run: the requests pass the door together; the database lets one
     queue. The run it spawns is stopped at once (this test only needs the ledger row)."""
-    import os
-    import signal
-
     import httpx
-    from werkzeug.serving import make_server
 
-    from lib.db import get_engine
-
-    httpd = make_server("127.0.0.1", 0, dash_app_obj.server, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_port}"
     barrier = threading.Barrier(n)
     answers: list[httpx.Response] = []
 
-    def trigger() -> None:
+    def trigger(base: str) -> None:
         with httpx.Client(timeout=60) as client:
             barrier.wait()
-            answers.append(
-                client.post(f"{base}/api/run-pipeline", json={"mode": "transform-only", "tenant": TENANT_B},
-                            headers=AUTH)
-            )  # fmt: skip
+            body = {"mode": "transform-only", "tenant": TENANT_B}
+            answers.append(client.post(f"{base}/api/run-pipeline", json=body, headers=AUTH))
 
-    threads = [threading.Thread(target=trigger) for _ in range(n)]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        with live_server(dash_app_obj.server) as base:
+            threads = [threading.Thread(target=trigger, args=(base,)) for _ in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
     finally:
-        httpd.shutdown()
-        owner = get_engine("owner", dash_db)
-        with owner.begin() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT run_id, pid FROM ops.pipeline_runs WHERE tenant_id = :t AND status IN ('queued', 'running')"
-                ),
-                {"t": TENANT_B},
-            ).all()
-            for row in rows:
-                if row.pid:
-                    try:
-                        os.killpg(row.pid, signal.SIGKILL)  # the run this test started (its own session)
-                    except ProcessLookupError:
-                        pass
-            conn.execute(
-                text("UPDATE ops.pipeline_runs SET status = 'failed', error = 'stopped by a test' "
-                     "WHERE tenant_id = :t AND status IN ('queued', 'running')"),
-                {"t": TENANT_B},
-            )  # fmt: skip
+        queued = _stop_launched_runs(dash_db, TENANT_B)
     codes = sorted(r.status_code for r in answers)
     assert codes == [202] + [409] * (n - 1), [r.text for r in answers]
     accepted = next(r for r in answers if r.status_code == 202).json()["run_id"]
     assert {r.json()["run_id"] for r in answers if r.status_code == 409} == {accepted}
-    assert [r.run_id for r in rows] == [accepted]
+    assert queued == [accepted]

@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -173,6 +174,22 @@ def _seed_runs(url: str, runs_dir: Path) -> None:
                         "h": html,
                     },
                 )
+
+
+@contextmanager
+def live_server(flask_app) -> Iterator[str]:  # noqa: ANN001
+    """The Flask app on a free loopback port (werkzeug, threaded, in this process: env changes of a
+    test reach it); yields the base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    httpd = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
     dash_db,
     dash_env,
     dash_users,
+    live_server,
     store,
 )
 
@@ -184,18 +185,9 @@ def test_safe_notebook_path(tmp_path):
 # -- identity and sessions over real HTTP (a threaded server in this process: env changes reach it) --
 @pytest.fixture(scope="module")
 def live(dash_app_obj):  # noqa: ANN001, ANN201
-    """The app on a free loopback port (werkzeug, threaded)."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    httpd = make_server("127.0.0.1", 0, dash_app_obj.server, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
+    """The app on a free loopback port."""
+    with live_server(dash_app_obj.server) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
