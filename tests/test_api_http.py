@@ -246,11 +246,13 @@ def _stop_launched_runs(dash_db: str, tenant: str) -> list[str]:
 
     from lib.db import get_engine
 
-    active = "tenant_id = :t AND status IN ('queued', 'running')"
     with get_engine("owner", dash_db).begin() as conn:
         rows = conn.execute(
-            text(f"SELECT run_id, pid FROM ops.pipeline_runs WHERE {active}"), {"t": tenant}
-        ).all()  # noqa: S608
+            text(
+                "SELECT run_id, pid FROM ops.pipeline_runs WHERE tenant_id = :t AND status IN ('queued', 'running')"
+            ),
+            {"t": tenant},
+        ).all()
         for row in rows:
             if row.pid:
                 try:
@@ -258,11 +260,10 @@ def _stop_launched_runs(dash_db: str, tenant: str) -> list[str]:
                 except ProcessLookupError:
                     pass
         conn.execute(
-            text(
-                f"UPDATE ops.pipeline_runs SET status = 'failed', error = 'stopped by a test' WHERE {active}"
-            ),  # noqa: S608
+            text("UPDATE ops.pipeline_runs SET status = 'failed', error = 'stopped by a test' "
+                 "WHERE tenant_id = :t AND status IN ('queued', 'running')"),
             {"t": tenant},
-        )
+        )  # fmt: skip
     return [r.run_id for r in rows]
 
 
