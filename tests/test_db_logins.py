@@ -376,6 +376,7 @@ def test_a_login_url_naming_the_owner_or_a_group_is_refused(fresh_db_url: str, m
     reload_settings()
     with pytest.raises(ConfigError, match="must name a login and its password"):
         ensure_logins(fresh_db_url)
+    monkeypatch.undo()
     reload_settings()
 
 
@@ -518,3 +519,12 @@ def test_bi_db_migrate_creates_updates_and_explains_logins_on_supabase_15(
     fourth = _bi("db", "migrate", env={**env, "APP_DATABASE_URL": new_app})
     assert fourth.returncode == 0 and "none (schema is current)" in fourth.stdout
     assert _owner_exec(owner, snap) == before
+
+
+def test_supabase_pooler_users_name_their_role_without_the_project_ref() -> None:
+    from lib.db.logins import role_name
+
+    assert role_name("bi_app_login.abcdefghij", "postgres.abcdefghij") == "bi_app_login"
+    assert role_name("bi_app_login.abcdefghij", "postgres") == "bi_app_login.abcdefghij"
+    assert role_name("bi_app_login", "postgres.abcdefghij") == "bi_app_login"
+    assert role_name("bi_app_login.other", "postgres.abcdefghij") == "bi_app_login.other"

@@ -110,6 +110,21 @@ def with_login(target: str | URL, user: str, password: str | None) -> str:
     return u.set(username=user, password=password).render_as_string(hide_password=False)
 
 
+def role_name(user: str, owner_user: str | None) -> str:
+    """The role a URL's user logs in as: Supabase's pooler (Supavisor) spells users `<role>.<project
+    ref>`, so when the owner's URL carries such a suffix a login's same suffix is not part of its name."""
+    if owner_user and "." in owner_user:
+        suffix = "." + owner_user.split(".", 1)[1]
+        if user.endswith(suffix) and len(user) > len(suffix):
+            return user[: -len(suffix)]
+    return user
+
+
+def _pooler_suffix(owner_url: str) -> str:
+    user = normalise(owner_url).username or ""
+    return "." + user.split(".", 1)[1] if "." in user else ""
+
+
 def _missing(spec: LoginKind) -> ConfigError:
     return ConfigError(
         f"{spec.env} is not set: {spec.who} connect with a login of their own, never the owner's. "
@@ -293,6 +308,7 @@ def ensure_logins(owner_url: str) -> list[LoginState]:
     settings = get_settings()
     cluster = embedded.cluster_dir_of(owner_url)
     store = read_store(store_dir(cluster)) if cluster else {}
+    owner_user = normalise(owner_url).username
     wanted: list[tuple[LoginKind, str | None, str | None, bool]] = []
     generated = False
     for spec in KINDS.values():
@@ -306,7 +322,7 @@ def ensure_logins(owner_url: str) -> list[LoginState]:
                 "user": u.username,
                 "password": u.password,
             }
-            wanted.append((spec, u.username, u.password, not same))
+            wanted.append((spec, role_name(u.username, owner_user), u.password, not same))
         elif cluster is not None:
             creds = store.get(spec.kind)
             fresh = not creds
@@ -339,7 +355,8 @@ def ensure_logins(owner_url: str) -> list[LoginState]:
                     "(not the owner, a privilege group or a Supabase role)"
                 )
             action = _sync_login(conn, spec, name, password, set_password=set_password)
-            states.append(LoginState(spec, name, action, with_login(owner_url, name, password)))
+            shown = name + _pooler_suffix(owner_url)  # the user as the URL spells it
+            states.append(LoginState(spec, name, action, with_login(owner_url, shown, password)))
     finally:
         conn.close()
     return states
@@ -354,7 +371,7 @@ def describe(states: list[LoginState], owner_url: str) -> list[str]:
         if st.url:
             lines.append(f"{st.spec.env}={mask(st.url)}  ({st.spec.who}; login {st.user} {st.action})")
             continue
-        example = f"postgresql://{st.spec.default_name}:<password>@{where}"
+        example = f"postgresql://{st.spec.default_name}{_pooler_suffix(owner_url)}:<password>@{where}"
         lines.append(
             f"{st.spec.env} is not set: no login for {st.spec.who}. Set {st.spec.env}={example} "
             f"(a password of your own) and run `bi db migrate` again; it creates {st.spec.default_name} "
