@@ -528,3 +528,53 @@ def test_supabase_pooler_users_name_their_role_without_the_project_ref() -> None
     assert role_name("bi_app_login.abcdefghij", "postgres") == "bi_app_login.abcdefghij"
     assert role_name("bi_app_login", "postgres.abcdefghij") == "bi_app_login"
     assert role_name("bi_app_login.other", "postgres.abcdefghij") == "bi_app_login.other"
+
+
+def test_tables_of_later_migrations_get_the_grants(fresh_db_url: str) -> None:
+    """A table a later migration adds (no grant line of its own) gets the rules at the next migrate."""
+    migrate(fresh_db_url)
+    _owner_exec(
+        fresh_db_url,
+        """
+        CREATE TABLE public.late_coverage (id serial PRIMARY KEY, tenant_id text NOT NULL, entity text);
+        SELECT ops.enable_tenant_rls('public.late_coverage');
+        CREATE TABLE raw.raw_late (id serial PRIMARY KEY, tenant_id text NOT NULL, source_data jsonb);
+        SELECT ops.make_append_only('raw.raw_late'); SELECT ops.enable_tenant_rls('raw.raw_late');
+        CREATE TABLE ops.late_sessions (tenant_id text NOT NULL, sid text);
+        SELECT ops.enable_tenant_rls('ops.late_sessions');
+        GRANT SELECT ON ops.late_sessions TO bi_reader;  -- meant for the dashboards
+        GRANT SELECT ON ALL TABLES IN SCHEMA raw TO bi_reader;  -- an old habit: must not stick
+        INSERT INTO public.late_coverage (tenant_id, entity) VALUES ('ta', 'messages'), ('tb', 'messages');
+        INSERT INTO ops.late_sessions VALUES ('ta', 's1'), ('tb', 's2');
+        """,
+    )
+    assert migrate(fresh_db_url) == []  # no file changed: the grants are re-applied all the same
+    urls = {k: login_url(k, fresh_db_url) for k in KINDS4}
+    sessions = {k: Session(urls[k]) for k in KINDS4}
+    try:
+        expected = {
+            ("SELECT count(*) FROM public.late_coverage", "ta"): {
+                "app": [(1,)], "analyst": [(1,)], "pipeline": [(1,)], "dbt": [(2,)]},
+            ("SELECT count(*) FROM public.late_coverage", None): {
+                "app": [(0,)], "analyst": [(0,)], "pipeline": [(0,)], "dbt": [(2,)]},
+            ("INSERT INTO public.late_coverage (tenant_id, entity) VALUES ('ta', 'x')", "ta"): {
+                "app": DENY, "analyst": DENY, "pipeline": 1, "dbt": DENY},
+            ("INSERT INTO raw.raw_late (tenant_id, source_data) VALUES ('ta', '{}')", "ta"): {
+                "app": DENY, "analyst": DENY, "pipeline": 1, "dbt": DENY},
+            ("SELECT count(*) FROM raw.raw_late", "ta"): {
+                "app": DENY, "analyst": DENY, "pipeline": [(0,)], "dbt": [(0,)]},
+            ("SELECT count(*) FROM raw.raw_chat_stats", "ta"): {
+                "app": DENY, "analyst": DENY, "pipeline": [(0,)], "dbt": [(0,)]},
+            ("SELECT count(*) FROM ops.late_sessions", "ta"): {
+                "app": [(1,)], "analyst": DENY, "pipeline": DENY, "dbt": DENY},
+        }  # fmt: skip
+        got = {
+            (sql, tenant, kind): sessions[kind].run(sql, tenant)
+            for (sql, tenant), per_kind in expected.items()
+            for kind in per_kind
+        }
+        want = {(sql, tenant, kind): v for (sql, tenant), per in expected.items() for kind, v in per.items()}
+        assert got == want
+    finally:
+        for s in sessions.values():
+            s.close()
