@@ -5,9 +5,9 @@ Roles: `admin` sees every tenant; `viewer` sees exactly one. `bi users add NAME 
 or an interactive prompt and is never printed or logged.
 
 Managing users (`bi users`) uses the owner's login. The web process signs users in and checks their
-sessions with its own login, through the narrow SECURITY DEFINER functions of migration 090
-(`ops.signin_lookup`, `ops.session_lookup`, `ops.session_end`, `ops.signin_recorded`): it never
-reads the table itself. Every sign-in attempt costs exactly one bcrypt check at the same cost,
+sessions with the dashboards login (`get_engine("app")`), through narrow SECURITY DEFINER functions
+(`ops.dashboard_user_for_sign_in`, `ops.dashboard_record_sign_in` of migration 051;
+`ops.session_lookup`, `ops.session_end` of 090): it never reads the table itself. Every sign-in attempt costs exactly one bcrypt check at the same cost,
 whether the user exists or not and whatever the password's length.
 """
 
@@ -112,10 +112,11 @@ def _check_password(password: str) -> None:
         raise AuthError(f"the password must be at most {MAX_PASSWORD_BYTES} bytes")
 
 
-def _engine(url: str | None = None):  # noqa: ANN202 - sqlalchemy Engine
+def _engine(url: str | None = None, role: str = "owner"):  # noqa: ANN202 - sqlalchemy Engine
+    """`bi users` runs as the owner; sign-in as the dashboards login (functions of migration 051)."""
     from lib.db import get_engine
 
-    return get_engine("owner", url)
+    return get_engine(role, url)  # type: ignore[arg-type]
 
 
 def add_user(
@@ -149,10 +150,8 @@ def add_user(
 
 
 def app_engine(url: str | None = None):  # noqa: ANN202 - sqlalchemy Engine
-    """The web process's login ("reader" is the app login's old name; see lib.db)."""
-    from lib.db import get_engine
-
-    return get_engine("reader", url)
+    """The dashboards login (APP_DATABASE_URL): sign-in, session checks, throttling."""
+    return _engine(url, "app")
 
 
 def verify_user(username: str, password: str, *, url: str | None = None) -> User | None:
@@ -162,12 +161,18 @@ def verify_user(username: str, password: str, *, url: str | None = None) -> User
     """
     name = username if isinstance(username, str) and _USERNAME.match(username) else ""  # "" matches none
     with app_engine(url).begin() as conn:
-        row = conn.execute(text("SELECT * FROM ops.signin_lookup(:u)"), {"u": name}).first()
+        row = conn.execute(
+            text(
+                "SELECT id, username, password_hash, role, tenant_id, session_version "
+                "FROM ops.dashboard_user_for_sign_in(:u)"
+            ),
+            {"u": name},
+        ).first()
     ok = check_password(password, row.password_hash if row is not None else _DUMMY_HASH.decode("ascii"))
     if row is None or not ok:
         return None
     with app_engine(url).begin() as conn:
-        conn.execute(text("SELECT ops.signin_recorded(:i)"), {"i": row.id})
+        conn.execute(text("SELECT ops.dashboard_record_sign_in(:u)"), {"u": row.username})
     return User(row.username, row.role, row.tenant_id, row.id, row.session_version)
 
 

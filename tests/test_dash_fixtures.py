@@ -222,7 +222,7 @@ def session_user(role: str = "admin", tenant: str | None = None) -> dict[str, st
     name = names[tenant or "admin"]
     for attempt in range(2):
         with app_engine().connect() as conn:
-            row = conn.execute(text("SELECT * FROM ops.signin_lookup(:u)"), {"u": name}).first()
+            row = conn.execute(text("SELECT * FROM ops.dashboard_user_for_sign_in(:u)"), {"u": name}).first()
         if row is not None or attempt:
             break
         add_user(name, PASSWORD, role, tenant)

@@ -32,7 +32,7 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
     if mode not in ("full", "transform-only"):
         raise ValueError(f"mode must be full or transform-only, got {mode!r}")
     tenant = get_tenant(tenant_id)
-    with tenant_tx(tenant.id, "loader") as conn:
+    with tenant_tx(tenant.id, "app") as conn:
         conn.execute(
             text("SELECT pg_advisory_xact_lock(:c, :k)"),
             {"c": LAUNCH_LOCK_CLASS, "k": lock_key(tenant.id)[1]},
@@ -46,8 +46,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
                 raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
         run_id = new_run_id(now)
         folder = archive.run_dir(get_settings().runs_path, now, run_id)
-        ledger.create_run(
-            run_id, tenant.id, mode, status="queued", archive_dir=str(folder), lib_version=archive.lib_version(),
+        ledger.queue_run(
+            run_id, tenant.id, mode, archive_dir=str(folder), lib_version=archive.lib_version(),
             params={"mode": mode, "tenant": tenant.id, **{k: v for k, v in params.items() if v is not None}},
             conn=conn,
         )  # fmt: skip
@@ -67,5 +67,5 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
         )  # fmt: skip
     finally:
         log.close()
-    ledger.update_run(run_id, tenant.id, pid=proc.pid)
+    ledger.set_queued_pid(run_id, tenant.id, proc.pid)
     return run_id

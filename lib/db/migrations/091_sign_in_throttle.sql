@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS ops.dashboard_sign_in_throttle (
     PRIMARY KEY (scope, key_hash)
 );
 ALTER TABLE ops.dashboard_sign_in_throttle ENABLE ROW LEVEL SECURITY;  -- no policy: owner only
-REVOKE ALL ON ops.dashboard_sign_in_throttle FROM PUBLIC, bi_reader, bi_loader;
+REVOKE ALL ON ops.dashboard_sign_in_throttle FROM PUBLIC;  -- and from every login: 050 apply_login_grants
 
 CREATE OR REPLACE FUNCTION ops.signin_key(p_value text) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -71,4 +71,4 @@ REVOKE ALL ON FUNCTION ops.signin_wait(text, text, timestamptz),
     ops.signin_succeeded(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ops.signin_wait(text, text, timestamptz),
     ops.signin_failed(text, text, timestamptz, integer, integer, integer, integer),
-    ops.signin_succeeded(text) TO bi_signin;
+    ops.signin_succeeded(text) TO bi_app;
