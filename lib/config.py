@@ -231,6 +231,7 @@ def secret_values(settings: Settings | None = None) -> list[str]:
     from lib.db.logins import generated_passwords  # the embedded default's generated logins
 
     values.extend(generated_passwords(settings))
+    values.append(os.environ.get("DASH_SECRET_KEY") or "")  # the dashboards' session signing key
     try:
         tenants = load_tenants(settings)
     except ConfigError:

@@ -59,13 +59,15 @@ def test_secrets_never_in_repr_str_or_logs(env, caplog: pytest.LogCaptureFixture
 def test_secret_values_lists_every_secret(env) -> None:
     from lib.config import reload_settings
 
+    signing_key = "dash-signing-key-" + "9f" * 16
+    env.setenv("DASH_SECRET_KEY", signing_key)
     reload_settings()
     try:
         values = secret_values()
     finally:
         env.undo()
         reload_settings()
-    assert KEY in values and TOKEN in values and DB_PW in values
+    assert KEY in values and TOKEN in values and DB_PW in values and signing_key in values
 
 
 def test_single_tenant_from_env(env) -> None:
