@@ -390,8 +390,15 @@ def test_bot_page_rates_and_pareto(dash_app_obj, dash_db):
     top = sql_one(
         dash_db,
         """
-        SELECT intent, count(*) AS n FROM analytics.fct_messages WHERE tenant_id='acme' AND direction='Inbound'
-          AND intent IS NOT NULL AND date BETWEEN :s AND :e GROUP BY 1 ORDER BY 2 DESC LIMIT 1""",
+        SELECT first_meaningful_intent AS intent, count(*) AS n, sum(count(*)) OVER () AS total
+        FROM analytics.fct_conversations WHERE tenant_id='acme' AND first_meaningful_intent IS NOT NULL
+          AND start_date BETWEEN :s AND :e GROUP BY 1 ORDER BY 2 DESC LIMIT 1""",
+        **W,
+    )
+    context = sql_one(
+        dash_db,
+        "SELECT context_intent, sum(fallbacks) AS n FROM analytics.mart_fallback_context WHERE tenant_id='acme' "
+        "AND date BETWEEN :s AND :e GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
         **W,
     )
     with as_user(dash_app_obj, "admin"):
@@ -400,7 +407,10 @@ def test_bot_page_rates_and_pareto(dash_app_obj, dash_db):
     assert texts(cards)["kpi-fallback-target"] == "Meta < 15,0 %"
     assert pareto.data[0].x[0] == top["intent"] and pareto.data[0].y[0] == top["n"]
     assert list(pareto.data[1].y) == sorted(pareto.data[1].y)  # cumulative share rises
-    assert fallbacks.data[0].y[-1] == "Default Fallback Intent"
+    assert pareto.data[1].y[0] == pytest.approx(top["n"] / float(top["total"]))  # share of ALL intents
+    # where the bot fails: by the intent recognised before the fallback, not one "Default Fallback" bar
+    assert fallbacks.data[0].y[-1] == context["context_intent"] != "Default Fallback Intent"
+    assert fallbacks.data[0].x[-1] == context["n"]
 
 
 def test_push_page_league_and_funnel(dash_app_obj, dash_db):
@@ -430,8 +440,10 @@ def test_push_page_league_and_funnel(dash_app_obj, dash_db):
     assert list(fun.data[0].x)[0] == truth["sent"]
     assert list(fun_ios.data[0].x)[0] < truth["sent"]
     assert any(o["value"].startswith("campaign:") for o in options)
-    # best-send-time heatmap: cells without data are hidden (None), not drawn as zero
+    # best-send-time heatmap: cells the API does not report are hidden (None), not drawn as zero
     assert any(v is None for row in heat.data[0].z for v in row)
+    # the funnel's "Abiertos" stage shows the open-rate card's value (÷ delivered), not ÷ sent
+    assert t["kpi-push_open-value"] in fun.data[0].text[2]
 
 
 def test_viewer_cannot_get_another_tenant_by_forging_the_store(dash_app_obj, dash_db):
@@ -468,7 +480,7 @@ def test_reader_rls_hides_other_tenant_even_in_sql(dash_db):
     """The query layer runs as bi_reader with the tenant set: another tenant's rows are invisible."""
     from dash_app.queries.db import fetch_all
 
-    rows = fetch_all(TENANT_A, "chat_totals", {"start": START, "end": END, "channel": "all"}, ttl=0)
+    rows = fetch_all(TENANT_A, "kpi_chat_totals", {"start": START, "end": END, "channel": "all"}, ttl=0)
     from lib.db import tenant_tx
 
     with tenant_tx(TENANT_A, "reader") as conn:

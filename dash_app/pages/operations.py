@@ -26,7 +26,7 @@ PATH = "/operations"
 NAME = "Operaciones"
 
 AGENT_COLUMNS = [
-    col("agent_email", "Agente", minWidth=200, pinned="left"),
+    col("agent", "Agente", minWidth=200, pinned="left"),
     col("messages", "Mensajes", "int"),
     col("sessions", "Sesiones", "int", sort="desc"),
     col("contacts", "Contactos", "int"),
@@ -102,7 +102,7 @@ def layout(**query: str) -> html.Div:
             className="g-3 my-3",
         ),
         dbc.Row(
-            dbc.Col(graph_card("Intents principales", "ops-intents", height=360, subtitle="top 10")),
+            dbc.Col(graph_card("Intents principales", "ops-intents", height=360, subtitle="top 10 por primer intent con sentido")),
             className="g-3 mb-3",
         ),
         section(
@@ -156,11 +156,11 @@ def operations_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
         Kpi(
             "abandonment",
             "Abandono",
-            cur.get("abandonment_rate"),
-            prev.get("abandonment_rate"),
+            cur.get("abandonment"),
+            prev.get("abandonment"),
             kind="rate",
             up_is_good=False,
-            detail=f"transferencias: {_pct(cur.get('transfer_rate'))}",
+            detail=f"transferencias: {_pct(cur.get('transfers'))}",
         ),
     ]
 
@@ -182,8 +182,8 @@ def quality_kpis(
         Kpi(
             "transfers",
             "Transferencias",
-            cur_s.get("transfer_rate"),
-            prev_s.get("transfer_rate"),
+            cur_s.get("transfers"),
+            prev_s.get("transfers"),
             kind="rate",
             up_is_good=False,
             help="sesiones cerradas con AGENT_TRANSFER ÷ sesiones",
@@ -200,16 +200,16 @@ def quality_kpis(
         Kpi(
             "outbound_delivery",
             "Entrega saliente",
-            cur.get("delivery_rate"),
-            prev.get("delivery_rate"),
+            cur.get("outbound_delivery"),
+            prev.get("outbound_delivery"),
             kind="rate",
             help="entregados ÷ enviados (estado del mensaje)",
         ),
         Kpi(
             "outbound_read",
             "Lectura saliente",
-            cur.get("read_rate"),
-            prev.get("read_rate"),
+            cur.get("outbound_read"),
+            prev.get("outbound_read"),
             kind="rate",
             help="leídos ÷ entregados",
         ),
@@ -254,7 +254,7 @@ def update_operations(store: dict[str, Any] | None) -> tuple:
         wait_buckets(chat.wait_buckets(cur)),
         hourly_bars(heat),
         weekday_bars(heat),
-        intents_bars(r["intents"]),
+        intents_bars(r["intents"], title="Conversaciones"),
         r["agents"],
     )
 
