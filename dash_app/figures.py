@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -36,6 +37,20 @@ HOURS = list(range(24))
 
 def _layout(fig: go.Figure, height: int = 320, **kw: Any) -> go.Figure:
     fig.update_layout(height=height, **kw)
+    return fig
+
+
+def mark_partial(fig: go.Figure, days: Sequence[date]) -> go.Figure:
+    """Shade the window's partial days (today; days outside data_coverage) so a partly loaded day
+    never reads as a real low. Each shape is named `parcial <date>`."""
+    if not days or (fig.layout.meta or {}).get("empty"):
+        return fig
+    for d in days:
+        fig.add_vrect(
+            x0=datetime.combine(d, time(0)) - timedelta(hours=12), x1=datetime.combine(d, time(0)) + timedelta(hours=12),
+            fillcolor=NEUTRAL, opacity=0.18, line_width=0, layer="below", name=f"parcial {d.isoformat()}",
+            annotation_text="parcial", annotation_position="top left", annotation_font_size=10,
+        )  # fmt: skip
     return fig
 
 

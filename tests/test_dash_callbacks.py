@@ -530,8 +530,15 @@ def test_filters_from_url_and_back(dash_app_obj, dash_db):
             11,
         )
         assert resolve_filters(dict(_parse(f.to_query())), user) == f
+        # presets end at the last complete local day (yesterday here), "incluir hoy" moves them to today
         seven = resolve_filters({"range": "7"}, user, today=date(2026, 2, 10))
-        assert (seven.start, seven.end, seven.tenant) == (date(2026, 2, 4), date(2026, 2, 10), TENANT_A)
+        assert (seven.start, seven.end, seven.tenant) == (date(2026, 2, 3), date(2026, 2, 9), TENANT_A)
+        with_today = resolve_filters({"range": "7", "hoy": "1"}, user, today=date(2026, 2, 10))
+        assert (with_today.start, with_today.end, with_today.include_today) == (date(2026, 2, 4), date(2026, 2, 10), True)
+        assert resolve_filters(dict(_parse(with_today.to_query())), user, today=date(2026, 2, 10)) == with_today
+        # data that stop before yesterday: the window ends on the last day with data
+        stale = resolve_filters({"range": "7"}, user, today=END + timedelta(days=20))
+        assert stale.end == END
         bad = resolve_filters(
             {"range": "custom", "from": "2026-02-10", "to": "2026-01-01", "channel": "fax", "tenant": "nope"},
             user,
@@ -554,9 +561,11 @@ def test_sync_url_writes_the_query(dash_app_obj, dash_db):
     from dash_app.components.filters import sync_url
 
     with as_user(dash_app_obj, "viewer", TENANT_A):
-        search = sync_url(TENANT_B, "7", "2026-01-01", "2026-01-31", "cloudapi", "")
+        search = sync_url(TENANT_B, "7", "2026-01-01", "2026-01-31", "cloudapi", False, "")
         assert dict(_parse(search)) == {"tenant": TENANT_A, "range": "7", "channel": "cloudapi"}
-        custom = sync_url(TENANT_A, "custom", "2026-01-01", "2026-01-31", "all", "")
+        today = sync_url(TENANT_B, "7", "2026-01-01", "2026-01-31", "cloudapi", True, "")
+        assert dict(_parse(today))["hoy"] == "1"
+        custom = sync_url(TENANT_A, "custom", "2026-01-01", "2026-01-31", "all", False, "")
         assert dict(_parse(custom))["from"] == "2026-01-01"
 
 

@@ -11,11 +11,11 @@ from dash_app.components.cards import graph_card, kpi_placeholder
 from dash_app.components.filters import denied_frame, page_frame
 from dash_app.components.kpi_card import kpi_row
 from dash_app.components.theme import ERROR, PRIMARY, SECONDARY
-from dash_app.figures import intents_bars, intents_pareto, rate_lines
+from dash_app.figures import intents_bars, intents_pareto, mark_partial, rate_lines
 from dash_app.filters import resolve_filters
 from dash_app.kpi import Kpi, containment_kpi, fallback_kpi
 from dash_app.pages._common import comparable_previous, trusted_filters
-from dash_app.queries import chat
+from dash_app.queries import chat, fresh
 from dash_app.queries.parallel import gather
 from dash_app.security import current_user
 
@@ -93,7 +93,7 @@ def update_bot(store: dict[str, Any] | None) -> tuple:
     p = comparable_previous(f)
     r = gather(cur=lambda: chat.totals(f), prev=lambda: chat.totals(p) if p else {},
                intents=lambda: chat.intents(f, limit=10), context=lambda: chat.fallback_context(f),
-               daily=lambda: chat.daily(f))  # fmt: skip
+               daily=lambda: chat.daily(f), fresh=lambda: fresh.freshness(f.tenant))  # fmt: skip
     cur, prev, intents = r["cur"], r["prev"], r["intents"]
     rates = rate_lines(
         r["daily"],
@@ -105,7 +105,7 @@ def update_bot(store: dict[str, Any] | None) -> tuple:
     )
     return (
         kpi_row(bot_kpis(cur, prev)),
-        rates,
+        mark_partial(rates, r["fresh"].partial_days(f.start, f.end)),
         intents_bars(r["context"], value="fallbacks", title="Fallbacks"),
         intents_pareto(intents),
     )

@@ -71,12 +71,12 @@ def heatmap_rows(
 
 def intents(f: Filters, limit: int = 50) -> list[dict[str, Any]]:
     """Conversations by first meaningful intent (welcome skipped), with the share over all intents."""
-    return fetch_all(f.tenant, "intents", {**window_params(f), "row_limit": int(limit)})
+    return fetch_all(f.tenant, "kpi_intents", {**window_params(f), "row_limit": int(limit)})
 
 
 def fallback_context(f: Filters, limit: int = 10) -> list[dict[str, Any]]:
     """Fallbacks by the intent the contact was in when the bot failed."""
-    return fetch_all(f.tenant, "fallback_context", {**window_params(f), "row_limit": int(limit)})
+    return fetch_all(f.tenant, "kpi_fallback_context", {**window_params(f), "row_limit": int(limit)})
 
 
 def agents(f: Filters) -> list[dict[str, Any]]:
