@@ -135,6 +135,17 @@ KPIS: dict[str, KpiDef] = {
 }  # fmt: skip
 
 
+def analysis_fetch(tenant: str) -> Fetch:
+    """A Fetch for the analysis kernels (lib.analysis.db: their own login, RLS by tenant)."""
+    from lib.analysis.db import read_frame
+
+    def fetch(name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        frame = read_frame(tenant, name, {**params, "tenant": tenant})
+        return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+    return fetch
+
+
 def _one(fetch: Fetch, name: str, w: Window) -> dict[str, Any]:
     rows = fetch(name, w.params())
     return dict(rows[0]) if rows else {}
