@@ -28,6 +28,8 @@ for _var, _sub in (
 ):
     os.environ.setdefault(_var, str(_scratch_home / _sub))
 os.environ.setdefault("MPLCONFIGDIR", str(_scratch_home / "mpl"))
+# Scheduled runs add the weekly report on Mondays (lib.report.schedule): not in tests that count steps.
+os.environ.setdefault("BI_WEEKLY_REPORT", "off")
 
 
 @pytest.fixture(scope="session")

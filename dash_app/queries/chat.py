@@ -82,7 +82,7 @@ def fallback_context(f: Filters, limit: int = 10) -> list[dict[str, Any]]:
 def agents(f: Filters) -> list[dict[str, Any]]:
     return [
         {**r, "agent": agent_label(r.get("agent_id"), r.get("agent_email"))}
-        for r in fetch_all(f.tenant, "agents", window_params(f))
+        for r in fetch_all(f.tenant, "kpi_agents", window_params(f))
     ]
 
 

@@ -34,9 +34,9 @@ def heatmap(f: Filters) -> list[dict[str, Any]]:
 
 
 def campaigns(f: Filters) -> list[dict[str, Any]]:
-    return [kpis.push_rates(r) for r in fetch_all(f.tenant, "campaign_league", _params(f))]
+    return [kpis.push_rates(r) for r in fetch_all(f.tenant, "kpi_campaigns", _params(f))]
 
 
 def league(f: Filters, min_sent: int = LEAGUE_MIN_SENT) -> list[dict[str, Any]]:
     """Campaigns with at least `min_sent` sent, ranked by CTR (then by sent)."""
-    return kpis.league(fetch_all(f.tenant, "campaign_league", _params(f)), min_sent)
+    return kpis.league(fetch_all(f.tenant, "kpi_campaigns", _params(f)), min_sent)
