@@ -298,7 +298,7 @@ def test_heatmap_matches_sql_and_drills_to_its_rows(dash_app_obj, dash_db):
         ]
     }
     with as_user(dash_app_obj, "admin"):
-        title, rows = drill_down(click, store())
+        title, rows, links, style = drill_down(click, store())
     with get_engine("owner", dash_db).connect() as conn:
         expected = {
             r[0]
@@ -314,6 +314,15 @@ def test_heatmap_matches_sql_and_drills_to_its_rows(dash_app_obj, dash_db):
     assert {r["conversation_key"] for r in rows} <= expected
     assert f"{cell['hour']:02d}:00" in title
     assert all(r["hour"] == cell["hour"] for r in rows)
+    # times are tenant-local text (Bogotá), never left to the browser's zone
+    with get_engine("owner", dash_db).connect() as conn:
+        newest = conn.execute(
+            text("SELECT max(message_ts) AT TIME ZONE 'America/Bogota' FROM analytics.fct_messages WHERE tenant_id='acme' "
+                 "AND direction='Inbound' AND weekday_num=:w AND hour=:h AND date BETWEEN :s AND :e"),
+            {"w": cell["weekday_num"], "h": cell["hour"], **W},
+        ).scalar()  # fmt: skip
+    assert rows[0]["message_ts"] == f"{newest:%Y-%m-%d %H:%M:%S}"
+    assert f"weekday={cell['weekday_num']}" in str(links) and style == {}
 
 
 def test_agent_table_matches_sql(dash_app_obj, dash_db):
@@ -495,7 +504,7 @@ def test_runs_page_lists_tenant_runs_and_steps(dash_app_obj, dash_db):
 
     window = store(start=date(2026, 1, 1), end=date(2026, 1, 31))
     with as_user(dash_app_obj, "viewer", TENANT_A):
-        runs = update_runs(window)
+        runs, no_refresh = update_runs(window)
         steps = show_steps([{"run_id": RUN_A_FAIL}], window)
         other = show_steps([{"run_id": RUN_B_OK}], window)  # a globex run id: not found for acme
     assert {r["run_id"] for r in runs} == {"20260110T120000Z-acme01", RUN_A_FAIL}
@@ -503,6 +512,13 @@ def test_runs_page_lists_tenant_runs_and_steps(dash_app_obj, dash_db):
     assert failed["status"] == "failed" and failed["steps_failed"] == 1
     rendered = str(steps)
     assert "boom: 3 rejects" in rendered and "celda 4" in rendered
+    assert "Paso fallido" in rendered and "StepFailed:" not in rendered  # Spanish label, detail kept
+    assert failed["error_es"] == "falló el paso transform_messages"
+    from dash_app.pages.runs import error_es
+
+    assert error_es(None, "extract_chat: StepFailed: boom") == "falló el paso extract_chat (Paso fallido): boom"
+    assert no_refresh is True  # nothing queued or running: no auto-refresh
+    assert failed["created_at"] == "2026-01-11 07:00:00"  # 12:00 UTC in Bogotá
     assert "no encontrada" in str(other)
 
 

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 
+from dash_app.components.exports import export_links
 from dash_app.filters import CHANNEL_LABELS, CHANNELS, Filters, resolve_filters
 from dash_app.security import SessionUser, allowed_tenants, require_user
 
@@ -139,6 +140,13 @@ def page_frame(
                         [html.Span(f.label, id="window-label"), html.Span(subtitle or "", className="ms-2")],
                         className="page-subtitle",
                     ),
+                    html.Div(
+                        [html.Span("Indicadores:", className="export-label"),
+                         export_links("indicadores", f, link_id="kpis-export"),
+                         html.Button("Imprimir / PDF", id="print-page", className="export-link print-button",
+                                     **{"data-print": "1"})],
+                        className="page-tools no-print",
+                    ),  # fmt: skip
                 ],
                 className="page-header",
             ),

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from dash_app.components.cards import graph_card, kpi_placeholder, section
+from dash_app.components.exports import export_links
 from dash_app.components.filters import denied_frame, page_frame
 from dash_app.components.kpi_card import kpi_row
 from dash_app.components.tables import col, grid
@@ -93,6 +94,7 @@ def layout(**query: str) -> html.Div:
                         "Liga de campañas",
                         grid("push-league", FUNNEL_COLUMNS, height=380, csv_name="campanas.csv"),
                         subtitle="≥ 100 enviados, por CTR",
+                        tools=export_links("campanas", f, link_id="push-league-export"),
                     ),
                     lg=7,
                 ),
