@@ -147,7 +147,7 @@ def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        text = f"{value:.10f}".rstrip("0").rstrip(".")
         return text.replace(".", ",")
     return str(value)
 
