@@ -46,8 +46,10 @@ def shell() -> html.Div:
             html.Nav(
                 [
                     html.A([html.Span("inDigitall"), " BI"], href="/", className="bi-brand"),
-                    html.Div(links, className="bi-nav nav"),
+                    html.Div(links, className="bi-nav nav", id="bi-nav"),
                     who,
+                    html.Button("☰", id="nav-toggle", className="bi-toggle", title="Menú",
+                                **{"aria-label": "Menú", "aria-controls": "bi-nav", "aria-expanded": "false"}),
                 ],
                 className="bi-navbar",
             ),
@@ -77,7 +79,10 @@ def create_app() -> dash.Dash:
         title="inDigitall BI",
         update_title=None,
         serve_locally=True,
+        compress=True,  # flask-compress: gzip/brotli for ~7 MB of JavaScript
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="es-CO">', 1)
     server = app.server
     init_auth(server)
     init_notebooks(server)
