@@ -405,21 +405,25 @@ def funnel_stage_rates(sent: float, delivered: float, opened: float, clicked: fl
 
 
 def funnel(sent: int, delivered: int, opened: int, clicked: int) -> go.Figure:
-    """Sent → delivered → opened → clicked."""
+    """Sent → delivered → opened → clicked as horizontal bars (the dashboards load plotly's cartesian
+    bundle, 1.5 MB instead of 4.8 MB, which has no funnel trace); each stage shows its KPI's rate."""
     if not sent:
         return empty_figure()
     rates = funnel_stage_rates(sent, delivered, opened, clicked)
     labels = ["", "entrega", "apertura (÷ entregados)", "CTR (÷ enviados)"]
-    text = [fmt_int(v) + (f"<br>{lab} {fmt_pct(r)}" if lab else "") for v, r, lab in
-            zip((sent, delivered, opened, clicked), rates, labels, strict=True)]  # fmt: skip
+    values = (sent, delivered, opened, clicked)
+    text = [fmt_int(v) + (f" · {lab} {fmt_pct(r)}" if lab else "") for v, r, lab in
+            zip(values, rates, labels, strict=True)]  # fmt: skip
     fig = go.Figure(
-        go.Funnel(
+        go.Bar(
             y=["Enviados", "Entregados", "Abiertos", "Clics"],
-            x=[sent, delivered, opened, clicked],
+            x=list(values),
+            orientation="h",
             text=text,
-            textinfo="text",
+            textposition="auto",
             marker={"color": [PRIMARY, "#42A5F5", SECONDARY, "#F59E0B"]},
             hovertemplate="%{y}: %{x:,}<extra></extra>",
         )
     )
-    return _layout(fig, height=320, margin={"l": 90, "r": 20, "t": 20, "b": 20})
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, height=320, margin={"l": 90, "r": 20, "t": 20, "b": 20}, xaxis_title=None)

@@ -86,7 +86,8 @@ def test_funnel_stages_show_the_cards_rates():
     fig = funnel(1000, 900, 450, 30)
     text = list(fig.data[0].text)
     assert "entrega 90,0 %" in text[1] and "50,0 %" in text[2] and "3,0 %" in text[3]
-    assert fig.data[0].textinfo == "text"  # not percentInitial (opened ÷ sent = 45 %)
+    assert "45,0 %" not in text[2]  # not the share of the first stage (opened ÷ sent)
+    assert fig.data[0].type == "bar"  # the cartesian bundle the app loads has no funnel trace
 
 
 def test_redirect_targets_stay_local():
