@@ -106,7 +106,9 @@ def measure(base: str, query: str, iterations: int) -> dict:
                     warm.append(time.perf_counter() - t0)
                     if path != "/campaigns":  # push has no chat channel
                         before = driver.find_element(By.ID, f"kpi-{key}-value").text
-                        label = driver.find_element(By.XPATH, "//*[@id='f-channel']//label[normalize-space()='Webchat']")
+                        label = driver.find_element(
+                            By.XPATH, "//*[@id='f-channel']//label[normalize-space()='Webchat']"
+                        )
                         t0 = time.perf_counter()
                         label.click()
                         wait_ready(driver, key, previous=before)
@@ -136,9 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     from lib.serve import build_command, child_env
 
     tenant = "bench"
-    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp, scratch_database("bi_bench_browser") as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp,
+        scratch_database("bi_bench_browser") as url,
+    ):
         root = Path(tmp)
-        (root / "tenants.yml").write_text(f"tenants:\n  - id: {tenant}\n    name: Bench\n    timezone: America/Bogota\n")
+        (root / "tenants.yml").write_text(
+            f"tenants:\n  - id: {tenant}\n    name: Bench\n    timezone: America/Bogota\n"
+        )
         env = {"DATABASE_URL": url, "TENANTS_FILE": str(root / "tenants.yml"), "TENANT_ID": tenant,
                "RUNS_DIR": str(root / "runs"), "DASH_SECRET_KEY": secrets.token_hex(32), "BI_DATA_DIR": str(root)}  # fmt: skip
         os.environ.update(env)
@@ -190,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{f['js_wire_mb']:>6.2f} MB {f['js_decoded_mb']:>8.2f} MB")  # fmt: skip
     worst_cold = max(f["first_load_cold_s"] for f in figures.values())
     worst_change = max(f["filter_change_s"] or 0 for f in figures.values())
-    print(f"targets: first load ≤ 3 s (worst {worst_cold:.2f} s), filter change ≤ 1 s (worst {worst_change:.2f} s)")
+    print(
+        f"targets: first load ≤ 3 s (worst {worst_cold:.2f} s), filter change ≤ 1 s (worst {worst_change:.2f} s)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0

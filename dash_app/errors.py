@@ -19,7 +19,10 @@ MESSAGES = {
     404: ("Página no encontrada", "El enlace no existe o ya no está disponible."),
     405: ("Método no permitido", "Esta dirección no acepta esa operación."),
     500: ("Algo salió mal", "Ocurrió un error inesperado. Intente de nuevo en unos minutos."),
-    503: ("Servicio no disponible", "No podemos conectar con la base de datos. Intente de nuevo en unos minutos."),
+    503: (
+        "Servicio no disponible",
+        "No podemos conectar con la base de datos. Intente de nuevo en unos minutos.",
+    ),
 }
 PAGE = """<!doctype html><html lang="es-CO"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · inDigitall BI</title>

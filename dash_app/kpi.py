@@ -128,4 +128,13 @@ def fallback_kpi(cur: dict, prev: dict) -> Kpi:
     return card("fallback", cur, prev, kpi="fallback_rate")
 
 
-__all__ = ["FALLBACK_TARGET", "KPIS", "WAIT_TARGET_S", "Kpi", "card", "containment_kpi", "fallback_kpi", "ratio"]
+__all__ = [
+    "FALLBACK_TARGET",
+    "KPIS",
+    "WAIT_TARGET_S",
+    "Kpi",
+    "card",
+    "containment_kpi",
+    "fallback_kpi",
+    "ratio",
+]

@@ -144,7 +144,9 @@ _LOGIN_HTML = """<!doctype html>
 </form></body></html>"""
 
 
-def _login_page(error: str | None = None, next_url: str = "/", status: int = 200, username: str = "") -> flask.Response:
+def _login_page(
+    error: str | None = None, next_url: str = "/", status: int = 200, username: str = ""
+) -> flask.Response:
     token = flask.session.get("csrf_token") or secrets.token_urlsafe(24)
     flask.session["csrf_token"] = token
     html = _LOGIN_HTML.format(
@@ -169,7 +171,9 @@ def login_view() -> flask.Response:
     user = verify_user(form.get("username", "").strip(), form.get("password", ""))
     if user is None:
         log.info("dashboard sign-in failed for a user name")
-        return _login_page("Usuario o contraseña incorrectos.", form.get("next", "/"), 401, form.get("username", ""))
+        return _login_page(
+            "Usuario o contraseña incorrectos.", form.get("next", "/"), 401, form.get("username", "")
+        )
     flask.session.clear()
     flask.session.permanent = True
     flask.session["user"] = user.to_session()

@@ -243,7 +243,9 @@ def test_phone_width_menu_spanish_and_no_cloud_share(dash_duo, dash_users):
         wait_for(lambda: kpi(dash_duo, "messages") not in ("", "—"), what="executive KPI")
         wait_for(lambda: dash_duo.driver.find_elements("css selector", "#exec-daily .main-svg"), what="chart")
         time.sleep(0.5)
-        width = dash_duo.driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        width = dash_duo.driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
         assert width[0] <= width[1], width
         salir = dash_duo.find_element("#logout-link")
         rect = dash_duo.driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", salir)
@@ -254,7 +256,9 @@ def test_phone_width_menu_spanish_and_no_cloud_share(dash_duo, dash_users):
         titles = dash_duo.driver.execute_script(
             "return Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'))"
         )
-        assert titles and not [t for t in titles if "Chart Studio" in t or "cloud" in t.lower() or "Share" in t]
+        assert titles and not [
+            t for t in titles if "Chart Studio" in t or "cloud" in t.lower() or "Share" in t
+        ]
         assert any("Descargar" in t for t in titles), titles  # the Spanish plotly locale is active
         dash_duo.driver.set_window_size(1400, 1000)
         dash_duo.find_element("#f-dates").click()

@@ -516,7 +516,9 @@ def test_runs_page_lists_tenant_runs_and_steps(dash_app_obj, dash_db):
     assert failed["error_es"] == "falló el paso transform_messages"
     from dash_app.pages.runs import error_es
 
-    assert error_es(None, "extract_chat: StepFailed: boom") == "falló el paso extract_chat (Paso fallido): boom"
+    assert (
+        error_es(None, "extract_chat: StepFailed: boom") == "falló el paso extract_chat (Paso fallido): boom"
+    )
     assert no_refresh is True  # nothing queued or running: no auto-refresh
     assert failed["created_at"] == "2026-01-11 07:00:00"  # 12:00 UTC in Bogotá
     assert "no encontrada" in str(other)
@@ -550,8 +552,14 @@ def test_filters_from_url_and_back(dash_app_obj, dash_db):
         seven = resolve_filters({"range": "7"}, user, today=date(2026, 2, 10))
         assert (seven.start, seven.end, seven.tenant) == (date(2026, 2, 3), date(2026, 2, 9), TENANT_A)
         with_today = resolve_filters({"range": "7", "hoy": "1"}, user, today=date(2026, 2, 10))
-        assert (with_today.start, with_today.end, with_today.include_today) == (date(2026, 2, 4), date(2026, 2, 10), True)
-        assert resolve_filters(dict(_parse(with_today.to_query())), user, today=date(2026, 2, 10)) == with_today
+        assert (with_today.start, with_today.end, with_today.include_today) == (
+            date(2026, 2, 4),
+            date(2026, 2, 10),
+            True,
+        )
+        assert (
+            resolve_filters(dict(_parse(with_today.to_query())), user, today=date(2026, 2, 10)) == with_today
+        )
         # data that stop before yesterday: the window ends on the last day with data
         stale = resolve_filters({"range": "7"}, user, today=END + timedelta(days=20))
         assert stale.end == END

@@ -40,7 +40,9 @@ def _coverage(url: str, complete_to) -> None:  # noqa: ANN001
             )
         )
         conn.execute(text("SELECT ops.enable_tenant_rls('public.data_coverage'::regclass)"))
-        conn.execute(text("GRANT SELECT, INSERT, UPDATE, DELETE ON public.data_coverage TO bi_reader, bi_loader"))
+        conn.execute(
+            text("GRANT SELECT, INSERT, UPDATE, DELETE ON public.data_coverage TO bi_reader, bi_loader")
+        )
     with tenant_tx(TENANT_A, "loader", url) as conn:
         conn.execute(text("DELETE FROM public.data_coverage WHERE tenant_id = :t"), {"t": TENANT_A})
         for entity in ("messages", "chat_conversations"):
@@ -64,7 +66,9 @@ def test_pages_say_datos_al_and_last_run_in_tenant_time(dash_app_obj, dash_db):
 
     with get_engine("owner", dash_db).connect() as conn:
         latest = conn.execute(
-            text("SELECT max(message_ts) AT TIME ZONE 'America/Bogota' FROM analytics.fct_messages WHERE tenant_id='acme'")
+            text(
+                "SELECT max(message_ts) AT TIME ZONE 'America/Bogota' FROM analytics.fct_messages WHERE tenant_id='acme'"
+            )
         ).scalar()
     from lib.analysis.fmt import MONTHS_ES
 

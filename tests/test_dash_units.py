@@ -77,7 +77,10 @@ def test_push_heatmap_hides_only_unreported_cells():
 
 
 def test_pareto_share_is_over_all_intents():
-    rows = [{"intent": "a", "occurrences": 50, "total_all": 200}, {"intent": "b", "occurrences": 30, "total_all": 200}]
+    rows = [
+        {"intent": "a", "occurrences": 50, "total_all": 200},
+        {"intent": "b", "occurrences": 30, "total_all": 200},
+    ]
     cum = list(intents_pareto(rows).data[1].y)
     assert cum == [0.25, 0.4]  # over the 200 of every intent, not the 80 of the rows shown
 

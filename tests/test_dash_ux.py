@@ -44,7 +44,7 @@ def test_csv_is_for_excel_in_spanish_with_raw_values(client, dash_db):  # noqa: 
     assert rows[0][:2] == ["Posición", "Campaña"] and "CTR ÷ enviados (%)" in rows[0]
     ctr = rows[1][rows[0].index("CTR ÷ enviados (%)")]
     assert re.fullmatch(r"\d+(,\d+)?", ctr), ctr  # a number with a decimal comma, no "%" in the cell
-    assert "filename=\"campanas_acme_" in resp.headers["Content-Disposition"]
+    assert 'filename="campanas_acme_' in resp.headers["Content-Disposition"]
 
 
 def test_xlsx_has_numeric_cells(client, dash_db):  # noqa: ANN001

@@ -324,7 +324,9 @@ def edge_rows() -> dict[str, list[tuple]]:
         (t, "es4", "c4", "e4", "a9", "ana.gomez@edge.co", "cloudapi", _local("2026-03-11", "23:41:00"),
          _local("2026-03-11", "23:49:00"), _local("2026-03-12", "00:20:00"), "es4", 480, 1860),
     ]  # fmt: skip
-    rows["contacts"] += [(t, c, f"Contacto {c}", "cloudapi", None, None) for c in ("e1", "e2", "e3", "e4", "e5")]
+    rows["contacts"] += [
+        (t, c, f"Contacto {c}", "cloudapi", None, None) for c in ("e1", "e2", "e3", "e4", "e5")
+    ]
     rows["agents"].append((t, "a9", "ana.gomez@edge.co"))
     return rows
 

@@ -46,8 +46,11 @@ def test_repeat_contact_is_censored_at_the_end_of_the_data(dbt_build: Built) -> 
 def test_first_meaningful_intent_skips_the_welcome(dbt_build: Built) -> None:  # noqa: F811
     rows = dict(
         (r[0], (r[1], r[2]))
-        for r in q(dbt_build, "SELECT contact_id || '@' || to_char(started_at AT TIME ZONE 'America/Bogota', 'HH24'), "
-                              "first_intent, first_meaningful_intent FROM analytics.fct_conversations")  # fmt: skip
+        for r in q(
+            dbt_build,
+            "SELECT contact_id || '@' || to_char(started_at AT TIME ZONE 'America/Bogota', 'HH24'), "
+            "first_intent, first_meaningful_intent FROM analytics.fct_conversations",
+        )  # fmt: skip
     )
     assert rows["e1@10"] == ("Default Welcome Intent", "[1.2] Consulta de saldo")
     assert rows["e2@11"] == ("Default Welcome Intent", "[3.1] Oficinas y horarios")
@@ -58,7 +61,9 @@ def test_first_meaningful_intent_skips_the_welcome(dbt_build: Built) -> None:  #
 
 
 def test_fallbacks_are_ranked_by_the_intent_before_them(dbt_build: Built) -> None:  # noqa: F811
-    rows = q(dbt_build, "SELECT context_intent, sum(fallbacks) FROM analytics.mart_fallback_context GROUP BY 1")
+    rows = q(
+        dbt_build, "SELECT context_intent, sum(fallbacks) FROM analytics.mart_fallback_context GROUP BY 1"
+    )
     assert [tuple(r) for r in rows] == [("[1.2] Consulta de saldo", 1)]
 
 
@@ -86,7 +91,10 @@ def test_post_transform_totals_follow_the_dashboards(
     finally:
         monkeypatch.undo()
         reload_settings()
-    daily = dict((str(r[0]), r[1:]) for r in q(dbt_build, "SELECT date, conversations, fallback_count FROM public.daily_stats"))
+    daily = dict(
+        (str(r[0]), r[1:])
+        for r in q(dbt_build, "SELECT date, conversations, fallback_count FROM public.daily_stats")
+    )
     # e4's agent session crosses midnight: one conversation, on 2026-03-11 (old: one on each day)
     assert daily == {"2026-03-10": (3, 1), "2026-03-11": (1, 0), "2026-03-12": (2, 0)}
     contacts = dict(q(dbt_build, "SELECT contact_id, total_conversations FROM public.contacts"))

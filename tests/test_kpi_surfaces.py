@@ -90,7 +90,12 @@ def dash_cards(app, channel: str) -> dict[str, str]:  # noqa: ANN001
     store = {"tenant": TENANT, "preset": "custom", "start": START.isoformat(), "end": END.isoformat(),
              "channel": channel}  # fmt: skip
     with as_user(app, "admin"):
-        ex, ops, bot, pu = update_executive(store), update_operations(store), update_bot(store), update_push(store)
+        ex, ops, bot, pu = (
+            update_executive(store),
+            update_operations(store),
+            update_bot(store),
+            update_push(store),
+        )
     texts: dict[str, str] = {}
     for part in (ex[0], ex[3], ops[0], ops[1], bot[0], pu[0]):
         texts.update(_texts(part))
@@ -111,7 +116,9 @@ def export_values(app, channel: str) -> dict[str, float | None]:  # noqa: ANN001
     client = app.server.test_client()
     with client.session_transaction() as s:
         s["user"] = {"username": "ana_admin", "role": "admin", "tenant_id": None}
-    resp = client.get(f"/export/indicadores.csv?tenant={TENANT}&range=custom&from={START}&to={END}&channel={channel}")
+    resp = client.get(
+        f"/export/indicadores.csv?tenant={TENANT}&range=custom&from={START}&to={END}&channel={channel}"
+    )
     assert resp.status_code == 200 and resp.data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Indicador", "Clave", "Valor", "Unidad", "Periodo anterior"]

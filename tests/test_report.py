@@ -123,7 +123,13 @@ def test_informes_page_lists_it_and_serves_only_the_tenant(report_run: dict) -> 
 
     cache_clear()
     app = create_app()
-    store = {"tenant": TENANT, "preset": "custom", "start": "2026-03-01", "end": "2026-03-31", "channel": "all"}
+    store = {
+        "tenant": TENANT,
+        "preset": "custom",
+        "start": "2026-03-01",
+        "end": "2026-03-31",
+        "channel": "all",
+    }
     with as_user(app, "admin"):
         rows = update_reports(store)
     run_id = report_run["outcome"].run_id

@@ -658,14 +658,20 @@ def test_incremental_equals_full_refresh_and_generator_consistency() -> None:
 
 def test_post_transforms_recompute_old_and_new_keys() -> None:
     t = "tx_move"
-    history(t, [hrow("50", "2026-03-02T15:00:00+00:00", contactId="1", agentId="7", sendType="operator")],
-            "2026-03-03T00:00:00Z")
+    history(
+        t,
+        [hrow("50", "2026-03-02T15:00:00+00:00", contactId="1", agentId="7", sendType="operator")],
+        "2026-03-03T00:00:00Z",
+    )
     insert_raw(t, "raw_contacts_api", "/v1/chat/contacts", envelope([{"contactId": "1"}, {"contactId": "2"}]))
     run_everything(t)
     assert [str(r["date"]) for r in rows_of(t, "SELECT date FROM public.daily_stats")] == ["2026-03-02"]
     # re-extracted: the message moved to another day, contact and agent
-    history(t, [hrow("50", "2026-03-05T15:00:00+00:00", contactId="2", agentId="8", sendType="operator")],
-            "2026-03-06T00:00:00Z")
+    history(
+        t,
+        [hrow("50", "2026-03-05T15:00:00+00:00", contactId="2", agentId="8", sendType="operator")],
+        "2026-03-06T00:00:00Z",
+    )
     run_everything(t)
     assert [str(r["date"]) for r in rows_of(t, "SELECT date FROM public.daily_stats")] == ["2026-03-05"]
     c = by_key(t, "contacts", "contact_id")
@@ -743,13 +749,17 @@ def test_heatmap_is_the_current_window_and_every_application():
         return envelope({"heatmap": "general", "hour": {}, "weekday": {}, "weekday-hour": grid})
 
     ep = "/v1/application/{id}/pushHeatmap"
-    insert_raw(t, "raw_push_stats", ep, heat({"monday": {"8": 0.02, "9": 0.04}}), "2026-03-01T00:00:00Z", app="A")
+    insert_raw(
+        t, "raw_push_stats", ep, heat({"monday": {"8": 0.02, "9": 0.04}}), "2026-03-01T00:00:00Z", app="A"
+    )
     run("toques_heatmap", t)
     assert {(r["dia_semana"], r["hora"]) for r in rows_of(t, "SELECT * FROM public.toques_heatmap")} == {
         ("monday", 8), ("monday", 9)}  # fmt: skip
     # a newer window of A reports only 08:00; B (another application) reports 08:00 and 10:00
     insert_raw(t, "raw_push_stats", ep, heat({"monday": {"8": 0.06}}), "2026-03-08T00:00:00Z", app="A")
-    insert_raw(t, "raw_push_stats", ep, heat({"monday": {"8": 0.02, "10": 0.01}}), "2026-03-07T00:00:00Z", app="B")
+    insert_raw(
+        t, "raw_push_stats", ep, heat({"monday": {"8": 0.02, "10": 0.01}}), "2026-03-07T00:00:00Z", app="B"
+    )
     run("toques_heatmap", t)
     hm = {(r["dia_semana"], r["hora"]): r["ctr"] for r in rows_of(t, "SELECT * FROM public.toques_heatmap")}
     assert hm == {("monday", 8): Decimal("4.00"), ("monday", 10): Decimal("1.00")}  # 09:00 was A's old window

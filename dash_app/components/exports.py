@@ -15,8 +15,13 @@ def export_links(name: str, f: Filters, *, link_id: str | None = None, **extra: 
     return html.Div(
         [
             html.A("CSV", href=href(name, f, "csv", **extra), id=base, className="export-link", download=""),
-            html.A("Excel", href=href(name, f, "xlsx", **extra), id=f"{base}-xlsx", className="export-link",
-                   download=""),  # fmt: skip
+            html.A(
+                "Excel",
+                href=href(name, f, "xlsx", **extra),
+                id=f"{base}-xlsx",
+                className="export-link",
+                download="",
+            ),  # fmt: skip
         ],
         className="export-links no-print",
     )

@@ -141,10 +141,16 @@ def page_frame(
                         className="page-subtitle",
                     ),
                     html.Div(
-                        [html.Span("Indicadores:", className="export-label"),
-                         export_links("indicadores", f, link_id="kpis-export"),
-                         html.Button("Imprimir / PDF", id="print-page", className="export-link print-button",
-                                     **{"data-print": "1"})],
+                        [
+                            html.Span("Indicadores:", className="export-label"),
+                            export_links("indicadores", f, link_id="kpis-export"),
+                            html.Button(
+                                "Imprimir / PDF",
+                                id="print-page",
+                                className="export-link print-button",
+                                **{"data-print": "1"},
+                            ),
+                        ],
                         className="page-tools no-print",
                     ),  # fmt: skip
                 ],

@@ -115,7 +115,13 @@ def layout(**query: str) -> html.Div:
         ),
     ]
     return page_frame(
-        "Campañas y push", f, user, body, show_channel=False, push=True, subtitle="(el canal de chat no aplica a push)"
+        "Campañas y push",
+        f,
+        user,
+        body,
+        show_channel=False,
+        push=True,
+        subtitle="(el canal de chat no aplica a push)",
     )
 
 

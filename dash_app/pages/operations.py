@@ -94,8 +94,11 @@ def layout(**query: str) -> html.Div:
                 ),
             ],
             card_id="ops-drill-card",
-            tools=html.Div(export_links("mensajes_celda", f, link_id="ops-drill-export", weekday=1, hour=0),
-                           id="ops-drill-export-holder", style={"display": "none"}),  # fmt: skip
+            tools=html.Div(
+                export_links("mensajes_celda", f, link_id="ops-drill-export", weekday=1, hour=0),
+                id="ops-drill-export-holder",
+                style={"display": "none"},
+            ),  # fmt: skip
         ),
         dbc.Row(
             [
@@ -105,7 +108,14 @@ def layout(**query: str) -> html.Div:
             className="g-3 my-3",
         ),
         dbc.Row(
-            dbc.Col(graph_card("Intents principales", "ops-intents", height=360, subtitle="top 10 por primer intent con sentido")),
+            dbc.Col(
+                graph_card(
+                    "Intents principales",
+                    "ops-intents",
+                    height=360,
+                    subtitle="top 10 por primer intent con sentido",
+                )
+            ),
             className="g-3 mb-3",
         ),
         section(

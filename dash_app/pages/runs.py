@@ -91,8 +91,10 @@ def error_es(name: str | None, message: str | None = None) -> str:
     text = re.sub(r"\bstep (\w+) failed\b", r"falló el paso \1", text)
     return re.sub(
         r"(?:^|; )(\w+): (\w+): ",
-        lambda m: f"{'; ' if m.start() else ''}falló el paso {m.group(1)} "
-        f"({ERROR_NAMES_ES.get(m.group(2), m.group(2))}): ",
+        lambda m: (
+            f"{'; ' if m.start() else ''}falló el paso {m.group(1)} "
+            f"({ERROR_NAMES_ES.get(m.group(2), m.group(2))}): "
+        ),
         text,
     )
 
@@ -224,10 +226,9 @@ def update_runs(store: dict[str, Any] | None, _n: int | None = None) -> tuple[li
 
 def report_launcher(f) -> dbc.Card:  # noqa: ANN001 - Filters
     """Generate a week's report now (a runner run in mode `report`, archived like any other)."""
+    from dash_app.filters import tenant_timezone
     from lib.analysis.periods import local_today
     from lib.report.weekly import iso_week, week_window
-
-    from dash_app.filters import tenant_timezone
 
     last = week_window(None, local_today(tenant_timezone(f.tenant)))[0]
     weeks = [last - timedelta(days=7 * i) for i in range(12)]
@@ -238,8 +239,14 @@ def report_launcher(f) -> dbc.Card:  # noqa: ANN001 - Filters
             html.Div(
                 [
                     html.Span("Informe semanal", className="filter-label me-2"),
-                    dcc.Dropdown(id="runs-report-week", options=options, value=options[0]["value"],
-                                 clearable=False, searchable=False, style={"minWidth": "260px"}),  # fmt: skip
+                    dcc.Dropdown(
+                        id="runs-report-week",
+                        options=options,
+                        value=options[0]["value"],
+                        clearable=False,
+                        searchable=False,
+                        style={"minWidth": "260px"},
+                    ),  # fmt: skip
                     dbc.Button("Generar informe", id="runs-report", size="sm", color="primary"),
                     html.Span(id="runs-report-status", className="small ms-2"),
                 ],

@@ -144,7 +144,8 @@ def format_value(value: Any, kind: str = "int") -> str:
     """Format a value (es-CO): int, pct (a ratio 0..1), seconds, float, or a KPI key of
     lib.analysis.kpis.KPIS (formatted as every surface does); None → '—'."""
     from lib.analysis import fmt
-    from lib.analysis.kpis import KPIS, format_value as kpi_format
+    from lib.analysis.kpis import KPIS
+    from lib.analysis.kpis import format_value as kpi_format
 
     if kind in KPIS:
         return kpi_format(kind, value)

@@ -130,7 +130,9 @@ class View:
         def on_apply(_button: object) -> None:
             out.clear_output()
             with out, d.guard("No se pudieron aplicar los filtros"):
-                new = resolve_filters(tenant.value, start.value, end.value, query_string="", channel=channel.value)
+                new = resolve_filters(
+                    tenant.value, start.value, end.value, query_string="", channel=channel.value
+                )
                 if in_voila():
                     self._reload(new)
                 else:

@@ -73,7 +73,11 @@ class Freshness:
         return self.last_date is not None and d > self.last_date
 
     def partial_days(self, start: date, end: date) -> list[date]:
-        return [start + timedelta(days=i) for i in range((end - start).days + 1) if self.is_partial(start + timedelta(days=i))]
+        return [
+            start + timedelta(days=i)
+            for i in range((end - start).days + 1)
+            if self.is_partial(start + timedelta(days=i))
+        ]
 
     def label(self) -> str:
         """'Datos al 15 de marzo de 2026, 23:58 (hora local) · última actualización: …'."""

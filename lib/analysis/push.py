@@ -95,8 +95,11 @@ def funnel_figure(daily: pd.DataFrame) -> go.Figure:
                 name=str(platform),
                 y=[FUNNEL_LABELS[c] for c in COUNTS],
                 x=[int(tot[c]) for c in COUNTS],
-                text=[d.format_value(int(tot[c]), "int") + ("" if r is None else f" · {d.format_value(r, 'pct')}")
-                      for c, r in zip(COUNTS, rates, strict=True)],  # fmt: skip
+                text=[
+                    d.format_value(int(tot[c]), "int")
+                    + ("" if r is None else f" · {d.format_value(r, 'pct')}")
+                    for c, r in zip(COUNTS, rates, strict=True)
+                ],  # fmt: skip
                 textinfo="text",
             )
         )

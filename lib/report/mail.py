@@ -74,7 +74,9 @@ def recipients(tenant: str) -> list[str]:
     return [str(a).strip() for a in items if str(a).strip() and "@" in str(a)]
 
 
-def message(report: Report, html_path: Path, pdf_path: Path | None, sender: str, to: list[str]) -> EmailMessage:
+def message(
+    report: Report, html_path: Path, pdf_path: Path | None, sender: str, to: list[str]
+) -> EmailMessage:
     """The e-mail: the report as the HTML body, the PDF (and the HTML) attached."""
     msg = EmailMessage()
     msg["Subject"] = report.title
@@ -88,7 +90,9 @@ def message(report: Report, html_path: Path, pdf_path: Path | None, sender: str,
     msg.add_alternative(body, subtype="html")
     stem = f"informe-{report.tenant}-{report.week}"
     if pdf_path is not None and pdf_path.exists():
-        msg.add_attachment(pdf_path.read_bytes(), maintype="application", subtype="pdf", filename=f"{stem}.pdf")
+        msg.add_attachment(
+            pdf_path.read_bytes(), maintype="application", subtype="pdf", filename=f"{stem}.pdf"
+        )
     msg.add_attachment(body.encode("utf-8"), maintype="text", subtype="html", filename=f"{stem}.html")
     return msg
 

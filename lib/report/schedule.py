@@ -35,7 +35,9 @@ def due_week(tenant: TenantConfig) -> str | None:
     from lib.db import tenant_tx
 
     with tenant_tx(tenant.id, "loader") as conn:
-        done = conn.execute(text(_DONE_SQL), {"tenant": tenant.id, "step": REPORT_STEP.id, "week": week}).first()
+        done = conn.execute(
+            text(_DONE_SQL), {"tenant": tenant.id, "step": REPORT_STEP.id, "week": week}
+        ).first()
     return None if done else week
 
 

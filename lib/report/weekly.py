@@ -123,7 +123,11 @@ def _delta(key: str, cur: float | None, prev: float | None) -> tuple[str, str]:
     if abs(change) * 100 < 0.05:
         return "■ sin cambio", "flat"
     arrow = "▲" if change > 0 else "▼"
-    text = f"{arrow} {fmt_pct(abs(change))}".replace(" %", " pp") if d.kind == "rate" else f"{arrow} {fmt_pct(abs(change))}"
+    text = (
+        f"{arrow} {fmt_pct(abs(change))}".replace(" %", " pp")
+        if d.kind == "rate"
+        else f"{arrow} {fmt_pct(abs(change))}"
+    )
     good = None if d.up_is_good is None else (change > 0) == d.up_is_good
     return text, "flat" if good is None else ("good" if good else "bad")
 
