@@ -235,31 +235,34 @@ _LOGIN_HTML = """<!doctype html>
 <h1><span class="brand">inDigitall</span> BI</h1><p class="sub">Ingrese para ver los tableros</p>
 {error}
 <input type="hidden" name="csrf_token" value="{csrf}"><input type="hidden" name="next" value="{next}">
-<label for="username">Usuario</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="username">Usuario</label><input id="username" name="username" value="{username}" autocomplete="username" required autofocus>
 <label for="password">Contraseña</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" id="login-button">Ingresar</button>
 </form></body></html>"""
 
 
-def _login_page(error: str | None = None, next_url: str = "/", status: int = 200) -> flask.Response:
+def _login_page(
+    error: str | None = None, next_url: str = "/", status: int = 200, username: str = ""
+) -> flask.Response:
     token = flask.session.get("csrf_token") or secrets.token_urlsafe(24)
     flask.session["csrf_token"] = token
     html = _LOGIN_HTML.format(
         error=f'<div class="err" id="login-error">{escape(error)}</div>' if error else "",
         csrf=escape(token),
         next=escape(safe_next(next_url)),
+        username=escape(username),
     )
     resp = flask.make_response(html, status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
-def _throttled(wait_s: int, next_url: str) -> flask.Response:
+def _throttled(wait_s: int, next_url: str, username: str = "") -> flask.Response:
     """429 with a Spanish message and Retry-After."""
     minutes = -(-wait_s // 60)
     when = f"{minutes} minuto{'s' if minutes != 1 else ''}" if wait_s >= 60 else f"{wait_s} segundos"
     resp = _login_page(
-        f"Demasiados intentos fallidos. Espere {when} antes de volver a intentarlo.", next_url, 429
+        f"Demasiados intentos fallidos. Espere {when} antes de volver a intentarlo.", next_url, 429, username
     )
     resp.headers["Retry-After"] = str(wait_s)
     return resp
@@ -271,14 +274,14 @@ def _check_credentials(username: str, password: str, next_url: str) -> User | fl
     wait = signin_throttle.wait_seconds(username, address)
     if wait > 0:
         log.warning("dashboard sign-in refused: too many failures (user name or address)")
-        return _throttled(wait, next_url)
+        return _throttled(wait, next_url, username)
     user = verify_user(username, password)
     if user is None:
         wait = signin_throttle.record_failure(username, address)
         log.info("dashboard sign-in failed for a user name")
         if wait > 0:
-            return _throttled(wait, next_url)
-        return _login_page("Usuario o contraseña incorrectos.", next_url, 401)
+            return _throttled(wait, next_url, username)
+        return _login_page("Usuario o contraseña incorrectos.", next_url, 401, username)
     signin_throttle.record_success(username)
     return user
 

@@ -29,8 +29,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
 
     `params` may hold date_from, date_to, full_refresh, from_step, only (the `bi run` options).
     """
-    if mode not in ("full", "transform-only"):
-        raise ValueError(f"mode must be full or transform-only, got {mode!r}")
+    if mode not in ("full", "transform-only", "report"):
+        raise ValueError(f"mode must be full, transform-only or report, got {mode!r}")
     tenant = get_tenant(tenant_id)
     with tenant_tx(tenant.id, "app") as conn:
         conn.execute(
