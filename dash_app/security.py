@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lib import signin_throttle
 from lib.auth import MAX_FIELD_CHARS, User, clock_now, end_sessions, session_user, verify_user
 from lib.config import ConfigError
-from lib.identity import SESSION_COOKIE, env_number, safe_next, sign_in_url
+from lib.identity import SECRET_KEY_FILE, SESSION_COOKIE, env_number, safe_next, sign_in_url
 
 SessionUser = User
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def secret_key(data_dir: Path | None = None) -> str:
         from lib.config import get_settings
 
         data_dir = get_settings().data_dir
-    path = Path(data_dir) / "dash_secret_key"
+    path = Path(data_dir) / SECRET_KEY_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:  # exclusive create: concurrent workers agree on the first key written

@@ -18,9 +18,11 @@ Settings (environment):
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 SESSION_COOKIE = "bi_session"
+SECRET_KEY_FILE = "dash_secret_key"  # under BI_DATA_DIR: the generated signing key (0600)
 DEFAULT_AUTH_URL = "http://127.0.0.1:8050/auth/verify"
 DEFAULT_SIBLINGS = (
     "http://127.0.0.1:8866",
@@ -44,6 +46,16 @@ def env_number(name: str, default: float, *, minimum: float = 0) -> float:
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum:g}")
     return value
+
+
+def signing_keys(data_dir: Path) -> list[str]:
+    """The session signing keys in use (DASH_SECRET_KEY, the generated key file): for the secret scan."""
+    keys = [os.environ.get("DASH_SECRET_KEY", "")]
+    try:
+        keys.append((Path(data_dir) / SECRET_KEY_FILE).read_text(encoding="utf-8").strip())
+    except OSError:  # none generated yet, or not readable by this process: nothing of it to leak here
+        pass
+    return [k for k in keys if k]
 
 
 def origin_of(url: str) -> Origin | None:

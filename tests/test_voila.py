@@ -225,27 +225,34 @@ def test_voila_failure_is_a_readable_message(web, voila_url: str) -> None:
 
 
 WINDOW = "date_from=2026-03-09&date_to=2026-03-12"  # both tenants have data in it
+
+
+def _header(tenant: str) -> str:
+    """The start of a page's filter label for WINDOW (JSON-escaped in the page): tenant · 09/03/2026."""
+    return f"{tenant} \\u00b7 09/03/2026 \\u2013 12/03/2026"
+
+
 INTENTS = "02_intents_fallbacks.ipynb"
 
 
-def _welcome_occurrences(page: str) -> float:
-    """The 'Default Welcome Intent' row's occurrences in the page's intent table (JSON-escaped HTML)."""
-    match = re.search(r"Default Welcome Intent\\u003c/td\\u003e\\n\s*\\u003ctd\\u003e([0-9.]+)", page)
-    assert match, "no intent table in the page"
-    return float(match.group(1))
+def _cloudapi_occurrences(page: str) -> int:
+    """The WhatsApp row's intent occurrences in the page's "Por canal" table (JSON-escaped HTML, es-CO)."""
+    match = re.search(r"\\u003ctd\\u003ecloudapi\\u003c/td\\u003e\\n\s*\\u003ctd\\u003e([0-9.]+)", page)
+    assert match, "no channel table in the page"
+    return int(match.group(1).replace(".", ""))
 
 
-def _truth_welcome(dbt_build, tenant: str) -> float:  # noqa: ANN001, F811
+def _truth_cloudapi(dbt_build, tenant: str) -> int:  # noqa: ANN001, F811
     from sqlalchemy import text
 
     from lib.db import get_engine
 
     with get_engine("owner", dbt_build.db_url).connect() as conn:
-        return float(
+        return int(
             conn.execute(
                 text(
                     "SELECT sum(occurrences) FROM analytics.mart_intent_performance WHERE tenant_id = :t "
-                    "AND intent = 'Default Welcome Intent' AND date BETWEEN '2026-03-09' AND '2026-03-12'"
+                    "AND channel = 'cloudapi' AND date BETWEEN '2026-03-09' AND '2026-03-12'"
                 ),
                 {"t": tenant},
             ).scalar()
@@ -285,17 +292,17 @@ def test_voila_needs_a_dashboards_session(web) -> None:
 
 @pytest.mark.slow
 def test_a_viewer_gets_its_own_tenant_whatever_the_url_asks(web, dbt_build) -> None:  # noqa: F811
-    truth = {t: _truth_welcome(dbt_build, t) for t in ("demo", "acme")}
+    truth = {t: _truth_cloudapi(dbt_build, t) for t in ("demo", "acme")}
     assert truth["demo"] != truth["acme"]
     for who, other in (("demo", "acme"), ("acme", "demo")):
         page = _get(
             f"{web['voila']}/voila/render/{INTENTS}?tenant={other}&{WINDOW}", signed_in(web, who)
         ).text
-        assert f"{who} \\u00b7 2026-03-09" in page and other not in page, who  # not even its name
+        assert _header(who) in page and other not in page, who  # not even its name
         assert f"options=(\\u0027{who}\\u0027,)" in page  # the dropdown lists only its own tenant
-        assert _welcome_occurrences(page) == truth[who] != truth[other]
+        assert _cloudapi_occurrences(page) == truth[who] != truth[other]
     admin = _get(f"{web['voila']}/voila/render/{INTENTS}?tenant=acme&{WINDOW}", signed_in(web, "admin")).text
-    assert "acme \\u00b7 2026-03-09" in admin and _welcome_occurrences(admin) == truth["acme"]
+    assert _header("acme") in admin and _cloudapi_occurrences(admin) == truth["acme"]
     assert "options=(\\u0027demo\\u0027, \\u0027acme\\u0027)" in admin
 
 
@@ -308,12 +315,12 @@ def test_a_cookie_from_before_removal_or_demotion_opens_nothing(web) -> None:
     try:
         USERS["temp"] = ("vo_temp", "admin", None)
         admin = signed_in(web, "temp")
-        assert "demo \\u00b7 2026-03-09" in _get(page, admin).text
+        assert _header("demo") in _get(page, admin).text
         add_user("vo_temp", PASSWORD, "viewer", "acme")  # demoted to a viewer of acme
         time.sleep(2.5)  # both caches (dashboards 1 s, Voila 1 s) have expired
         assert requests.get(page, cookies=admin.cookies, allow_redirects=False, timeout=60).status_code == 302
         viewer = signed_in(web, "temp")
-        assert "acme \\u00b7 2026-03-09" in _get(page, viewer).text
+        assert _header("acme") in _get(page, viewer).text
         remove_user("vo_temp")
         time.sleep(2.5)
         assert (
@@ -322,6 +329,63 @@ def test_a_cookie_from_before_removal_or_demotion_opens_nothing(web) -> None:
     finally:
         USERS.pop("temp", None)
         remove_user("vo_temp")
+
+
+def _kernel_message(msg_type: str, content: dict) -> str:
+    """A Jupyter message as the page's JavaScript sends it over the kernel websocket (JSON form)."""
+    from uuid import uuid4
+
+    header = {
+        "msg_id": uuid4().hex,
+        "username": "page",
+        "session": "s1",
+        "msg_type": msg_type,
+        "version": "5.3",
+    }
+    return json.dumps({"header": {**header, "date": ""}, "parent_header": {}, "metadata": {},
+                       "content": content, "channel": "shell", "buffers": []})  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_page_cannot_run_code_in_its_kernel(web, tmp_path: Path) -> None:
+    """The kernel's identity cannot be changed from the page: over its kernel websocket a signed-in
+    viewer gets widget and kernel-info answers, but an execute request is dropped (nothing runs)."""
+    import asyncio
+
+    from tornado.httpclient import HTTPClientError, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    session = signed_in(web, "demo")
+    page = _get(f"{web['voila']}/voila/render/{INTENTS}?{WINDOW}", session).text
+    kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', page).group(1)
+    url = web["voila"].replace("http://", "ws://") + f"/api/kernels/{kernel}/channels?session_id=s1"
+    marker = tmp_path / "ran"
+    code = (f"open({str(marker)!r}, 'w').write('x'); import lib.analysis.params as p; "
+            "p._identity = None; p.set_identity('x', 'admin', None)")  # fmt: skip
+
+    async def talk(cookie: str | None) -> list[str]:
+        ws = await websocket_connect(HTTPRequest(url, headers={"Cookie": cookie} if cookie else {}))
+        try:
+            await ws.write_message(_kernel_message("execute_request", {"code": code, "silent": False}))
+            await ws.write_message(_kernel_message("comm_info_request", {}))
+            await ws.write_message(_kernel_message("kernel_info_request", {}))
+            seen: list[str] = []
+            while "kernel_info_reply" not in seen:  # the shell answers in order: the execute came first
+                msg = await asyncio.wait_for(ws.read_message(), 30)
+                assert msg is not None, f"websocket closed after {seen}"
+                seen.append(json.loads(msg)["header"]["msg_type"])
+            return seen
+        finally:
+            ws.close()
+
+    with pytest.raises(HTTPClientError) as refused:  # no session: no websocket at all
+        asyncio.run(talk(None))
+    assert refused.value.code == 403
+    seen = asyncio.run(talk("; ".join(f"{k}={v}" for k, v in session.cookies.items())))
+    assert "comm_info_reply" in seen
+    assert not {"execute_input", "execute_reply", "execute_result", "error"} & set(seen), seen
+    time.sleep(1)
+    assert not marker.exists()
 
 
 @pytest.mark.slow
