@@ -24,7 +24,7 @@ the sync's start date), the run date for snapshots, or the last contact id.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from lib.api import IndigitallClient
 from lib.extract.applications import ApplicationsExtractor
@@ -60,15 +60,18 @@ def run_extractor(
     mode: str = "incremental",
     client: IndigitallClient | None = None,
     options: ExtractOptions | None = None,
+    now: datetime | None = None,
 ) -> StepResult:
-    """Run one extractor by name (see `EXTRACTORS`) and return its StepResult."""
+    """Run one extractor by name (see `EXTRACTORS`) and return its StepResult.
+
+    `date_from`/`date_to` are the tenant's local days; `now` (UTC) overrides the clock for tests."""
     try:
         cls = EXTRACTOR_CLASSES[name]
     except KeyError:
         raise ValueError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}") from None
     return cls().run(
         tenant_id=tenant_id, application_id=application_id, date_from=date_from, date_to=date_to,
-        run_id=run_id, mode=mode, client=client, options=options,
+        run_id=run_id, mode=mode, client=client, options=options, now=now,
     )  # fmt: skip
 
 

@@ -1,6 +1,9 @@
-"""Batched writes: raw rows, their extraction_log rows and the sync_state rows, in ONE transaction.
+"""Batched writes: raw rows, their extraction_log rows, the sync_state and data_coverage rows, in ONE
+transaction.
 
-A batch holds whole calls only, so every call's raw row, log rows and state update commit together.
+A batch holds whole calls only, so every call's raw row, log rows and state update commit together. A
+response identical (SHA-256) to the latest stored one of the same request is not stored again: its
+log row points at that raw row with `repeated = true`.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ _HERE = Path(__file__).parent
 _RAW_INSERT = (_HERE / "raw_insert.sql").read_text(encoding="utf-8")
 _LOG_INSERT = (_HERE / "log_insert.sql").read_text(encoding="utf-8")
 _STATE_UPSERT = (_HERE / "sync_state_upsert.sql").read_text(encoding="utf-8")
+_COVERAGE_UPSERT = (_HERE / "coverage_upsert.sql").read_text(encoding="utf-8")
+_REPEAT_LOOKUP = (_HERE / "repeat_lookup.sql").read_text(encoding="utf-8")
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
 _LAST_SWEEP = (_HERE / "last_sweep.sql").read_text(encoding="utf-8")
 _READ_STATE = text("SELECT entity, last_cursor, status FROM public.sync_state WHERE entity = ANY(:e)")
 
-RAW_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb)"
-LOG_TEMPLATE = "(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+RAW_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s)"
+LOG_TEMPLATE = "(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 STATE_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, COALESCE(%s, now()))"
+COVERAGE_TEMPLATE = "(%s, %s, %s, %s, %s, COALESCE(%s, now()))"
 
 
 def _params_json(params: dict[str, Any]) -> str:
@@ -58,8 +64,10 @@ def write_batch(
     states: Sequence[dict[str, Any]],
     *,
     before_states: Callable[[], None] | None = None,
+    coverage: Sequence[dict[str, Any]] = (),
 ) -> int:
-    """Insert the raw rows and log rows of `outcomes` and upsert `states`; returns raw rows written.
+    """Insert the raw rows and log rows of `outcomes`, upsert `states` and `coverage`; returns raw rows
+    written (identical re-reads are logged, not stored: their `repeat_of` is set).
 
     `before_states` runs after the raw and log inserts, before the state upsert: parallel writers
     pass "wait until the previous batch committed" (raising if it failed, which rolls this one back),
@@ -81,6 +89,13 @@ def write_batch(
                     for s in sorted(states, key=lambda s: s["entity"])  # one lock order: no deadlock
                 ]  # fmt: skip
                 execute_values(cur, _STATE_UPSERT, rows, template=STATE_TEMPLATE)
+            if coverage:
+                rows = [
+                    (c["tenant_id"], c["entity"], c["complete_from"], c["complete_to"], c["loaded_through"],
+                     c.get("updated_at"))
+                    for c in sorted(coverage, key=lambda c: c["entity"])
+                ]  # fmt: skip
+                execute_values(cur, _COVERAGE_UPSERT, rows, template=COVERAGE_TEMPLATE)
         finally:
             cur.close()
     return len(raw_ids)
@@ -91,8 +106,27 @@ def write_states(tenant_id: str, states: Sequence[dict[str, Any]]) -> None:
     write_batch(tenant_id, "", [], states)
 
 
+def _repeats(cur, table: str, tenant_id: str, items: Sequence[Outcome]) -> dict[int, int]:
+    """id(outcome) → raw id, for the outcomes identical to the latest stored response of their request."""
+    cur.execute(
+        _REPEAT_LOOKUP.replace("{table}", table),
+        {
+            "tenant": tenant_id,
+            "endpoints": [o.endpoint for o in items],
+            "params": [_params_json(o.params) for o in items],
+            "apps": [o.task.app_id for o in items],
+        },
+    )
+    return {
+        id(items[i - 1]): raw_id
+        for i, raw_id, sha in cur.fetchall()
+        if sha is not None and sha == items[i - 1].sha256
+    }
+
+
 def _insert_raw(conn, cur, tenant_id: str, run_id: str, outcomes: Sequence[Outcome]) -> dict[int, int]:
-    """Multi-row INSERT per raw table; returns id(outcome) → raw id."""
+    """Multi-row INSERT per raw table of the responses not already stored; returns id(outcome) → raw id
+    (the new row, or the one an identical response repeats: `repeat_of` set)."""
     by_table: dict[str, list[Outcome]] = {}
     for o in outcomes:
         if o.ok:
@@ -101,13 +135,20 @@ def _insert_raw(conn, cur, tenant_id: str, run_id: str, outcomes: Sequence[Outco
     for table, items in by_table.items():
         if table not in RAW_TABLES:  # names come from specs; checked again before formatting SQL
             raise ValueError(f"unknown raw table {table!r}")
-        ids = [r[0] for r in conn.execute(_NEXT_IDS, {"t": f"raw.{table}", "n": len(items)})]
+        repeats = _repeats(cur, table, tenant_id, items)
+        for o in items:
+            o.repeat_of = repeats.get(id(o))
+        raw_ids.update(repeats)
+        new = [o for o in items if o.repeat_of is None]
+        if not new:
+            continue
+        ids = [r[0] for r in conn.execute(_NEXT_IDS, {"t": f"raw.{table}", "n": len(new)})]
         rows = []
-        for raw_id, o in zip(ids, items, strict=True):
+        for raw_id, o in zip(ids, new, strict=True):
             raw_ids[id(o)] = raw_id
             rows.append(
                 (raw_id, tenant_id, o.task.app_id, o.endpoint, o.loaded_at, o.task.date_from, o.task.date_to,
-                 o.source_data, run_id, _params_json(o.params))
+                 o.source_data, run_id, _params_json(o.params), o.sha256)
             )  # fmt: skip
         sql = _RAW_INSERT.replace("{table}", table)
         # Large JSON pages: small pages of VALUES keep each statement's size bounded.
@@ -122,21 +163,23 @@ def _log_rows(
     for o in outcomes:
         raw_id = raw_ids.get(id(o))
         for i, call in enumerate(o.calls):
-            last = i == len(o.calls) - 1
+            stored = i == len(o.calls) - 1 and raw_id is not None
             rows.append(
                 (
                     run_id, tenant_id, o.task.app_id, call.path, call.method, _params_json(call.params),
                     call.status, call.attempt, call.duration_ms, call.bytes,
-                    o.records if (last and raw_id is not None) else None,
-                    None if (last and raw_id is not None) else (call.error or (o.error if last else None)),
+                    o.records if stored else None,
+                    None if stored else (call.error or (o.error if i == len(o.calls) - 1 else None)),
                     call.started_at,
-                    o.task.spec.raw_table if (last and raw_id is not None) else None,
-                    raw_id if last else None,
+                    o.task.spec.raw_table if stored else None,
+                    raw_id if stored else None,
+                    o.sha256 if stored else None,
+                    stored and o.repeat_of is not None,
                 )
             )  # fmt: skip
         if not o.calls and o.error:  # failed before any HTTP attempt (a bug, a paging guard)
             rows.append(
                 (run_id, tenant_id, o.task.app_id, o.endpoint, "GET", _params_json(o.params), None, 0, None,
-                 None, None, o.error, datetime.now(UTC), None, None)
+                 None, None, o.error, datetime.now(UTC), None, None, None, False)
             )  # fmt: skip
     return rows
