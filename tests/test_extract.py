@@ -122,7 +122,12 @@ def test_every_raw_table_filled_and_rows_equal_responses(tenant, ds):
         assert lo == hi + timedelta(days=1)
     assert all((hi - lo).days <= 6 and lo.weekday() == 0 for lo, hi in windows)
     for lo, hi in windows:
-        rows = [r for p in pages if (p["date_from"], p["date_to"]) == (lo, hi) for r in page_rows(p["source_data"])]
+        rows = [
+            r
+            for p in pages
+            if (p["date_from"], p["date_to"]) == (lo, hi)
+            for r in page_rows(p["source_data"])
+        ]
         assert rows == ds.history_rows(lo, hi)
     doc = pages[0]["source_data"]
     assert (doc["format"], doc["version"], doc["page"], doc["limit"]) == ("csv", 2, 0, 100_000)
@@ -144,10 +149,13 @@ def test_every_raw_table_filled_and_rows_equal_responses(tenant, ds):
     assert [c for r in camp for c in r["source_data"]["data"]] == ds.campaigns()
     assert "count" in camp[0]["source_data"]
     conv = q(
-        tenant, "SELECT source_data FROM raw.raw_chat_stats WHERE endpoint = '/v1/chat/agent/conversations' "
-        "ORDER BY date_from"
+        tenant,
+        "SELECT source_data FROM raw.raw_chat_stats WHERE endpoint = '/v1/chat/agent/conversations' "
+        "ORDER BY date_from",
     )  # sessions are filtered by the UTC date of queuedAt too: local END needs END + 1
-    assert [s for r in conv for s in r["source_data"]["data"]] == ds.agent_sessions(START, END + timedelta(days=1))
+    assert [s for r in conv for s in r["source_data"]["data"]] == ds.agent_sessions(
+        START, END + timedelta(days=1)
+    )
 
     # every successful call has a log row pointing at its raw row
     orphan = q(tenant, "SELECT count(*) AS n FROM raw.raw_chat_stats r WHERE NOT EXISTS (SELECT 1 FROM "
@@ -215,15 +223,22 @@ def test_rerun_appends_only_what_changed_and_never_changes_old_rows(tenant, sim)
     run_extractor("chat", run_id="first", **window)
     before = q(tenant, "SELECT id, loaded_at, source_data::text AS s FROM raw.raw_chat_stats ORDER BY id")
     run_extractor("chat", run_id="same", **window)  # identical responses: logged, not stored again
-    assert q(tenant, "SELECT id, loaded_at, source_data::text AS s FROM raw.raw_chat_stats ORDER BY id") == before
+    assert (
+        q(tenant, "SELECT id, loaded_at, source_data::text AS s FROM raw.raw_chat_stats ORDER BY id")
+        == before
+    )
     logs = q(tenant, "SELECT l.raw_id, l.repeated, l.response_sha256 = r.response_sha256 AS same "
                      "FROM raw.extraction_log l JOIN raw.raw_chat_stats r ON r.id = l.raw_id "
                      "WHERE l.run_id = 'same'")  # fmt: skip
     assert len(logs) == len(before) and all(r["repeated"] and r["same"] for r in logs)
     assert {r["raw_id"] for r in logs} == {r["id"] for r in before}
     run_extractor("chat", run_id="edited", client=fast_client(sim.url, transport=EditHistory()), **window)
-    after = q(tenant, "SELECT id, loaded_at, source_data::text AS s, endpoint FROM raw.raw_chat_stats ORDER BY id")
-    assert [{k: r[k] for k in ("id", "loaded_at", "s")} for r in after[: len(before)]] == [dict(r) for r in before]
+    after = q(
+        tenant, "SELECT id, loaded_at, source_data::text AS s, endpoint FROM raw.raw_chat_stats ORDER BY id"
+    )
+    assert [{k: r[k] for k in ("id", "loaded_at", "s")} for r in after[: len(before)]] == [
+        dict(r) for r in before
+    ]
     new = after[len(before) :]
     assert {r["endpoint"] for r in new} == {"/v1/chat/history/csv"}  # only the changed responses
     assert len(new) == 1 and "EDITED" in new[0]["s"]  # local 01-05..01-10 = UTC 01-05..01-11: one ISO week
@@ -381,7 +396,9 @@ def test_stage_runs_every_extractor_at_once_on_one_client(tenant, sim, ds):
     assert 1 <= live["peak"] <= 2
     pages = q(tenant, "SELECT source_data FROM raw.raw_chat_stats "
                       "WHERE endpoint = '/v1/chat/history/csv' AND run_id = 'stage-run' ORDER BY date_from")  # fmt: skip
-    assert [r for p in pages for r in page_rows(p["source_data"])] == ds.history_rows(START, END + timedelta(days=1))
+    assert [r for p in pages for r in page_rows(p["source_data"])] == ds.history_rows(
+        START, END + timedelta(days=1)
+    )
     st = states(tenant)
     assert st["messages"]["status"] == "success" and st["email_stats"]["status"] == "error"
     calls = sum(r.calls for r in results.values())
