@@ -6,6 +6,9 @@ untypable fields counted as rejects."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import secrets
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +22,10 @@ from lib.api import Backoff, ClientConfig, IndigitallClient, RetryPolicy
 from lib.config import reload_settings
 from lib.db import tenant_tx
 from lib.extract import ExtractOptions, run_extractor
+from lib.extract.delta import page_text
 from lib.extract.escape import MARK, escape_value, original_bytes, public_text, storable_json, storable_text
 from lib.simulator import Dataset, FaultConfig, start_in_thread
+from lib.simulator.csvfmt import format_line
 from lib.simulator.faults import bad_form
 from lib.transform import run_all
 
@@ -144,7 +149,7 @@ def test_escape_round_trips_any_bytes_and_postgres_agrees(db_url):
 def test_identical_re_reads_are_logged_not_stored_and_raw_grows_by_distinct_responses(sim, ds, make_tenant):
     tid = make_tenant(sim.url)
     now = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)  # 07:00 in Bogota
-    options = ExtractOptions(backfill_days=10, recent_page_limit=40)
+    options = ExtractOptions(backfill_days=10)
 
     def extract(run_id: str, at: datetime) -> None:
         res = run_extractor("chat", run_id=run_id, now=at, options=options)
@@ -158,35 +163,114 @@ def test_identical_re_reads_are_logged_not_stored_and_raw_grows_by_distinct_resp
                       "FROM raw.extraction_log l LEFT JOIN raw.raw_chat_stats r ON r.id = l.raw_id "
                       "WHERE l.run_id = :r AND l.http_status = 200", r=run_id)  # fmt: skip
 
-    extract("backfill", now)
-    extract("inc-1", now)  # the lookback days, one by one in small pages: new requests, stored
+    extract("backfill", now)  # ISO-week windows
+    extract("inc-1", now)  # the lookback days one window per day: new requests, stored
     before = raw_ids()
     extract("inc-2", now)  # the same requests, the same answers
     assert raw_ids() == before
     second = logged("inc-2")
     assert second and all(r["repeated"] and r["stored_by"] in ("backfill", "inc-1") for r in second)
     history = [r for r in second if r["endpoint"] == "/v1/chat/history/csv"]
-    # local 02-08..02-10 -> UTC 02-08..02-10 (02-11 has not begun): small pages of 40 rows per day
-    assert {r["request_params"]["dateFrom"] for r in history} == {"2026-02-08", "2026-02-09", "2026-02-10"}
+    # the cursor is local 02-10: local 02-08..02-10 -> UTC 02-08..02-10 (02-11 has not begun)
+    assert sorted(r["request_params"]["dateFrom"] for r in history) == [
+        "2026-02-08",
+        "2026-02-09",
+        "2026-02-10",
+    ]
     assert all(r["request_params"]["dateFrom"] == r["request_params"]["dateTo"] for r in history)
-    pages = {d: len(ds.history_rows(d, d)) // 40 + 1 for d in ("2026-02-08", "2026-02-09", "2026-02-10")}
-    assert len(history) == sum(pages.values())
 
     extract("next-day", now + timedelta(days=1))  # 02-08..02-10 unchanged; 02-11 is new
     third = logged("next-day")
     stored = [r for r in third if not r["repeated"]]
     assert len(raw_ids()) - len(before) == len(stored)  # raw grows by the distinct responses only
-    new_history = [r for r in stored if r["endpoint"] == "/v1/chat/history/csv"]
-    assert {r["request_params"]["dateFrom"] for r in new_history} == {"2026-02-11"}
-    assert len(new_history) == len(ds.history_rows("2026-02-11", "2026-02-11")) // 40 + 1
-    sessions = [r for r in stored if r["endpoint"] == "/v1/chat/agent/conversations"]
-    assert [r["request_params"]["dateFrom"] for r in sessions] == ["2026-02-11"]
+    assert {(r["endpoint"], r["request_params"].get("dateFrom")) for r in stored} >= {
+        ("/v1/chat/history/csv", "2026-02-11"),
+        ("/v1/chat/agent/conversations", "2026-02-11"),
+    }
+    assert not [r for r in stored if r["request_params"].get("dateFrom", "2026-02-11") < "2026-02-11"]
     repeated = [r for r in third if r["repeated"] and r["endpoint"] == "/v1/chat/history/csv"]
-    assert len(repeated) == sum(pages.values())  # the cursor is 02-10: the lookback re-reads 02-08..02-10
+    assert sorted(r["request_params"]["dateFrom"] for r in repeated) == [
+        "2026-02-08",
+        "2026-02-09",
+        "2026-02-10",
+    ]
     # the transforms read what raw holds: the same messages as the generator's, each once
     transform_all(tid)
     n = q(tid, "SELECT count(*) AS n FROM public.messages")[0]["n"]
     assert n == len(ds.history_rows("2026-02-01", "2026-02-11"))
+
+
+class AsAt(httpx.HTTPTransport):
+    """Real HTTP; history answers as the API would at `cut`: later messages are not there yet, and a
+    session still open then has no agentClosedAt (the rows change in place when it closes)."""
+
+    cut = "9999"
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        if request.url.path != "/v1/chat/history/csv":
+            return response
+        reader = csv.reader(io.StringIO(response.read().decode(), newline=""))
+        header = next(reader)
+        at = {n: i for i, n in enumerate(header)}
+        lines = [",".join(header) + "\n"]
+        for values in reader:
+            if values[at["messageDate"]][:19] > self.cut:
+                continue
+            if values[at["agentClosedAt"]][:19] > self.cut:
+                values[at["agentClosedAt"]] = values[at["agentCloseReason"]] = ""
+            lines.append(format_line([v or None for v in values]))
+        return httpx.Response(200, headers={"Content-Type": "text/csv"}, content="".join(lines).encode())
+
+
+def test_a_day_still_filling_is_stored_as_a_delta_that_rebuilds_the_page_exactly(sim, ds, make_tenant):
+    tid = make_tenant(sim.url)
+    transport = AsAt()
+    policy = RetryPolicy(max_attempts=3, backoff=Backoff(base=0.01))
+    client = IndigitallClient(
+        sim.url, KEY, config=ClientConfig(rate_limit=None, retry=policy), transport=transport
+    )
+    day = "2026-02-10"
+    sent = {}
+    with client:
+        for hour in ("13", "20", "23"):  # the same request (UTC day 02-10) three times as the day fills
+            transport.cut = f"{day}T{hour}:00:00"
+            res = run_extractor("chat", date_from=day, date_to=day, client=client, run_id=f"h{hour}",
+                                now=datetime.fromisoformat(f"{day}T{hour}:00:00+00:00"))  # fmt: skip
+            assert res.ok, res.errors
+            page = next(client.history_pages(APP, date(2026, 2, 10), date(2026, 2, 10)))
+            sent[hour] = page.content
+    pages = q(tid, "SELECT r.id, r.run_id, r.source_data, r.response_sha256 FROM raw.raw_chat_stats r "
+                   "WHERE endpoint = '/v1/chat/history/csv' AND date_from = :d ORDER BY id", d=date(2026, 2, 10))  # fmt: skip
+    assert [p["run_id"] for p in pages] == ["h13", "h20", "h23"]
+    full, *deltas = pages
+    assert "text" in full["source_data"] and all("delta" in p["source_data"] for p in deltas)
+    assert [p["source_data"]["base"] for p in deltas] == [full["id"], deltas[0]["id"]]
+    assert sent["13"] != sent["20"] and not sent["23"].startswith(sent["20"])  # rows appended and changed
+
+    def fetch(raw_id: int) -> dict:
+        return next(p["source_data"] for p in pages if p["id"] == raw_id)
+
+    for p in pages:
+        rebuilt = original_bytes(page_text(fetch, p["id"]))
+        assert (
+            rebuilt == sent[p["run_id"][1:]] and hashlib.sha256(rebuilt).hexdigest() == p["response_sha256"]
+        )
+    for p in deltas:  # a delta holds the lines that changed, not the page
+        inserted = sum(len(op.encode()) for op in p["source_data"]["delta"] if isinstance(op, str))
+        assert inserted < 0.8 * len(sent[p["run_id"][1:]])
+    transform_all(tid)
+    got = {r["message_id"]: r for r in q(tid, "SELECT message_id, close_reason FROM public.messages")}
+    want = {
+        r["messageId"]: r for r in ds.history_rows(day, day) if r["messageDate"][:19] <= f"{day}T23:00:00"
+    }
+    assert set(got) == set(want)
+    closed_late = [
+        m
+        for m, r in want.items()
+        if r["agentClosedAt"] and "20:00:00" < r["agentClosedAt"][11:19] <= "23:00:00"
+    ]
+    assert closed_late and all(got[m]["close_reason"] == want[m]["agentCloseReason"] for m in closed_late)
 
 
 # -- local days and coverage ---------------------------------------------------------------------------------

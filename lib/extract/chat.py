@@ -23,7 +23,7 @@ def fetch_history(client: IndigitallClient, task: Task, options: ExtractOptions)
     """Every CSV page of one ≤7-day window: kept as sent (v2), or parsed into rows (v1)."""
     assert task.window is not None
     pages = client.history_pages if options.history_format == 2 else client.history_csv
-    yield from pages(task.app_id, *task.window, limit=task.limit or options.history_page_limit)
+    yield from pages(task.app_id, *task.window, limit=options.history_page_limit)
 
 
 def fetch_conversations(

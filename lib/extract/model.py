@@ -44,8 +44,9 @@ class EntitySpec:
     `local_days`: the API filters by the UTC date of a timestamp (history, agent sessions) while the
     data are read by the tenant's local date: the range is in local days and the UTC dates fetched
     cover them whole (one extra UTC day on the side the zone needs). `split_recent`: incremental runs
-    fetch the recent days (the lookback) one day per window, in pages of `recent_page_limit`, so a
-    re-read of what did not change is recognised (`response_sha256`) and not stored again.
+    fetch the recent days (the lookback) one day per window, so a re-read of a day that did not change
+    is recognised (`response_sha256`) and not stored again, and the day still filling is stored as a
+    line delta against its previous read (lib.extract.delta).
     `coverage`: the entity's complete local days are recorded in `public.data_coverage`.
     """
 
@@ -82,7 +83,6 @@ class Task:
     window: Window | None = None
     start_cursor: int | None = None
     primary: bool = True  # the tenant's first application: account-wide lists are fetched once
-    limit: int | None = None  # page size of this task's windows (None: the endpoint's default)
 
     @property
     def date_from(self) -> date | None:
@@ -112,6 +112,7 @@ class Outcome:
     sha256: str | None = None  # of the response bytes as sent
     escaped: int = 0  # values escaped to fit JSONB (see lib.extract.escape)
     repeat_of: int | None = None  # set by the writer: the raw row this identical response repeats
+    page: dict[str, Any] | None = None  # a v2 history page's fields (the writer may store it as a delta)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -131,8 +132,8 @@ class TaskDone:
     ok: bool
 
 
-def history_source(response: ApiResponse) -> tuple[str, int]:
-    """(source_data JSON, escaped values) of a history CSV page.
+def history_source(response: ApiResponse) -> tuple[str, int, dict[str, Any] | None]:
+    """(source_data JSON, escaped values, the v2 page's fields) of a history CSV page.
 
     v2 (`records` set: the page kept as text) is `{"format":"csv","version":2,"header":[…],"records":N,
     "text":"<the page as sent>","page":P,"limit":L}`; v1 (`csv` parsed) is the rows as objects.
@@ -144,21 +145,22 @@ def history_source(response: ApiResponse) -> tuple[str, int]:
         header = [escape_value(h) for h in csv_header(decode_body(response.content[:65536])[0])]
         doc = {"format": "csv", "version": 2, "header": header, "records": response.records or 0,
                "text": text, "page": page, "limit": limit}  # fmt: skip
-        return orjson.dumps(doc).decode(), int(escaped)
+        return orjson.dumps(doc).decode(), int(escaped), doc
     parsed = response.csv
     if b"\x00" in response.content or MARK.encode() in response.content:
         rows = [{k: escape_value(v) if v else v for k, v in r.items()} for r in parsed.rows]
         escaped = sum(v is not o for r, rr in zip(rows, parsed.rows, strict=True) for v, o in
                       zip(r.values(), rr.values(), strict=True))  # fmt: skip
         parsed = type(parsed)(parsed.header, rows, parsed.extra_columns)
-        return parsed.to_source_json(page, limit), escaped
-    return parsed.to_source_json(page, limit), 0
+        return parsed.to_source_json(page, limit), escaped, None
+    return parsed.to_source_json(page, limit), 0, None
 
 
 def success(task: Task, response: ApiResponse) -> Outcome:
     """The outcome of a successful call, with `source_data` in the contracts' format."""
+    page_doc = None
     if response.csv is not None or response.records is not None:
-        source, escaped = history_source(response)
+        source, escaped, page_doc = history_source(response)
         records = response.size
     else:
         source, escaped = storable_json(response.content)
@@ -178,6 +180,7 @@ def success(task: Task, response: ApiResponse) -> Outcome:
         last_id=last_id,
         sha256=hashlib.sha256(response.content).hexdigest(),
         escaped=escaped,
+        page=page_doc,
     )
 
 

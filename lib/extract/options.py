@@ -1,5 +1,5 @@
 """Extraction tunables (env overrides: EXTRACT_LOOKBACK_DAYS, EXTRACT_BACKFILL_DAYS, EXTRACT_CONCURRENCY,
-EXTRACT_DB_WRITERS, EXTRACT_CONTACTS_SWEEP_HOURS, EXTRACT_HISTORY_FORMAT, EXTRACT_RECENT_PAGE_LIMIT)."""
+EXTRACT_DB_WRITERS, EXTRACT_CONTACTS_SWEEP_HOURS, EXTRACT_HISTORY_FORMAT)."""
 
 from __future__ import annotations
 
@@ -35,10 +35,6 @@ class ExtractOptions:
     # Raw format of history CSV pages: 2 keeps each page's text as sent (docs/contracts.md); 1 is the
     # earlier rows-as-objects form (kept for comparison; the transforms read both).
     history_format: int = 2
-    # Incremental runs re-read the lookback days one day per window in pages of this many rows: an
-    # unchanged page is recognised by its hash and not stored again, so only the pages that changed
-    # (the day's tail, sessions that closed) grow raw. ~1,440 messages a day -> ~5 pages a day.
-    recent_page_limit: int = 300
 
     @classmethod
     def from_env(cls) -> ExtractOptions:
@@ -51,7 +47,6 @@ class ExtractOptions:
             db_writers=_env_int("EXTRACT_DB_WRITERS", cls.db_writers),
             contacts_sweep_hours=_env_int("EXTRACT_CONTACTS_SWEEP_HOURS", cls.contacts_sweep_hours),
             history_format=_env_int("EXTRACT_HISTORY_FORMAT", cls.history_format),
-            recent_page_limit=_env_int("EXTRACT_RECENT_PAGE_LIMIT", cls.recent_page_limit),
         )
 
     def __post_init__(self) -> None:

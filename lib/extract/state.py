@@ -121,11 +121,7 @@ class EntityRun:
                     self.range = self.span = None
                     return
             windows = self._windows(options, mode=mode, explicit=date_from is not None)
-            self.tasks = [
-                Task(spec, app, w, primary=app == app_ids[0], limit=limit)
-                for w, limit in windows
-                for app in app_ids
-            ]
+            self.tasks = [Task(spec, app, w, primary=app == app_ids[0]) for w in windows for app in app_ids]
         elif spec.kind == "cursor":
             resume = mode == "incremental" and date_from is None and (self.old_cursor or "").isdigit()
             start = int(self.old_cursor or 0) if resume else None
@@ -137,25 +133,19 @@ class EntityRun:
             self.tasks = [Task(spec, app, primary=app == app_ids[0]) for app in app_ids]
         self.pending = len(self.tasks)
 
-    def _windows(
-        self, options: ExtractOptions, *, mode: str, explicit: bool
-    ) -> list[tuple[Window, int | None]]:
-        """Aligned blocks of `window_days`; in incremental runs the recent days one by one (small pages)."""
+    def _windows(self, options: ExtractOptions, *, mode: str, explicit: bool) -> list[Window]:
+        """Aligned blocks of `window_days`; in incremental runs the recent days one window per day."""
         assert self.span is not None
         lo, hi = self.span
         days = self.spec.window_days
         if days is None:
-            return [(self.span, None)]
+            return [self.span]
         resuming = mode == "incremental" and not explicit and parse_date_cursor(self.old_cursor) is not None
         recent = hi + timedelta(days=1)
         if self.spec.split_recent and resuming:
             today_utc = self.started.astimezone(UTC).date()
             recent = max(lo, today_utc - timedelta(days=options.lookback_days + 1))
-        out: list[tuple[Window, int | None]] = [
-            (w, None) for w in aligned_windows(lo, min(hi, recent - timedelta(days=1)), days)
-        ]
-        out += [(w, options.recent_page_limit) for w in day_windows(recent, hi)]
-        return out
+        return aligned_windows(lo, min(hi, recent - timedelta(days=1)), days) + day_windows(recent, hi)
 
     # ------------------------------------------------------------- progress
     def record(self, outcome: Outcome) -> None:

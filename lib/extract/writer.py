@@ -3,7 +3,8 @@ transaction.
 
 A batch holds whole calls only, so every call's raw row, log rows and state update commit together. A
 response identical (SHA-256) to the latest stored one of the same request is not stored again: its
-log row points at that raw row with `repeated = true`.
+log row points at that raw row with `repeated = true`. A history page that differs from it in a few
+lines is stored as a line delta against it (lib.extract.delta).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from psycopg2.extras import execute_values
 from sqlalchemy import text
 
 from lib.db import tenant_tx
+from lib.extract.delta import MAX_DEPTH, make_delta, page_text
+from lib.extract.escape import MARK
 from lib.extract.model import RAW_TABLES, Outcome
 
 _HERE = Path(__file__).parent
@@ -26,6 +30,10 @@ _LOG_INSERT = (_HERE / "log_insert.sql").read_text(encoding="utf-8")
 _STATE_UPSERT = (_HERE / "sync_state_upsert.sql").read_text(encoding="utf-8")
 _COVERAGE_UPSERT = (_HERE / "coverage_upsert.sql").read_text(encoding="utf-8")
 _REPEAT_LOOKUP = (_HERE / "repeat_lookup.sql").read_text(encoding="utf-8")
+_PAGE_DOC = (
+    "SELECT jsonb_build_object('text', source_data -> 'text', 'base', source_data -> 'base', "
+    "'delta', source_data -> 'delta', 'depth', source_data -> 'depth') FROM raw.{table} WHERE id = %s"
+)
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
 _LAST_SWEEP = (_HERE / "last_sweep.sql").read_text(encoding="utf-8")
 _READ_STATE = text("SELECT entity, last_cursor, status FROM public.sync_state WHERE entity = ANY(:e)")
@@ -106,8 +114,8 @@ def write_states(tenant_id: str, states: Sequence[dict[str, Any]]) -> None:
     write_batch(tenant_id, "", [], states)
 
 
-def _repeats(cur, table: str, tenant_id: str, items: Sequence[Outcome]) -> dict[int, int]:
-    """id(outcome) → raw id, for the outcomes identical to the latest stored response of their request."""
+def _latest(cur, table: str, tenant_id: str, items: Sequence[Outcome]) -> dict[int, tuple[int, str | None]]:
+    """id(outcome) → (raw id, response_sha256) of the latest stored response of the same request."""
     cur.execute(
         _REPEAT_LOOKUP.replace("{table}", table),
         {
@@ -117,11 +125,31 @@ def _repeats(cur, table: str, tenant_id: str, items: Sequence[Outcome]) -> dict[
             "apps": [o.task.app_id for o in items],
         },
     )
-    return {
-        id(items[i - 1]): raw_id
-        for i, raw_id, sha in cur.fetchall()
-        if sha is not None and sha == items[i - 1].sha256
-    }
+    return {id(items[i - 1]): (raw_id, sha) for i, raw_id, sha in cur.fetchall()}
+
+
+def _as_delta(cur, table: str, o: Outcome, base_id: int) -> str | None:
+    """`o`'s source_data as a line delta against the stored page `base_id`, when that is much smaller."""
+    page = o.page
+    if page is None or page["text"].startswith(MARK):
+        return None
+
+    def fetch(raw_id: int) -> dict[str, Any]:
+        cur.execute(_PAGE_DOC.replace("{table}", table), (raw_id,))
+        return cur.fetchone()[0]
+
+    head = fetch(base_id)
+    depth = int(head.get("depth") or 0)
+    if depth >= MAX_DEPTH or (head.get("text") is None and head.get("delta") is None):
+        return None
+    base = page_text(fetch, base_id)
+    if base.startswith(MARK):
+        return None
+    delta = make_delta(base, page["text"])
+    if delta is None:
+        return None
+    doc = {k: v for k, v in page.items() if k != "text"}
+    return orjson.dumps({**doc, "base": base_id, "depth": depth + 1, "delta": delta}).decode()
 
 
 def _insert_raw(conn, cur, tenant_id: str, run_id: str, outcomes: Sequence[Outcome]) -> dict[int, int]:
@@ -135,10 +163,13 @@ def _insert_raw(conn, cur, tenant_id: str, run_id: str, outcomes: Sequence[Outco
     for table, items in by_table.items():
         if table not in RAW_TABLES:  # names come from specs; checked again before formatting SQL
             raise ValueError(f"unknown raw table {table!r}")
-        repeats = _repeats(cur, table, tenant_id, items)
+        latest = _latest(cur, table, tenant_id, items)
         for o in items:
-            o.repeat_of = repeats.get(id(o))
-        raw_ids.update(repeats)
+            raw_id, sha = latest.get(id(o), (None, None))
+            if sha is not None and sha == o.sha256:
+                o.repeat_of = raw_ids[id(o)] = raw_id
+            elif raw_id is not None and o.page is not None:
+                o.source_data = _as_delta(cur, table, o, raw_id) or o.source_data
         new = [o for o in items if o.repeat_of is None]
         if not new:
             continue

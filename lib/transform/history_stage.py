@@ -22,12 +22,16 @@ from sqlalchemy import Connection, text
 
 from lib.api.body import csv_header
 from lib.api.history_csv import HISTORY_COLUMNS
+from lib.extract.delta import page_text
 from lib.extract.escape import public_text
 
 _HERE = Path(__file__).parent
 _DDL = text((_HERE / "history_stage.sql").read_text(encoding="utf-8"))
 _PAGES = text((_HERE / "history_pages.sql").read_text(encoding="utf-8"))
-_PAGE = text("SELECT source_data ->> 'text' FROM raw.raw_chat_stats WHERE id = :id")
+_PAGE = text(
+    "SELECT jsonb_build_object('text', source_data -> 'text', 'base', source_data -> 'base', "
+    "'delta', source_data -> 'delta') FROM raw.raw_chat_stats WHERE id = :id"
+)
 _SET_ID = "SELECT set_config('bi.stage_raw_id', %s, true)"
 _SPARE = [f"x{i}" for i in range(1, 9)]
 _END_MARKER = re.compile(r"(?:^|\n)\\\.\r?(?:\n|$)")
@@ -56,9 +60,9 @@ def _copy(cur: Any, columns: list[str], data: str, *, header: bool) -> None:
     cur.copy_expert(sql, io.BytesIO(data.encode("utf-8")))
 
 
-def _stage_with_python(cur: Any, page_text: str, header: list[str]) -> int:
+def _stage_with_python(cur: Any, body: str, header: list[str]) -> int:
     """Stage a page record by record (csv module): aligned ones by field name, the others with a reason."""
-    reader = csv.reader(io.StringIO(page_text.removeprefix("\ufeff"), newline=""), strict=False)
+    reader = csv.reader(io.StringIO(body.removeprefix("\ufeff"), newline=""), strict=False)
     next(reader, None)
     known = [(i, name) for i, name in enumerate(header) if name in HISTORY_COLUMNS]
     out = io.StringIO()
@@ -84,25 +88,31 @@ def stage_history(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
     cur = conn.connection.cursor()
     fallback = 0
     try:
+
+        def fetch(page_id: int) -> dict[str, Any]:
+            return conn.execute(_PAGE, {"id": page_id}).scalar_one()
+
         for raw_id in ids:
-            stored = conn.execute(_PAGE, {"id": raw_id}).scalar_one()
-            cur.execute(_SET_ID, (str(raw_id),))
-            if stored is None:
-                cur.execute("INSERT INTO pg_temp.history_stage (reason) VALUES ('page has no text')")
+            try:
+                stored = page_text(fetch, raw_id)  # a delta page is rebuilt from its base
+            except ValueError as exc:
+                cur.execute(_SET_ID, (str(raw_id),))
+                cur.execute("INSERT INTO pg_temp.history_stage (reason) VALUES (%s)", (str(exc),))
                 continue
-            page_text = public_text(stored)
-            header = csv_header(page_text)
+            cur.execute(_SET_ID, (str(raw_id),))
+            body = public_text(stored)
+            header = csv_header(body)
             columns = _columns(header) if header else None
-            if columns is not None and not _END_MARKER.search(page_text):
+            if columns is not None and not _END_MARKER.search(body):
                 cur.execute("SAVEPOINT stage_page")
                 try:
-                    _copy(cur, columns, page_text, header=True)
+                    _copy(cur, columns, body, header=True)
                     cur.execute("RELEASE SAVEPOINT stage_page")
                     continue
                 except psycopg2.Error:  # any COPY refusal: read the page with the csv module
                     cur.execute("ROLLBACK TO SAVEPOINT stage_page")
             fallback += 1
-            _stage_with_python(cur, page_text, header)
+            _stage_with_python(cur, body, header)
     finally:
         cur.close()
     return {"v2_pages": len(ids), "v2_pages_read_by_python": fallback}
