@@ -29,12 +29,17 @@ _HERE = Path(__file__).parent
 _DDL = text((_HERE / "history_stage.sql").read_text(encoding="utf-8"))
 _PAGES = text((_HERE / "history_pages.sql").read_text(encoding="utf-8"))
 _PAGE = text(
-    "SELECT jsonb_build_object('text', source_data -> 'text', 'base', source_data -> 'base', "
-    "'delta', source_data -> 'delta') FROM raw.raw_chat_stats WHERE id = :id"
+    "SELECT source_data ->> 'text' AS text, source_data ->> 'base' AS base, source_data -> 'delta' AS delta "
+    "FROM raw.raw_chat_stats WHERE id = :id"
 )
 _SET_ID = "SELECT set_config('bi.stage_raw_id', %s, true)"
 _SPARE = [f"x{i}" for i in range(1, 9)]
 _END_MARKER = re.compile(r"(?:^|\n)\\\.\r?(?:\n|$)")
+
+
+def _has_end_marker(body: str) -> bool:
+    """A line holding only `\\.` (COPY's end of data before PostgreSQL 18); `in` first: it is fast."""
+    return "\\." in body and _END_MARKER.search(body) is not None
 
 
 def _columns(header: list[str]) -> list[str] | None:
@@ -90,7 +95,7 @@ def stage_history(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
     try:
 
         def fetch(page_id: int) -> dict[str, Any]:
-            return conn.execute(_PAGE, {"id": page_id}).scalar_one()
+            return dict(conn.execute(_PAGE, {"id": page_id}).mappings().one())
 
         for raw_id in ids:
             try:
@@ -103,7 +108,7 @@ def stage_history(conn: Connection, params: dict[str, Any]) -> dict[str, Any]:
             body = public_text(stored)
             header = csv_header(body)
             columns = _columns(header) if header else None
-            if columns is not None and not _END_MARKER.search(body):
+            if columns is not None and not _has_end_marker(body):
                 cur.execute("SAVEPOINT stage_page")
                 try:
                     _copy(cur, columns, body, header=True)
