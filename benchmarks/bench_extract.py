@@ -187,22 +187,17 @@ def history_share() -> tuple[int, int, int]:
 
 # -- passes ---------------------------------------------------------------------------------------------
 def warm(url: str, start: date, end: date, concurrency: int) -> None:
-    """Fill the simulator's caches (history days, agent sessions) for the UTC dates of the range."""
-    from lib.api import (
-        CONVERSATIONS_WINDOW_DAYS,
-        HISTORY_WINDOW_DAYS,
-        ClientConfig,
-        IndigitallClient,
-        date_windows,
-    )
+    """Fill the simulator's caches with the windows the extractors will ask for (ISO weeks of history,
+    30-day blocks of sessions, over the UTC dates of the local days)."""
+    from lib.api import CONVERSATIONS_WINDOW_DAYS, HISTORY_WINDOW_DAYS, ClientConfig, IndigitallClient
+    from lib.extract.windows import aligned_windows, utc_span
 
+    lo, hi = utc_span(start, end, ZoneInfo(TZ))
     config = ClientConfig(concurrency=concurrency, rate_limit=None)
     with IndigitallClient(url, KEY, config=config) as client:
-        windows = date_windows(start - timedelta(days=1), end + timedelta(days=1), HISTORY_WINDOW_DAYS)
+        windows = aligned_windows(lo, hi, HISTORY_WINDOW_DAYS)
         list(client.map_concurrent(lambda w: list(client.history_pages(APP, *w)), windows))
-        for window in date_windows(
-            start - timedelta(days=1), end + timedelta(days=1), CONVERSATIONS_WINDOW_DAYS
-        ):
+        for window in aligned_windows(lo, hi, CONVERSATIONS_WINDOW_DAYS):
             client.agent_conversations(APP, *window)
 
 
