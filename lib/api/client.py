@@ -456,20 +456,21 @@ class IndigitallClient:
         return iter_cursor(fetch, limit=size, ids_of=ids_of, start=last_id, endpoint=ep.CONTACTS)
 
     def history_csv(
-        self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None
+        self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None, parse: bool = True
     ) -> Iterator[ApiResponse]:
-        """Every CSV page of one ≤7-day window of `/v1/chat/history/csv` (each with `.csv` parsed)."""
+        """Every CSV page of one ≤7-day window of `/v1/chat/history/csv`: each with `.csv` parsed, or
+        (`parse=False`) kept as sent with `.records` counted."""
         size = min(100_000, limit or self.config.history_limit)
         params = {"applicationId": app_id, "dateFrom": date_from, "dateTo": date_to}
-        return self.iter_paged(ep.HISTORY_CSV, params=params, limit=size, expect="csv")
+        return self.iter_paged(
+            ep.HISTORY_CSV, params=params, limit=size, expect="csv" if parse else "csv-text"
+        )
 
     def history_pages(
         self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None
     ) -> Iterator[ApiResponse]:
-        """Every CSV page of one ≤7-day window, kept as sent (`.records` counted, rows not parsed)."""
-        size = min(100_000, limit or self.config.history_limit)
-        params = {"applicationId": app_id, "dateFrom": date_from, "dateTo": date_to}
-        return self.iter_paged(ep.HISTORY_CSV, params=params, limit=size, expect="csv-text")
+        """`history_csv(..., parse=False)`: the pages as sent, rows not parsed."""
+        return self.history_csv(app_id, date_from, date_to, limit=limit, parse=False)
 
     def agent_conversations(
         self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None
