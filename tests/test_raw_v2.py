@@ -69,8 +69,8 @@ def make_tenant(db_url, monkeypatch, tmp_path):
     reload_settings()
 
 
-def q(tenant_id: str, sql: str, **params):
-    with tenant_tx(tenant_id, role="reader") as conn:
+def q(tenant_id: str, sql: str, *, role: str = "pipeline", **params):
+    with tenant_tx(tenant_id, role=role) as conn:  # raw is read by the pipeline (and dbt) only
         return [dict(r) for r in conn.execute(text(sql), params).mappings().all()]
 
 
@@ -313,8 +313,9 @@ def test_backfill_covers_whole_local_days_and_marks_the_partial_ones(sim, ds, ma
     assert run_extractor("chat", date_from="2026-01-05", date_to="2026-01-06", now=later).ok
     cov = {r["entity"]: r for r in q(tid, "SELECT * FROM public.data_coverage")}
     assert (cov["messages"]["complete_from"], cov["messages"]["complete_to"]) == (first, date(2026, 2, 10))
-    # a tenant table: another tenant sees none of it
-    assert q(f"{tid}-other", "SELECT * FROM public.data_coverage") == []
+    # a tenant table the dashboards read: the app login sees its tenant's rows, another tenant none
+    assert len(q(tid, "SELECT * FROM public.data_coverage", role="app")) == 3
+    assert q(f"{tid}-other", "SELECT * FROM public.data_coverage", role="app") == []
 
 
 # -- contacts and campaigns ------------------------------------------------------------------------------

@@ -35,9 +35,8 @@ CREATE TABLE IF NOT EXISTS public.data_coverage (
     CONSTRAINT uq_data_coverage UNIQUE (tenant_id, entity)
 );
 SELECT ops.enable_tenant_rls('public.data_coverage');
-GRANT SELECT, INSERT, UPDATE ON public.data_coverage TO bi_loader;
-GRANT USAGE ON SEQUENCE public.data_coverage_id_seq TO bi_loader;
-GRANT SELECT ON public.data_coverage TO bi_reader;
+-- Grants: none here. ops.apply_login_grants() (run after every migrate, migration 050) gives a public
+-- tenant table its grants: pipeline writes, app/analyst read, dbt reads.
 
 -- The public text of a raw string value. Strings the API sent that PostgreSQL cannot hold (U+0000, a
 -- lone surrogate, bytes that are not UTF-8) are stored as U+E000 followed by the value with those
