@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 _BOM = "\ufeff"
+_QUOTED = re.compile(rb'"[^"]*"')  # a doubled quote inside a field splits it in two quoted runs
 
 
 def decode_body(content: bytes) -> tuple[str, bool]:
@@ -47,9 +49,9 @@ def count_csv_records(content: bytes, *, at_least: int | None = None) -> int:
     """
     if not content.strip():
         return 0
-    lines = content.count(b"\n")
     if b'"' in content:
-        lines -= sum(part.count(b"\n") for part in content.split(b'"')[1::2])
+        content = _QUOTED.sub(b"", content)
+    lines = content.count(b"\n")
     quick = max(0, lines - 1 + (0 if content.endswith(b"\n") else 1) - content.count(b"\n\n"))
     if at_least is None or quick < at_least - 1:
         return quick

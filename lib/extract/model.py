@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
-
 from lib.api import ApiError, ApiResponse, CallRecord
 from lib.api.body import csv_header, decode_body
 from lib.extract.escape import MARK, escape_value, storable_json, storable_text
@@ -117,11 +115,13 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.source_data is not None
+        return self.error is None and (self.source_data is not None or self.page is not None)
 
     @property
     def bytes(self) -> int:
-        return len(self.source_data) if self.source_data else 0
+        if self.source_data is not None:
+            return len(self.source_data)
+        return len(self.page["text"]) if self.page else 0
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,12 @@ class TaskDone:
     ok: bool
 
 
-def history_source(response: ApiResponse) -> tuple[str, int, dict[str, Any] | None]:
+def history_source(response: ApiResponse) -> tuple[str | None, int, dict[str, Any] | None]:
     """(source_data JSON, escaped values, the v2 page's fields) of a history CSV page.
 
     v2 (`records` set: the page kept as text) is `{"format":"csv","version":2,"header":[…],"records":N,
-    "text":"<the page as sent>","page":P,"limit":L}`; v1 (`csv` parsed) is the rows as objects.
+    "text":"<the page as sent>","page":P,"limit":L}`, built by PostgreSQL from the fields (no JSON
+    encoding here, no JSON parse there: source_data None); v1 (`csv` parsed) is the rows as objects.
     """
     page = int(response.params.get("page", 0))
     limit = int(response.params.get("limit", 0))
@@ -145,7 +146,7 @@ def history_source(response: ApiResponse) -> tuple[str, int, dict[str, Any] | No
         header = [escape_value(h) for h in csv_header(decode_body(response.content[:65536])[0])]
         doc = {"format": "csv", "version": 2, "header": header, "records": response.records or 0,
                "text": text, "page": page, "limit": limit}  # fmt: skip
-        return orjson.dumps(doc).decode(), int(escaped), doc
+        return None, int(escaped), doc
     parsed = response.csv
     if b"\x00" in response.content or MARK.encode() in response.content:
         rows = [{k: escape_value(v) if v else v for k, v in r.items()} for r in parsed.rows]

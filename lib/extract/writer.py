@@ -39,6 +39,12 @@ _LAST_SWEEP = (_HERE / "last_sweep.sql").read_text(encoding="utf-8")
 _READ_STATE = text("SELECT entity, last_cursor, status FROM public.sync_state WHERE entity = ANY(:e)")
 
 RAW_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s)"
+# A v2 history page: PostgreSQL builds the document from its fields (the text is not JSON-encoded here
+# nor JSON-parsed there; measured in benchmarks/bench_extract.py).
+PAGE_TEMPLATE = (
+    "(%s, %s, %s, %s, %s, %s, %s, jsonb_build_object('format', 'csv', 'version', 2, 'header', %s::jsonb, "
+    "'records', %s::int, 'text', %s::text, 'page', %s::int, 'limit', %s::int), %s, %s::jsonb, %s)"
+)
 LOG_TEMPLATE = "(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 STATE_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, COALESCE(%s, now()))"
 COVERAGE_TEMPLATE = "(%s, %s, %s, %s, %s, COALESCE(%s, now()))"
@@ -174,16 +180,31 @@ def _insert_raw(conn, cur, tenant_id: str, run_id: str, outcomes: Sequence[Outco
         if not new:
             continue
         ids = [r[0] for r in conn.execute(_NEXT_IDS, {"t": f"raw.{table}", "n": len(new)})]
-        rows = []
+        docs, pages = [], []
         for raw_id, o in zip(ids, new, strict=True):
             raw_ids[id(o)] = raw_id
-            rows.append(
-                (raw_id, tenant_id, o.task.app_id, o.endpoint, o.loaded_at, o.task.date_from, o.task.date_to,
-                 o.source_data, run_id, _params_json(o.params), o.sha256)
-            )  # fmt: skip
+            head = (
+                raw_id,
+                tenant_id,
+                o.task.app_id,
+                o.endpoint,
+                o.loaded_at,
+                o.task.date_from,
+                o.task.date_to,
+            )
+            tail = (run_id, _params_json(o.params), o.sha256)
+            if o.source_data is not None:
+                docs.append((*head, o.source_data, *tail))
+            else:
+                p = o.page or {}
+                fields = (orjson.dumps(p["header"]).decode(), p["records"], p["text"], p["page"], p["limit"])
+                pages.append((*head, *fields, *tail))
         sql = _RAW_INSERT.replace("{table}", table)
-        # Large JSON pages: small pages of VALUES keep each statement's size bounded.
-        execute_values(cur, sql, rows, template=RAW_TEMPLATE, page_size=50)
+        # Large pages: small pages of VALUES keep each statement's size bounded.
+        if docs:
+            execute_values(cur, sql, docs, template=RAW_TEMPLATE, page_size=50)
+        if pages:
+            execute_values(cur, sql, pages, template=PAGE_TEMPLATE, page_size=4)
     return raw_ids
 
 
