@@ -137,8 +137,19 @@ class Scratch:
         self.server = server
         self.name = f"bi_bench_{secrets.token_hex(4)}"
         create_database(self.name, server)
+        target = with_database(server or _embedded(), self.name)
+        if (
+            server is not None and "PIPELINE_DATABASE_URL" in os.environ
+        ):  # --pg15: the logins of this database
+            for env in (
+                "APP_DATABASE_URL",
+                "ANALYST_DATABASE_URL",
+                "PIPELINE_DATABASE_URL",
+                "DBT_DATABASE_URL",
+            ):
+                os.environ[env] = with_database(os.environ[env], self.name)
         os.environ.update(
-            DATABASE_URL=with_database(server or _embedded(), self.name), INDIGITALL_BASE_URL=url,
+            DATABASE_URL=target, INDIGITALL_BASE_URL=url,
             INDIGITALL_SERVER_KEY=KEY, INDIGITALL_APP_ID=APP, TENANT_ID="bench", TENANT_TIMEZONE=TZ,
             TENANTS_FILE=str(ROOT / ".no-tenants.yml"),
         )  # fmt: skip
@@ -320,7 +331,7 @@ def history_cpu_floor(url: str, start: date, end: date) -> dict[str, dict[str, f
                     cur.execute(f"SELECT {expr} IS NOT NULL", (doc,))
                 c1 = cpu_seconds(backend)
                 for doc in docs:
-                    cur.execute(f"INSERT INTO floor VALUES ({expr})", (doc,))
+                    cur.execute(f"INSERT INTO floor VALUES ({expr})", (doc,))  # noqa: S608 - fixed expressions
                 c2 = cpu_seconds(backend)
                 cur.execute("TRUNCATE floor")
                 out[name] = {"python_s": python_s, "parse_s": c1 - c0, "store_s": c2 - c1,
@@ -578,6 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sequential", action="store_true", help="one extractor after another")
     ap.add_argument("--faults", action="store_true", help="429s, 5xx and dropped connections in the v2 pass")
     ap.add_argument("--bandwidth-mbps", type=float, default=2.0)
+    ap.add_argument(
+        "--pg15", action="store_true", help="a throwaway Debian PostgreSQL 15 cluster (lz4, as Supabase)"
+    )
     ap.add_argument("--skip-v1", action="store_true")
     ap.add_argument("--skip-backfill", action="store_true")
     ap.add_argument("--skip-reextract", action="store_true")
@@ -586,6 +600,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lookback-days", type=int, default=None, help="override EXTRACT_LOOKBACK_DAYS")
     args = ap.parse_args(argv)
 
+    if args.pg15:
+        from lib.db.pgcluster import local_cluster
+
+        with local_cluster(prefix="bench-pg15") as cluster:
+            os.environ["DATABASE_URL"] = cluster.url()
+            for kind in ("app", "analyst", "pipeline", "dbt"):
+                user, password = f"bench_{kind}", secrets.token_hex(12)
+                os.environ[f"{kind.upper()}_DATABASE_URL"] = cluster.url(user=user, password=password)
+            print(f"server: Debian PostgreSQL 15 ({cluster.bin_dir}), lz4 on raw")
+            args.pg15 = False
+            return main_with(args)
+    return main_with(args)
+
+
+def main_with(args: argparse.Namespace) -> int:
     server = os.environ.get("DATABASE_URL") or None
     tz = ZoneInfo(TZ)
     end = datetime.now(tz).date() - timedelta(days=1)
