@@ -210,3 +210,180 @@ def launch_batch(mode: str, tenants: Sequence[str]) -> str:
     queue_batch(batch_id, mode, tenants)
     _spawn(batch_argv(batch_id, mode, tenants), batch_id)
     return batch_id
+
+
+# -- running a batch (`bi run --all-tenants`) -------------------------------------------------------
+POLL_S = 0.5
+DONE = ("success", "failed")
+
+
+def _now():  # noqa: ANN202 - datetime
+    """lib.clock.now() where it exists (BI_CLOCK_NOW in tests), else the UTC time."""
+    try:
+        from lib.clock import now  # type: ignore[import-not-found]
+    except ImportError:
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC)
+    return now()
+
+
+def _redact(message: str) -> str:
+    """The message with every configured secret value masked."""
+    from lib.config import secret_values
+
+    for value in secret_values():
+        message = message.replace(value, "***")
+    return message
+
+
+def _tag_run(run_id: str, tenant: str, batch_id: str) -> None:
+    """The tenant's run belongs to the batch (its ledger row, under the tenant's RLS)."""
+    from lib.db import tenant_tx
+
+    with tenant_tx(tenant, "pipeline") as conn:
+        conn.execute(
+            text("UPDATE ops.pipeline_runs SET batch_id = :b WHERE run_id = :r"), {"b": batch_id, "r": run_id}
+        )
+
+
+def _run_state(run_id: str, tenant: str) -> dict[str, Any] | None:
+    from lib.pipeline import ledger
+
+    return ledger.get_run(run_id, tenant, role="pipeline")
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True  # not spawned yet (or unknown): the ledger decides
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a child of ours that exited is a zombie until reaped
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == 0
+
+
+def _result(run: dict[str, Any]) -> dict[str, Any]:
+    steps = run.get("steps") or []
+    failed = [s for s in steps if s.get("status") == "failed"]
+    return {
+        "run_id": run.get("run_id"),
+        "status": run.get("status"),
+        "error": run.get("error") or (f"step {failed[0].get('step')} failed" if failed else None),
+        "failed_steps": [s.get("step") for s in failed],
+        "duration_ms": run.get("duration_ms"),
+    }
+
+
+def run_batch(
+    mode: str,
+    tenants: Sequence[str],
+    *,
+    batch_id: str | None = None,
+    max_parallel: int | None = None,
+    dbt: bool = True,
+    progress: bool = True,
+    **params: Any,
+) -> BatchOutcome:
+    """Run every tenant (at most `max_parallel` at once, each its own `bi run` without dbt), then one
+    `dbt build`. Never raises for a tenant's failure; see BatchOutcome."""
+    import time
+
+    from lib.dbt_runner import run_dbt
+    from lib.pipeline.launch import launch_run
+    from lib.pipeline.lock import RunLocked
+
+    batch_id = batch_id or new_batch_id()
+    out = BatchOutcome(batch_id, mode, tenants={t: {"status": "queued"} for t in tenants})
+    started, t0 = _now(), time.perf_counter()
+    save_batch(out, started_at=started, pid=os.getpid())
+    say = print if progress else (lambda *_a, **_k: None)
+    waiting, active = list(tenants), {}
+    limit = max_parallel or concurrency()
+    while waiting or active:
+        while waiting and len(active) < limit:
+            t = waiting.pop(0)
+            try:
+                run_id = launch_run(t, mode, batch_id=batch_id, no_dbt=True, **params)
+            except RunLocked as exc:
+                out.tenants[t] = {"status": "skipped", "reason": f"already running: {exc}"}
+                say(f"batch {batch_id}: {t} skipped ({exc})", flush=True)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one tenant's launch never stops the others
+                out.tenants[t] = {"status": "failed", "error": _redact(f"{type(exc).__name__}: {exc}")}
+                continue
+            _tag_run(run_id, t, batch_id)
+            out.tenants[t] = {"run_id": run_id, "status": "running"}
+            active[t] = run_id
+        save_batch(out)
+        time.sleep(POLL_S)
+        for t, run_id in list(active.items()):
+            run = _run_state(run_id, t) or {}
+            if run.get("status") in DONE:
+                out.tenants[t] = _result(run)
+            elif not _alive(run.get("pid")):
+                run = _run_state(run_id, t) or {}  # it may have written its end just before exiting
+                out.tenants[t] = (
+                    _result(run)
+                    if run.get("status") in DONE
+                    else {
+                        "run_id": run_id,
+                        "status": "failed",
+                        "error": "the run's process ended without a result",
+                    }
+                )
+            else:
+                continue
+            del active[t]
+            say(f"batch {batch_id}: {t} {out.tenants[t]['status']}", flush=True)
+    ran = [t for t, r in out.tenants.items() if r.get("status") == "success"]
+    if dbt and ran:
+        res = run_dbt("build", tenant_id=ran[0], full_refresh=bool(params.get("full_refresh")))
+        out.dbt_status = "success" if res.ok else "failed"
+        if not res.ok:
+            out.error = "dbt build failed: " + "; ".join(res.errors)[:2000]
+    elif dbt:
+        out.dbt_status = "skipped"
+    out.status = "success" if not out.failed_tenants and out.dbt_status != "failed" else "failed"
+    if out.failed_tenants and out.error is None:
+        out.error = "failed tenants: " + ", ".join(out.failed_tenants)
+    save_batch(out, finished_at=_now(), duration_ms=int((time.perf_counter() - t0) * 1000))
+    say(f"batch {batch_id} {out.status.upper()}: " + ", ".join(f"{t} {r['status']}" for t, r in out.tenants.items())
+        + f"; dbt {out.dbt_status}", flush=True)  # fmt: skip
+    return out
+
+
+def batch_main(args: Any) -> int:
+    """`bi run --all-tenants [--tenants a,b]`: exit 0 when every tenant ran (or was skipped because it
+    was already running) and the dbt build succeeded; 1 when a tenant or dbt failed; 2 bad usage."""
+    import sys
+
+    from lib.config import ConfigError, load_tenants
+
+    if getattr(args, "tenant", None) or args.from_step or args.only or args.resume or args.mode == "report":
+        print("bi run: error: --all-tenants takes no --tenant/--from/--only/--resume and no report mode",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        known = [t.id for t in load_tenants()]
+        wanted = [t for t in (args.tenants or "").split(",") if t.strip()] or "*"
+        chosen = select_tenants(wanted, known)
+    except (ConfigError, TenantSelectionError) as exc:
+        print(f"bi run: error: {exc}", file=sys.stderr)
+        return 2
+    out = run_batch(
+        args.mode, chosen.tenants, batch_id=args.batch_id, progress=not args.no_progress,
+        date_from=args.date_from, date_to=args.date_to, full_refresh=args.full_refresh or None,
+    )  # fmt: skip
+    if out.failed_tenants:
+        print(f"bi run: failed tenants: {', '.join(out.failed_tenants)}", file=sys.stderr)
+    if out.dbt_status == "failed":
+        print("bi run: the batch's dbt build failed", file=sys.stderr)
+    return out.exit_code
