@@ -336,6 +336,7 @@ class ComposeEnv:
     doc: dict
     ports: dict[str, int]  # "host:containerport" → local port, e.g. {"db:5432": 45001, "dash:8050": …}
     scratch: Path
+    public: dict[str, int] = field(default_factory=dict)  # public host → the port Caddy serves it on
 
     def _volumes(self, service: str) -> dict[str, Path]:
         out: dict[str, Path] = {}
@@ -359,6 +360,8 @@ class ComposeEnv:
             value = value.replace(f"@{addr}/", f"@127.0.0.1:{port}/").replace(
                 f"//{addr}", f"//127.0.0.1:{port}"
             )
+        for host, port in self.public.items():  # https://host → https://host:port (Caddy's loopback port)
+            value = re.sub(rf"https://{re.escape(host)}(?![\w.:-])", f"https://{host}:{port}", value)
         for target, source in sorted(self._volumes(service).items(), key=lambda kv: -len(kv[0])):
             if value == target or value.startswith(target + "/"):
                 return str(source) + value[len(target) :]

@@ -236,7 +236,7 @@ def test_docker_compose_v1_normalises_the_file_without_warnings(tmp_path: Path) 
     assert "COMPOSE_PROJECT_NAME=indigitall-bi" in ENV_EXAMPLE.read_text().splitlines()
     dash = doc["services"]["dash"]["environment"]
     assert (
-        dash["APP_DATABASE_URL"].startswith("postgresql://bi_app:")
+        dash["APP_DATABASE_URL"].startswith("postgresql://bi_app_login:")
         and dash["DASH_COOKIE_DOMAIN"] == ".example.com"
     )
 

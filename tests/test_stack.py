@@ -89,7 +89,6 @@ class Stack:
     n8n_env: dict[str, str]
     tools_: Any
     compose_warnings: str
-    legacy_logins: bool
     readme_db: Path  # n8n's data folder right after the README's import
 
     def https(self, host: str, path: str = "/") -> str:
@@ -148,13 +147,6 @@ def _need_tools() -> Any:
     if shutil.which("docker-compose") is None:
         pytest.fail("Debian's docker-compose is not installed (make test-deps)")
     return t
-
-
-def _uses_role_logins() -> bool:
-    """True once the app reads APP_DATABASE_URL & co. (sec-logins); before, it needs DATABASE_URL."""
-    from lib.config import Settings
-
-    return "app_database_url" in Settings.model_fields
 
 
 def _tenants_file(path: Path, sim: int) -> Path:
@@ -246,7 +238,6 @@ def stack() -> Iterator[Stack]:
     }
     ports["meta"] = free_port(pairs=2)  # postgres-meta also listens on PORT+1 (its admin app)
     pg_bin = pg_bin_for_postgres_user(t, scratch)
-    legacy = not _uses_role_logins()
     dash_url = f"https://{HOSTS['dash']}:{ports['https']}"
     env_file = scratch / "stack.env"
     env_file.write_text(
@@ -274,7 +265,7 @@ def stack() -> Iterator[Stack]:
                 doc,
                 {"db:5432": cluster.port, "dash:8050": ports["dash"], "voila:8866": ports["voila"],
                  "lab:8888": ports["lab"], "n8n:5678": ports["n8n"], "meta:8080": ports["meta"]},
-                scratch,
+                scratch, {host: ports["https"] for host in HOSTS.values()},
             )  # fmt: skip
             base = base_env(scratch)
             data_dir = scratch / "data"
@@ -380,9 +371,7 @@ def stack() -> Iterator[Stack]:
                 )  # fmt: skip
                 assert proc.returncode == 0, proc.stderr
 
-            # 3. The servers. Before sec-logins the app reads only DATABASE_URL: then (only then) the
-            #    serving processes get the owner's URL besides their own login's.
-            legacy_extra = {"DATABASE_URL": owner_url} if legacy else {}
+            # 3. The servers, each with its service's environment (its own login; no owner URL).
             sim = sup.start(
                 "simulator",
                 [bi, "serve", "simulator", "--port", str(ports["sim"])],
@@ -392,7 +381,7 @@ def stack() -> Iterator[Stack]:
             for name in ("dash", "voila", "lab"):
                 argv = ce.command(name)
                 assert argv[:3] == ["bi", "serve", name] and argv[3:5] == ["--host", "0.0.0.0"], argv
-                env = {**base, **ce.environment(name), **bi_extra, **legacy_extra}
+                env = {**base, **ce.environment(name), **bi_extra}
                 served[name] = sup.start(
                     name, [bi, *argv[1:3], "--host", "127.0.0.1", "--port", str(ports[name])], env
                 )
@@ -481,7 +470,7 @@ def stack() -> Iterator[Stack]:
                 authenticator_url=f"postgresql+psycopg2://authenticator:{db['AUTHENTICATOR_PASSWORD']}"
                 f"@127.0.0.1:{cluster.port}/{db['POSTGRES_DB']}",
                 token=ce.environment("dash")["PIPELINE_API_TOKEN"], ca=caddy_root, n8n_env=n8n_env, tools_=t,
-                compose_warnings=warnings, legacy_logins=legacy, readme_db=readme_db,
+                compose_warnings=warnings, readme_db=readme_db,
             )  # fmt: skip
             left = sup.stop_all()
             assert not left or all(not Path(f"/proc/{p}").exists() for p in left)
@@ -574,18 +563,19 @@ def run_document(stack: Stack, run_id: str) -> dict:
     return resp.json()
 
 
-def sign_in(stack: Stack, user: str) -> httpx.Client:
+@contextlib.contextmanager
+def sign_in(stack: Stack, user: str) -> Iterator[httpx.Client]:
     """A client holding a dashboard session of `user`, signed in through Caddy."""
-    c = stack.client(follow_redirects=False)
-    page = c.get(stack.https("dash", "/login"))
-    assert page.status_code == 200, page.text[:500]
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    resp = c.post(
-        stack.https("dash", "/login"),
-        data={"username": user, "password": PASSWORD, "csrf_token": csrf, "next": "/"},
-    )
-    assert resp.status_code in (302, 303), f"sign-in of {user}: {resp.status_code} {resp.text[:300]}"
-    return c
+    with stack.client(follow_redirects=False) as c:
+        page = c.get(stack.https("dash", "/login"))
+        assert page.status_code == 200, page.text[:500]
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        resp = c.post(
+            stack.https("dash", "/login"),
+            data={"username": user, "password": PASSWORD, "csrf_token": csrf, "next": "/"},
+        )
+        assert resp.status_code in (302, 303), f"sign-in of {user}: {resp.status_code} {resp.text[:300]}"
+        yield c
 
 
 # -- database ------------------------------------------------------------------------------------------
@@ -614,24 +604,21 @@ def test_postgresql_is_the_compose_minor_with_supabase_roles(stack: Stack) -> No
     assert stack.sql("SELECT current_user", stack.authenticator_url)[0][0] == "authenticator"
 
 
-@pytest.mark.xfail(
-    not _uses_role_logins(),
-    reason="the per-process logins (APP_/ANALYST_/PIPELINE_/DBT_DATABASE_URL) are sec-logins' work, not on this branch yet",
-    strict=True,
-)
 def test_migrate_creates_the_logins_compose_passes(stack: Stack) -> None:
     logins = {
-        r[0]: (r[1], r[2], r[3])
+        r[0]: (r[1], r[2], r[3], r[4])
         for r in stack.sql(
-            "SELECT rolname, rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname LIKE 'bi\\_%'"
+            "SELECT rolname, rolsuper, rolbypassrls, rolcanlogin, rolcreaterole FROM pg_roles "
+            "WHERE rolname LIKE 'bi\\_%\\_login'"
         )
     }
-    for name in ("bi_app", "bi_analyst", "bi_pipeline", "bi_dbt"):
-        assert name in logins and logins[name][2], f"{name} cannot log in"
-        assert not logins[name][0], f"{name} is a superuser"
-    assert [n for n, (_, bypass, _) in logins.items() if bypass and n.startswith("bi_")] in ([], ["bi_dbt"])
-    url = stack.ce.environment("voila")["ANALYST_DATABASE_URL"]
-    assert stack.sql("SELECT current_user", url)[0][0] == "bi_analyst"
+    assert set(logins) == {"bi_app_login", "bi_analyst_login", "bi_pipeline_login", "bi_dbt_login"}
+    assert all(v == (False, False, True, False) for v in logins.values()), logins  # LOGIN, nothing more
+    for service, var, login in (("dash", "APP_DATABASE_URL", "bi_app_login"),
+                                ("voila", "ANALYST_DATABASE_URL", "bi_analyst_login"),
+                                ("dash", "PIPELINE_DATABASE_URL", "bi_pipeline_login"),
+                                ("dash", "DBT_DATABASE_URL", "bi_dbt_login")):  # fmt: skip
+        assert stack.sql("SELECT current_user", stack.ce.environment(service)[var])[0][0] == login
 
 
 # -- Caddy ------------------------------------------------------------------------------------------
@@ -814,14 +801,12 @@ def test_workflows_cannot_read_the_environment(stack: Stack) -> None:
 def scheduled_run(stack: Stack) -> Iterator[str]:
     """The run the data sync's schedule triggered (n8n in server mode, through Caddy), once it ended in
     "Pipeline OK"; from then on the test holds the demo tenant, so every later firing meets the lock."""
-    from lib.pipeline.lock import TenantLock
-
     ok = wait_until(
         lambda: [e for e in executions(stack, "biDataSync") if e.last_node == "Pipeline OK"],
         600, "a scheduled execution ending in Pipeline OK", stack.sup.procs.get("n8n"),
     )  # fmt: skip
-    lock = TenantLock("demo", url=stack.owner_url)
-    wait_until(lambda: _try(lock), 300, "the demo tenant's lock (a second scheduled run may be running)")
+    lock = HeldLock(stack, "demo")
+    wait_until(lock.acquire, 300, "the demo tenant's lock (a second scheduled run may be running)")
     try:
         N8N_RESULTS["first_ok"] = ok[0]
         yield ok[0].launch["body"]["run_id"]
@@ -851,22 +836,37 @@ def test_the_schedule_fires_and_the_run_succeeds_through_caddy(stack: Stack, sch
     assert all(e.status == "success" and e.error is None and e.launch["statusCode"] == 409 for e in quiet)
 
 
-def _try(lock: Any) -> bool:
-    from lib.pipeline.lock import RunLocked
+class HeldLock:
+    """The run lock of lib.pipeline.lock (its key), taken by the test on a connection of its own."""
 
-    try:
-        lock.acquire()
-    except RunLocked:
+    def __init__(self, stack: Stack, tenant: str) -> None:
+        self.url, self.tenant, self.conn = stack.superuser_url, tenant, None
+
+    def acquire(self) -> bool:
+        import psycopg2
+
+        from lib.pipeline.lock import lock_key
+
+        conn = psycopg2.connect(_sa_url(self.url).replace("postgresql+psycopg2", "postgresql"))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(self.tenant))
+            if cur.fetchone()[0]:
+                self.conn = conn
+                return True
+        conn.close()
         return False
-    return True
+
+    def release(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 def _tenant_free(stack: Stack, tenant: str = SCENARIO_TENANT) -> None:
     """Wait until no run holds the tenant (a finished run's process releases it as it exits)."""
-    from lib.pipeline.lock import TenantLock
-
-    lock = TenantLock(tenant, url=stack.owner_url)
-    wait_until(lambda: _try(lock), 120, f"the {tenant} tenant's lock")
+    lock = HeldLock(stack, tenant)
+    wait_until(lock.acquire, 120, f"the {tenant} tenant's lock")
     lock.release()
 
 
@@ -880,13 +880,11 @@ def test_transform_only_workflow_succeeds(stack: Stack) -> None:
 
 @pytest.mark.parametrize("workflow", sorted(WORKFLOWS))
 def test_a_trigger_while_a_run_holds_the_lock_ends_quietly(stack: Stack, workflow: str) -> None:
-    from lib.pipeline.lock import TenantLock
-
     runs_before = stack.sql("SELECT count(*) FROM ops.pipeline_runs WHERE tenant_id = :t", t=SCENARIO_TENANT)[
         0
     ][0]
-    lock = TenantLock(SCENARIO_TENANT, url=stack.owner_url)
-    wait_until(lambda: _try(lock), 120, "the tenant's lock (the last run's process may still be exiting)")
+    lock = HeldLock(stack, SCENARIO_TENANT)
+    wait_until(lock.acquire, 120, "the tenant's lock (the last run's process may still be exiting)")
     try:
         ex = stack.trigger(HOOKS[workflow])
     finally:
@@ -1100,11 +1098,6 @@ def test_the_dashboard_session_opens_voila_in_the_browser(stack: Stack, browser:
 
 
 # -- least privilege while serving ----------------------------------------------------------------
-@pytest.mark.xfail(
-    not _uses_role_logins(),
-    reason="before sec-logins the app connects as the owner and SETs ROLE (the harness passes DATABASE_URL)",
-    strict=True,
-)
 def test_no_serving_process_holds_an_owner_session(stack: Stack) -> None:
     with sign_in(stack, VIEWER) as c:
         assert c.get(stack.https("dash", "/runs")).status_code == 200
@@ -1114,8 +1107,8 @@ def test_no_serving_process_holds_an_owner_session(stack: Stack) -> None:
         "JOIN pg_roles r ON r.rolname = a.usename WHERE a.datname = current_database() "
         "AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'"
     )
-    # postgres-meta is Studio's owner connection (admins only); the run lock and bi-stack-test are this test's
-    ours = ("postgres-meta", "indigitall-bi:run-lock", "bi-stack-test")
+    # postgres-meta is Studio's owner connection (admins only); bi-stack-test is this test's own
+    ours = ("postgres-meta", "bi-stack-test")
     privileged = [
         r for r in rows if (r.rolsuper or r.rolbypassrls) and not r.application_name.startswith(ours)
     ]

@@ -1,4 +1,4 @@
-"""Run a named `.sql` file for one tenant via `tenant_tx(tenant, "reader")`, with a short TTL cache."""
+"""Run a named `.sql` file for one tenant via `tenant_tx(tenant, "app")` (the dashboards login, RLS), with a short TTL cache."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 SQL_DIR = Path(__file__).parent
+KPI_SQL_DIR = Path(__file__).resolve().parents[2] / "lib" / "analysis" / "sql"  # the one KPI source
 CACHE_TTL_S = 60.0
 CACHE_MAX = 512
 WORK_MEM = "64MB"
@@ -28,7 +29,8 @@ def load_sql(name: str) -> str:
     """The text of `queries/<name>.sql` (names are fixed identifiers, never user input)."""
     if not name.replace("_", "").isalnum():
         raise ValueError(f"bad query name {name!r}")
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    path = SQL_DIR / f"{name}.sql"
+    return (path if path.exists() else KPI_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _plain(value: Any) -> Any:
@@ -69,7 +71,7 @@ def fetch_all(
                 return hit[1]
     from lib.db import tenant_tx
 
-    with tenant_tx(tenant, "reader") as conn:
+    with tenant_tx(tenant, "app") as conn:
         conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))  # window sorts stay in memory
         result = conn.execute(text(load_sql(name)), bound)
         rows = [{k: _plain(v) for k, v in row.items()} for row in result.mappings()]

@@ -10,7 +10,7 @@ import hashlib
 
 import psycopg2
 
-from lib.db import get_database_url, to_dsn
+from lib.db import login_url, to_dsn
 
 LOCK_CLASS = 0x0B1_0001  # "bi pipeline run" (int4, positive so pg_locks.classid reads back the same)
 
@@ -30,8 +30,8 @@ def lock_key(tenant_id: str) -> tuple[int, int]:
     return LOCK_CLASS, int.from_bytes(digest, "big") & 0x7FFF_FFFF
 
 
-def _connect(url: str | None):
-    conn = psycopg2.connect(to_dsn(url or get_database_url()), application_name="indigitall-bi:run-lock")
+def _connect(url: str | None, role: str):
+    conn = psycopg2.connect(to_dsn(login_url(role, url)), application_name="indigitall-bi:run-lock")
     conn.autocommit = True
     return conn
 
@@ -46,7 +46,7 @@ class TenantLock:
 
     def acquire(self) -> TenantLock:
         """Take the lock or raise RunLocked at once."""
-        conn = _connect(self.url)
+        conn = _connect(self.url, "pipeline")
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(self.tenant_id))
             got = cur.fetchone()[0]
@@ -81,10 +81,10 @@ class TenantLock:
         self.release()
 
 
-def is_locked(tenant_id: str, url: str | None = None) -> bool:
+def is_locked(tenant_id: str, url: str | None = None, role: str = "app") -> bool:
     """True when some session holds the tenant's run lock (reads pg_locks; takes nothing)."""
     cls, obj = lock_key(tenant_id)
-    conn = _connect(url)
+    conn = _connect(url, role)
     try:
         with conn.cursor() as cur:
             cur.execute(

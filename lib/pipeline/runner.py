@@ -98,6 +98,8 @@ def step_parameters(step: Step, tenant: TenantConfig, run_id: str, params: dict[
         p["full_refresh"] = bool(params.get("full_refresh"))
     elif step.kind == "dbt":
         p["select"] = params.get("dbt_select")
+    elif step.kind == "report":
+        p["week"] = params.get("week") or params.get("date_from")
     return p
 
 
@@ -124,7 +126,7 @@ class _Run:
         opts = self.opts
         self.settings = get_settings()
         if opts.resume:
-            run = ledger.get_run(opts.resume, opts.tenant)
+            run = ledger.get_run(opts.resume, opts.tenant, role="pipeline")
             if run is None:
                 raise UsageError(
                     f"no run {opts.resume!r} in the ledger"
@@ -146,8 +148,8 @@ class _Run:
             )
             self.previous_ms = run.get("duration_ms") or 0
         else:
-            if opts.mode not in ("full", "transform-only"):
-                raise UsageError(f"--mode must be full or transform-only, got {opts.mode!r}")
+            if opts.mode not in ("full", "transform-only", "report"):
+                raise UsageError(f"--mode must be full, transform-only or report, got {opts.mode!r}")
             _check_dates(opts.date_from, opts.date_to)
             self.tenant = get_tenant(opts.tenant)
             self.mode = opts.mode
@@ -155,6 +157,10 @@ class _Run:
                 self.steps = plan(opts.mode, from_step=opts.from_step, only=opts.only)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
+            if opts.mode != "report" and not (opts.only or opts.from_step):
+                from lib.report.schedule import add_weekly_report
+
+                self.steps = add_weekly_report(self.steps, self.tenant)  # Mondays: the week's report
             self.started_at = datetime.now(UTC)
             self.run_id = opts.run_id or new_run_id(self.started_at)
             self.params = {
@@ -166,7 +172,7 @@ class _Run:
             self.archive_dir = None
             self.previous_ms = 0
             if opts.run_id:  # launched by launch_run: its queued row holds the archive folder
-                queued = ledger.get_run(opts.run_id, self.tenant.id, role="loader")
+                queued = ledger.get_run(opts.run_id, self.tenant.id, role="pipeline")
                 if queued and queued["status"] != "queued":
                     raise UsageError(f"run {opts.run_id} already exists ({queued['status']}); use --resume")
                 if queued and queued.get("archive_dir"):
@@ -329,7 +335,7 @@ class _Run:
         return run_status, self.write_manifest()
 
     def write_manifest(self) -> Path | None:
-        run = ledger.get_run(self.run_id, self.tenant.id, role="loader")
+        run = ledger.get_run(self.run_id, self.tenant.id, role="pipeline")
         if run is None:
             return None
         steps = []
@@ -411,7 +417,7 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
     if run_status != "success" and run.failed:
         message += f"; first failure: {run.failed[0][:200]}"
     progress.summary(message)
-    final = ledger.get_run(run.run_id, run.tenant.id, role="loader")
+    final = ledger.get_run(run.run_id, run.tenant.id, role="pipeline")
     return RunOutcome(
         run.run_id, run.tenant.id, run_status, EXIT_OK if run_status == "success" else EXIT_FAILED, message,
         run.archive_dir, (final or {}).get("steps", []), manifest,
@@ -421,7 +427,7 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
 def _fail_queued(run_id: str, tenant_id: str, error: str) -> None:
     """A launched run that could not take the lock: its queued row ends as failed."""
     try:
-        run = ledger.get_run(run_id, tenant_id, role="loader")
+        run = ledger.get_run(run_id, tenant_id, role="pipeline")
         if run and run["status"] == "queued":
             ledger.update_run(run_id, tenant_id, status="failed", finished_at=datetime.now(UTC), error=error)
     except Exception:  # noqa: BLE001, S110 - the lock message is what matters
