@@ -252,11 +252,26 @@ class Supervisor:
         self._kill(tree - {proc.popen.pid})
         return proc.popen.returncode
 
-    def stop_all(self) -> list[int]:
-        """Stop every process (last started first), then whatever they left; returns the leftovers
-        that had to be killed (pids)."""
-        for name in reversed(list(self.procs)):
-            self.stop(name)
+    def stop_all(self, timeout: float = 20.0) -> list[int]:
+        """Stop every process at once (TERM to each group, KILL after `timeout`), then whatever they
+        left behind; returns the leftovers that had to be killed (pids)."""
+        procs = list(self.procs.values())
+        self.procs.clear()
+        trees = set()
+        for proc in procs:
+            trees |= descendants(proc.popen.pid)
+            if proc.popen.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.popen.pid, signal.SIGKILL)
+                proc.popen.wait(5)
+        self._kill(trees)
         left = {p for p in descendants(os.getpid()) - self._before if _alive(p)}
         self._kill(left)
         return sorted(left)

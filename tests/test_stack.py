@@ -65,6 +65,7 @@ ADMIN, VIEWER = "ana_admin", "vera_demo"
 WORKFLOWS = {"biDataSync": "indigitall-data-sync", "biTransformOnly": "indigitall-transform-only"}
 HOOKS = {"biDataSync": "biDataSyncHook", "biTransformOnly": "biTransformHook"}  # webhook-started copies
 SCENARIO_TENANT = "coop"
+COOP_KEY_ENV = "INDIGITALL_KEY_COOP"  # the coop tenant's ServerKey variable: a key the simulator refuses
 SCHEDULE_SECONDS = 4
 HAS_VERIFY = any("/auth/verify" in p.read_text(encoding="utf-8") for p in (ROOT / "dash_app").rglob("*.py"))
 needs_verify = pytest.mark.xfail(
@@ -90,6 +91,7 @@ class Stack:
     tools_: Any
     compose_warnings: str
     readme_db: Path  # n8n's data folder right after the README's import
+    coop: dict[str, Any] = field(default_factory=dict)  # the coop scenarios run beside the schedule
 
     def https(self, host: str, path: str = "/") -> str:
         return f"https://{HOSTS[host]}:{self.ports['https']}{path}"
@@ -150,13 +152,14 @@ def _need_tools() -> Any:
 
 
 def _tenants_file(path: Path, sim: int) -> Path:
-    """`demo` (the README import's tenant: the scheduled run) and `coop` (the triggered scenarios)."""
+    """`demo` (the README import's tenant: the scheduled run) and `coop` (the webhook-started
+    scenarios), whose ServerKey variable holds a key the simulator refuses: its full runs fail."""
     path.write_text(
         "tenants:\n"
         + "".join(
             f"  - id: {tid}\n    name: {tid.title()}\n    base_url: http://127.0.0.1:{sim}\n"
-            f"    application_ids: ['{APP_ID}']\n    timezone: America/Bogota\n"
-            for tid in ("demo", SCENARIO_TENANT)
+            f"    application_ids: ['{APP_ID}']\n    timezone: America/Bogota\n{extra}"
+            for tid, extra in (("demo", ""), (SCENARIO_TENANT, f"    server_key_env: {COOP_KEY_ENV}\n"))
         ),
         encoding="utf-8",
     )
@@ -382,6 +385,8 @@ def stack() -> Iterator[Stack]:
                 argv = ce.command(name)
                 assert argv[:3] == ["bi", "serve", name] and argv[3:5] == ["--host", "0.0.0.0"], argv
                 env = {**base, **ce.environment(name), **bi_extra}
+                if name == "dash":  # the runs it launches read the tenants' keys (tenants.yml)
+                    env[COOP_KEY_ENV] = "a-revoked-server-key"
                 served[name] = sup.start(
                     name, [bi, *argv[1:3], "--host", "127.0.0.1", "--port", str(ports[name])], env
                 )
@@ -800,7 +805,11 @@ def test_workflows_cannot_read_the_environment(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def scheduled_run(stack: Stack) -> Iterator[str]:
     """The run the data sync's schedule triggered (n8n in server mode, through Caddy), once it ended in
-    "Pipeline OK"; from then on the test holds the demo tenant, so every later firing meets the lock."""
+    "Pipeline OK"; from then on the test holds the demo tenant, so every later firing meets the lock.
+    The coop scenarios (`coop_runs`) start meanwhile, on the other tenant."""
+    if "thread" not in stack.coop:
+        stack.coop["thread"] = threading.Thread(target=_coop_scenarios, args=(stack,), daemon=True)
+        stack.coop["thread"].start()
     ok = wait_until(
         lambda: [e for e in executions(stack, "biDataSync") if e.last_node == "Pipeline OK"],
         600, "a scheduled execution ending in Pipeline OK", stack.sup.procs.get("n8n"),
@@ -858,7 +867,11 @@ class HeldLock:
         return False
 
     def release(self) -> None:
+        from lib.pipeline.lock import lock_key
+
         if self.conn is not None:
+            with self.conn.cursor() as cur:  # at once: a closing backend may hold it a moment longer
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(self.tenant))
             self.conn.close()
             self.conn = None
 
@@ -870,16 +883,50 @@ def _tenant_free(stack: Stack, tenant: str = SCENARIO_TENANT) -> None:
     lock.release()
 
 
-def test_transform_only_workflow_succeeds(stack: Stack) -> None:
-    _tenant_free(stack)
-    ex = stack.trigger(HOOKS["biTransformOnly"])
-    assert ex.status == "success" and ex.last_node == "Pipeline OK", ex.error
+@pytest.fixture(scope="module")
+def coop_runs(stack: Stack) -> dict[str, Execution]:
+    """The coop tenant's data sync (its key refused: the run fails), then its transform-only run (it
+    succeeds), started through their webhooks while the demo schedule's first run goes on."""
+    thread = stack.coop.get("thread")
+    if thread is None:
+        thread = threading.Thread(target=_coop_scenarios, args=(stack,), daemon=True)
+        stack.coop["thread"] = thread
+        thread.start()
+    thread.join(900)
+    assert not thread.is_alive(), "the coop scenarios did not finish"
+    if "error" in stack.coop:
+        raise stack.coop["error"]
+    return stack.coop
+
+
+def _coop_scenarios(stack: Stack) -> None:
+    try:
+        _tenant_free(stack)
+        stack.coop["failed-full"] = stack.trigger(HOOKS["biDataSync"])
+        _tenant_free(stack)
+        stack.coop["transform-only"] = stack.trigger(HOOKS["biTransformOnly"])
+    except BaseException as exc:  # noqa: BLE001 - re-raised by the fixture
+        stack.coop["error"] = exc
+
+
+def test_transform_only_workflow_succeeds(stack: Stack, coop_runs: dict) -> None:
+    ex = coop_runs["transform-only"]
+    assert ex.status == "success" and ex.last_node == "Pipeline OK", str(ex)
     row = run_row(stack, ex.launch["body"]["run_id"])
     assert (row["tenant_id"], row["mode"], row["status"]) == (SCENARIO_TENANT, "transform-only", "success")
 
 
+def test_a_failed_data_sync_run_fails_the_execution_with_its_message(stack: Stack, coop_runs: dict) -> None:
+    """The Indigitall API refuses the coop tenant's ServerKey: the run fails, and so does n8n's execution."""
+    ex = coop_runs["failed-full"]
+    _assert_failed(stack, ex, "full")
+    assert "401" in ex.error
+
+
 @pytest.mark.parametrize("workflow", sorted(WORKFLOWS))
-def test_a_trigger_while_a_run_holds_the_lock_ends_quietly(stack: Stack, workflow: str) -> None:
+def test_a_trigger_while_a_run_holds_the_lock_ends_quietly(
+    stack: Stack, coop_runs: dict, workflow: str
+) -> None:
     runs_before = stack.sql("SELECT count(*) FROM ops.pipeline_runs WHERE tenant_id = :t", t=SCENARIO_TENANT)[
         0
     ][0]
@@ -897,40 +944,9 @@ def test_a_trigger_while_a_run_holds_the_lock_ends_quietly(stack: Stack, workflo
     assert runs_after == runs_before
 
 
-def test_a_failed_data_sync_run_fails_the_execution_with_its_message(stack: Stack) -> None:
-    """The Indigitall API stops accepting the tenant's ServerKey: the run fails, and so does n8n's execution."""
-    sup = stack.sup
-    argv = [
-        str(Path(sys.executable).with_name("bi")),
-        "serve",
-        "simulator",
-        "--port",
-        str(stack.ports["sim"]),
-    ]
-    base = base_env(stack.scratch)
-    probe = httpx.Client(timeout=5)
-
-    def simulator(key: str) -> None:
-        sup.stop("simulator")
-        sim = sup.start("simulator", argv, {**base, "INDIGITALL_SERVER_KEY": key})
-        wait_until(
-            lambda: probe.get(f"http://127.0.0.1:{stack.ports['sim']}/").status_code < 500,
-            60,
-            "simulator",
-            sim,
-        )
-
-    _tenant_free(stack)
-    simulator("another-key-entirely")
-    try:
-        ex = stack.trigger(HOOKS["biDataSync"])
-    finally:
-        simulator(SIM_KEY)
-    _assert_failed(stack, ex, "full")
-    assert "401" in ex.error
-
-
-def test_a_failed_transform_run_fails_the_execution_with_its_message(stack: Stack) -> None:
+def test_a_failed_transform_run_fails_the_execution_with_its_message(
+    stack: Stack, scheduled_run: str, coop_runs: dict
+) -> None:
     """A transform cannot read its state table (as after a missing migration): the run fails."""
     _tenant_free(stack)
     stack.sql("ALTER TABLE ops.transform_state RENAME TO transform_state_hidden")
