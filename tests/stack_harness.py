@@ -10,7 +10,14 @@ loopback processes, and a supervisor that stops everything it started.
 - `Supervisor` starts every process in its own session with a log file; `stop_all()` ends each process
   group (TERM, then KILL) and every process they left behind: while it runs the test process is a
   child subreaper (prctl), so orphans (detached pipeline runs, kernels, task runners) stay its
-  descendants and are found. SIGTERM is turned into KeyboardInterrupt so pytest's teardown runs.
+  descendants and are found. SIGTERM and SIGHUP are turned into KeyboardInterrupt (as SIGINT is) so
+  pytest's teardown runs; while it stops everything, further signals are held off, and no process
+  starts once stopping began (a set-up thread cannot start one behind its back).
+- `abandon_guard` covers what no handler can: the test process killed outright (SIGKILL, OOM, a CI
+  job cancelled). A watchdog process notes the test process's descendants twice a second; when the
+  test process dies without saying it is done, it stops them and every process whose command line,
+  environment or working directory lies under the guarded scratch directories (the PostgreSQL
+  cluster, detached runs), then removes those directories.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -197,33 +206,42 @@ class Proc:
             return ""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @dataclass
 class Supervisor:
     logdir: Path
     procs: dict[str, Proc] = field(default_factory=dict)
     _before: set[int] = field(default_factory=set)
-    _old_term: Any = None
+    stop_timeout: float = 20.0  # n8n waits for its running executions on SIGTERM
+    _old_handlers: dict[int, Any] = field(default_factory=dict)
+    _closed: bool = False
 
     def __enter__(self) -> Supervisor:
         self.logdir.mkdir(parents=True, exist_ok=True)
         self._before = descendants(os.getpid())
         _set_subreaper(True)
 
-        def on_term(signum: int, frame: Any) -> None:  # noqa: ARG001
+        def on_signal(signum: int, frame: Any) -> None:  # noqa: ARG001
             raise KeyboardInterrupt(f"signal {signum}")
 
-        self._old_term = signal.signal(signal.SIGTERM, on_term)
+        for sig in STOP_SIGNALS[1:]:
+            self._old_handlers[sig] = signal.signal(sig, on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.stop_all()
+            self.stop_all(self.stop_timeout)
         finally:
-            signal.signal(signal.SIGTERM, self._old_term or signal.SIG_DFL)
+            for sig, old in self._old_handlers.items():
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
             _set_subreaper(False)
 
     def start(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> Proc:
         """Start `argv` in its own session; stdout+stderr go to `<logdir>/<name>.log`."""
+        if self._closed:
+            raise RuntimeError(f"not starting {name}: the stack is being stopped")
         log = self.logdir / f"{name}.log"
         with open(log, "ab") as fh:
             popen = subprocess.Popen(  # noqa: S603
@@ -252,46 +270,172 @@ class Supervisor:
         self._kill(tree - {proc.popen.pid})
         return proc.popen.returncode
 
-    def stop_all(self, timeout: float = 20.0) -> list[int]:
+    def stop_all(self, timeout: float | None = None) -> list[int]:
         """Stop every process at once (TERM to each group, KILL after `timeout`), then whatever they
-        left behind; returns the leftovers that had to be killed (pids)."""
-        procs = list(self.procs.values())
-        self.procs.clear()
-        trees = set()
-        for proc in procs:
-            trees |= descendants(proc.popen.pid)
-            if proc.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.popen.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in procs:
-            try:
-                proc.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.popen.pid, signal.SIGKILL)
-                proc.popen.wait(5)
-        self._kill(trees)
-        left = {p for p in descendants(os.getpid()) - self._before if _alive(p)}
-        self._kill(left)
+        left behind; returns the leftovers that had to be killed (pids). A second Ctrl-C or SIGTERM
+        meanwhile waits until this is done (stopping half-way would leave processes behind)."""
+        self._closed = True
+        with _signals_held():
+            procs = list(self.procs.values())
+            self.procs.clear()
+            trees = set()
+            for proc in procs:
+                trees |= descendants(proc.popen.pid)
+                if proc.popen.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.popen.pid, signal.SIGTERM)
+            deadline = time.monotonic() + (self.stop_timeout if timeout is None else timeout)
+            for proc in procs:
+                try:
+                    proc.popen.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.popen.pid, signal.SIGKILL)
+                    proc.popen.wait(5)
+            self._kill(trees)
+            left = {p for p in descendants(os.getpid()) - self._before if _alive(p)}
+            self._kill(left)
         return sorted(left)
 
     def _kill(self, pids: set[int]) -> None:
-        live = {p for p in pids if _alive(p)}
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for p in live:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(p, sig)
-            deadline = time.monotonic() + 5
-            while live and time.monotonic() < deadline:
-                for p in list(live):
+        _terminate(pids, reap=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT/SIGTERM/SIGHUP until the block ends; one that came meanwhile is raised after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    old = {sig: signal.signal(sig, lambda signum, _f: got.append(signum)) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if got:
+        raise KeyboardInterrupt(f"signal {got[0]} (while stopping the stack)")
+
+
+def _terminate(pids: set[int], *, reap: bool = False, grace: float = 5.0) -> None:
+    """TERM `pids` (PostgreSQL postmasters: SIGQUIT, its immediate shutdown), then KILL what is left."""
+    live = {p for p in pids if _alive(p)}
+    for first in (True, False):
+        for p in live:
+            sig = signal.SIGKILL
+            if first:
+                sig = signal.SIGQUIT if _is_postmaster(p) else signal.SIGTERM
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(p, sig)
+        deadline = time.monotonic() + grace
+        while live and time.monotonic() < deadline:
+            for p in list(live):
+                if reap:
                     with contextlib.suppress(ChildProcessError, OSError):
                         os.waitpid(p, os.WNOHANG)  # orphans adopted by this subreaper
-                    if not _alive(p):
-                        live.discard(p)
-                time.sleep(0.05)
-            if not live:
-                return
+                if not _alive(p):
+                    live.discard(p)
+            time.sleep(0.05)
+        if not live:
+            return
+
+
+def _is_postmaster(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return argv[0].endswith(b"/postgres") and b"-D" in argv
+
+
+# -- the watchdog: the test process killed outright ----------------------------------------------
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _under(pid: int, markers: list[str]) -> bool:
+    """Whether the process's command line, environment or working directory names a guarded dir."""
+    if not markers:
+        return False
+    try:
+        blobs = [Path(f"/proc/{pid}/cmdline").read_bytes(), Path(f"/proc/{pid}/environ").read_bytes()]
+        blobs.append(os.readlink(f"/proc/{pid}/cwd").encode())
+    except OSError:
+        return False
+    return any(m.encode() in blob for m in markers for blob in blobs)
+
+
+def watchdog(parent: int, markers: list[str]) -> None:
+    """Run by `abandon_guard` in its own process: stdin is a pipe from the test process. Lines
+    `add <dir>` guard one more directory, `done` ends the watch; EOF without `done` means the test
+    process died: its noted descendants and everything under the guarded dirs are stopped."""
+    me, seen, before, pending = os.getpid(), {}, descendants(parent), b""
+    while True:
+        ready, _, _ = select.select([0], [], [], 0.5)
+        if ready:
+            chunk = os.read(0, 4096)
+            if not chunk:
+                break  # the test process is gone
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                cmd, _, arg = line.decode().strip().partition(" ")
+                if cmd == "done":
+                    return
+                if cmd == "add" and arg:
+                    markers.append(arg)
+        for pid in descendants(parent) - before - {me}:
+            seen.setdefault(pid, _start_time(pid))
+    victims = {p for p, started in seen.items() if started is not None and _start_time(p) == started}
+    victims |= {
+        int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and _under(int(e.name), markers)
+    }
+    _terminate(victims - {me}, grace=10.0)
+    for m in markers:
+        if Path(m).is_absolute() and Path(m).name.startswith("bi-"):  # only scratch dirs it was given
+            shutil.rmtree(m, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the test's terminal or pipe may be gone too
+        print(
+            f"stack watchdog: test process {parent} died; stopped {len(victims)} processes", file=sys.stderr
+        )
+
+
+class AbandonGuard:
+    """The test process's side of the watchdog (see `watchdog`)."""
+
+    def __init__(self, *dirs: Path) -> None:
+        self.popen = subprocess.Popen(  # noqa: S603
+            [sys.executable, __file__, "watchdog", str(os.getpid()), *map(str, dirs)],
+            stdin=subprocess.PIPE, text=True, start_new_session=True, close_fds=True,
+        )  # fmt: skip
+
+    def add(self, path: Path) -> None:
+        self.popen.stdin.write(f"add {path}\n")
+        self.popen.stdin.flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.popen.stdin.write("done\n")
+            self.popen.stdin.close()
+        try:
+            self.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(5)
+
+
+@contextlib.contextmanager
+def abandon_guard(*dirs: Path) -> Iterator[AbandonGuard]:
+    """A watchdog for the block: if this process is killed outright inside it, the processes it started
+    and everything under `dirs` (scratch directories named `bi-…`) are stopped, and the dirs removed."""
+    guard = AbandonGuard(*dirs)
+    try:
+        yield guard
+    finally:
+        guard.close()
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, proc: Proc | None = None) -> Any:
@@ -416,3 +560,7 @@ def base_env(scratch: Path) -> dict[str, str]:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__" and len(sys.argv) >= 3 and sys.argv[1] == "watchdog":
+    watchdog(int(sys.argv[2]), sys.argv[3:])

@@ -45,6 +45,7 @@ from stack_harness import (
     ROOT,
     ComposeEnv,
     Supervisor,
+    abandon_guard,
     base_env,
     compose_config,
     filled_env_example,
@@ -260,10 +261,12 @@ def stack() -> Iterator[Stack]:
     try:
         doc, warnings = compose_config(env_file)
         with (
+            abandon_guard(scratch) as guard,
             localhost_names(),
             local_cluster("bi-stack", bin_dir=pg_bin, tcp=True, superuser="supabase_admin") as cluster,
             Supervisor(scratch / "logs") as sup,
         ):
+            guard.add(cluster.base)
             ce = ComposeEnv(
                 doc,
                 {"db:5432": cluster.port, "dash:8050": ports["dash"], "voila:8866": ports["voila"],
