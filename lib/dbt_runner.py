@@ -21,7 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings
+from lib.pipeline.procs import die_with_parent
 from lib.steps import StepResult
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
@@ -32,14 +34,15 @@ DBT_LOCK_KEY = 7_130_042  # pg_advisory_lock key serialising dbt builds on a dat
 
 
 def dbt_env(url: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a dbt process: `base` (default os.environ) plus BI_DB_* from the URL."""
+    """The environment for a dbt process: the `dbt` allow-list of `base` (default os.environ, see
+    `lib.childenv`: no other login, no key, no token) plus BI_DB_* from the URL."""
     from lib.db import get_database_url, normalise
 
     u = normalise(url or get_database_url())
     host = u.host or u.query.get("host") or "localhost"
     if isinstance(host, tuple):
         host = host[0]
-    env = dict(os.environ if base is None else base)
+    env = child_env("dbt", base=base)
     env.update(
         BI_DB_HOST=str(host),
         BI_DB_PORT=str(u.port or 5432),
@@ -213,6 +216,7 @@ def run_dbt(
                 text=True,
                 timeout=timeout_s,
                 check=False,
+                preexec_fn=die_with_parent,  # a killed step kernel takes dbt with it
             )
     except subprocess.TimeoutExpired:
         result.errors.append(f"dbt {command} timed out after {timeout_s:.0f} s")

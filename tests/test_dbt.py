@@ -245,9 +245,13 @@ def test_dbt_env_from_socket_and_tcp_urls() -> None:
     env = dbt_env("postgresql+psycopg2://postgres@/bi_x?host=%2Ftmp%2Fpg", base={})
     assert env["BI_DB_HOST"] == "/tmp/pg" and env["BI_DB_PORT"] == "5432"
     assert env["BI_DB_NAME"] == "bi_x" and env["BI_DB_USER"] == "postgres" and env["BI_DB_PASSWORD"] == ""
-    env = dbt_env("postgres://u:p%40ss@db.example:6543/bi?sslmode=require", base={"KEEP": "1"})
+    env = dbt_env(
+        "postgres://u:p%40ss@db.example:6543/bi?sslmode=require",
+        base={"PATH": "/bin", "INDIGITALL_SERVER_KEY": "k-4b1e9c2a", "PIPELINE_API_TOKEN": "t-77d1a0"},
+    )
     assert (env["BI_DB_HOST"], env["BI_DB_PORT"], env["BI_DB_USER"]) == ("db.example", "6543", "u")
-    assert env["BI_DB_PASSWORD"] == "p@ss" and env["BI_DB_SSLMODE"] == "require" and env["KEEP"] == "1"
+    assert env["BI_DB_PASSWORD"] == "p@ss" and env["BI_DB_SSLMODE"] == "require" and env["PATH"] == "/bin"
+    assert "k-4b1e9c2a" not in env.values() and "t-77d1a0" not in env.values()  # dbt's allow-list
 
 
 def test_build_command_uses_the_project_dirs() -> None:

@@ -108,7 +108,7 @@ def voila_url(dbt_build, tmp_path_factory: pytest.TempPathFactory):  # noqa: F81
     with log.open("w") as fh:
         proc = subprocess.Popen(
             argv,
-            env=child_env(),
+            env=child_env("voila"),
             stdout=fh,
             stderr=subprocess.STDOUT,  # noqa: S603
             cwd=ANALYSIS_DIR.parent.parent,
@@ -219,5 +219,5 @@ def test_serve_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     assert build_command("dash")[build_command("dash").index("--workers") + 1] == "2"
     with pytest.raises(ValueError):
         build_command("nope")
-    env = child_env({"PATH": "/bin"})
+    env = child_env("voila", {"PATH": "/bin"})
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ANALYSIS_DIR.parent.parent)

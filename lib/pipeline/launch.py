@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 
+from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings, get_tenant
 from lib.pipeline import archive, ledger
 from lib.pipeline.lock import RunLocked, is_locked
@@ -48,7 +48,7 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
     try:
         proc = subprocess.Popen(
             argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, env=dict(os.environ),
+            start_new_session=True, env=child_env("run", tenant=tenant.id),
         )  # fmt: skip
     finally:
         log.close()

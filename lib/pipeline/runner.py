@@ -25,8 +25,9 @@ from lib.config import ConfigError, TenantConfig, get_settings, get_tenant
 from lib.pipeline import archive, ledger
 from lib.pipeline.graph import Step, all_steps, dependents, plan, restrict
 from lib.pipeline.lock import RunLocked, TenantLock
+from lib.pipeline.nbstep import fault_for
 from lib.pipeline.progress import Progress
-from lib.pipeline.scan import contains_secret, current_secrets
+from lib.pipeline.scan import build_index, contains_secret, current_secrets, scan_tree
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -118,6 +119,7 @@ class _Run:
         self.lock: TenantLock | None = None
         self.pool: ProcessPoolExecutor | None = None
         self.prior: dict[str, dict[str, Any]] = {}
+        self.failed: list[str] = []
 
     # -- setup -------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -184,7 +186,7 @@ class _Run:
         self.workers = n
         self.pool = ProcessPoolExecutor(
             max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None),
+            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None, self.tenant.id),
         )  # fmt: skip
         for _ in range(n):  # spawn the workers now: they boot while the ledger is written
             self.pool.submit(_noop)
@@ -318,8 +320,28 @@ class _Run:
                     progress.skipped(sid, step.id)
 
     # -- end ---------------------------------------------------------------------------------------
-    def finish(self, status: dict[str, str], elapsed_ms: int) -> tuple[str, Path | None]:
-        ok = all(v == "success" for v in status.values())
+    def sweep(self) -> list[str]:
+        """Scan every file of the run's folder (run.log, artifacts, manifests); quarantine hits."""
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        if self.archive_dir is None:
+            return []
+        moved = scan_tree(
+            self.archive_dir, archive.quarantine_dir(self.archive_dir), build_index(current_secrets())
+        )
+        if moved:
+            self.failed.append(
+                f"SecretLeak: a file of the run held a secret value; not archived: {'; '.join(moved)}"[:1000]
+            )
+        return moved
+
+    def finish(
+        self, status: dict[str, str], elapsed_ms: int, leaked: bool = False
+    ) -> tuple[str, Path | None]:
+        ok = all(v == "success" for v in status.values()) and not leaked
         run_status = "success" if ok else "failed"
         error = None if ok else "; ".join(self.failed)[:2000] or "a step did not succeed"
         ledger.update_run(
@@ -349,7 +371,7 @@ class _Run:
         }  # fmt: skip
         import json
 
-        if contains_secret(json.dumps(manifest, default=str), current_secrets()):
+        if contains_secret(json.dumps(manifest, default=str), build_index(current_secrets())):
             return None  # never archive it; the ledger still holds the facts
         return archive.write_manifest(self.archive_dir, manifest)
 
@@ -374,11 +396,14 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
     try:
         run.prepare()
     except (UsageError, ConfigError) as exc:
-        return RunOutcome(None, opts.tenant, "failed", EXIT_USAGE, str(exc))
+        message = withhold_secrets(str(exc))
+        if opts.run_id and opts.tenant and not opts.resume:
+            _fail_queued(opts.run_id, opts.tenant, message)
+        return RunOutcome(opts.run_id, opts.tenant, "failed", EXIT_USAGE, message)
     try:
         run.acquire()
     except RunLocked as exc:
-        if opts.run_id and not opts.resume:
+        if opts.run_id and not opts.resume:  # the lock message names only the tenant
             _fail_queued(opts.run_id, run.tenant.id, str(exc))
         return RunOutcome(run.run_id, run.tenant.id, "failed", EXIT_LOCKED, str(exc))
     t0 = time.perf_counter()
@@ -390,6 +415,9 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
             f"run {run.run_id} ({'resume, ' if opts.resume else ''}{run.mode}) tenant {run.tenant.id}: "
             f"{len(run.steps)} steps on {run.workers} worker(s); archive {run.archive_dir}"
         )
+        drill = fault_for("run_log")  # BI_PIPELINE_FAULT=run_log=<text>: a library printing a secret
+        if drill:
+            print(drill, flush=True)
         try:
             status = run.execute(progress)
         except BaseException as exc:
@@ -398,7 +426,8 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
             ledger.abort_steps(run.run_id, run.tenant.id)
             raise
         elapsed = int((time.perf_counter() - t0) * 1000)
-        run_status, manifest = run.finish(status, elapsed)
+        leaked = run.sweep()
+        run_status, manifest = run.finish(status, elapsed, leaked=bool(leaked))
     finally:
         run.close()
     counts: dict[str, int] = {}
@@ -411,11 +440,21 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
     if run_status != "success" and run.failed:
         message += f"; first failure: {run.failed[0][:200]}"
     progress.summary(message)
+    if run.sweep() and run_status == "success":  # the summary itself is the last thing run.log gets
+        run_status = "failed"
+        ledger.update_run(run.run_id, run.tenant.id, status="failed", error="; ".join(run.failed)[:2000])
     final = ledger.get_run(run.run_id, run.tenant.id, role="loader")
     return RunOutcome(
         run.run_id, run.tenant.id, run_status, EXIT_OK if run_status == "success" else EXIT_FAILED, message,
         run.archive_dir, (final or {}).get("steps", []), manifest,
     )  # fmt: skip
+
+
+def withhold_secrets(message: str) -> str:
+    """`message`, or a placeholder when it holds a secret value (it goes to the ledger and the log)."""
+    if contains_secret(message, build_index(current_secrets())):
+        return "(message withheld: it contains a secret value)"
+    return message
 
 
 def _fail_queued(run_id: str, tenant_id: str, error: str) -> None:
