@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import subprocess
@@ -88,12 +89,16 @@ def test_full_run_archives_every_notebook(pipeline_env: dict[str, str], db_url: 
     folder = out.archive_dir
     assert folder.parent.parent == Path(pipeline_env["RUNS_DIR"])
     expected = all_steps()
+    from lib.pipeline.render import notebook_html
+
     for step in expected:
-        nb = json.loads((folder / f"{step.stem}.ipynb").read_text())
+        nb = json.loads(gzip.decompress((folder / f"{step.stem}.ipynb.gz").read_bytes()))
         assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
-        html = (folder / f"{step.stem}.html").read_text()
-        assert "run_step(" not in html  # rendered without code
-    assert any(p.name.endswith("run_results.json") for p in folder.iterdir())  # dbt's results archived
+        assert not (folder / f"{step.stem}.html").exists() and not (folder / f"{step.stem}.ipynb").exists()
+        html = notebook_html(str(folder / f"{step.stem}.ipynb.gz"))  # rendered on demand
+        assert "run_step(" not in html and "<html" in html  # without code
+    assert any(p.name.endswith("run_results.json.gz") for p in folder.iterdir())  # dbt's results archived
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 300_000  # the budget per full run
     manifest = json.loads((folder / "manifest.json").read_text())
     run = ledger.get_run(out.run_id)
     assert (
@@ -136,7 +141,7 @@ def test_failing_step_skips_dependents_then_resume(pipeline_env: dict[str, str],
         "post_agents",
         "dbt_build",
     }
-    marked = json.loads(Path(failed["notebook_path"]).read_text())  # papermill's marked notebook, archived
+    marked = json.loads(gzip.decompress(Path(failed["notebook_path"]).read_bytes()))  # papermill's, archived
     assert any("papermill-error-cell-tag" in c["metadata"].get("tags", []) for c in marked["cells"])
     assert ledger.get_run(out.run_id)["status"] == "failed"
 
@@ -150,12 +155,14 @@ def test_failing_step_skips_dependents_then_resume(pipeline_env: dict[str, str],
     assert all(s["status"] == "success" for s in steps.values())
     assert (
         Path(steps["transform_chat_conversations"]["notebook_path"]).name
-        == "17_transform_chat_conversations.attempt2.ipynb"
+        == "17_transform_chat_conversations.attempt2.ipynb.gz"
     )
     assert steps["transform_chat_conversations"]["metrics"]["attempt"] == 2
     assert len(steps["transform_chat_conversations"]["metrics"]["attempts"]) == 2
-    assert (out.archive_dir / "17_transform_chat_conversations.ipynb").exists()  # first attempt kept
-    assert Path(steps["dbt_build"]["notebook_path"]).name == "90_dbt_build.ipynb"  # skipped before: attempt 1
+    assert (out.archive_dir / "17_transform_chat_conversations.ipynb.gz").exists()  # first attempt kept
+    assert (
+        Path(steps["dbt_build"]["notebook_path"]).name == "90_dbt_build.ipynb.gz"
+    )  # skipped before: attempt 1
     assert json.loads((out.archive_dir / "manifest.attempt2.json").read_text())["status"] == "success"
     assert json.loads((out.archive_dir / "manifest.json").read_text())["status"] == "failed"
 
@@ -193,8 +200,10 @@ def test_secret_scan_quarantines_a_leaking_notebook(pipeline_env: dict[str, str]
     quarantined = list((out.archive_dir.parents[2] / "quarantine").rglob("23_post_agents*.ipynb"))
     assert quarantined and planted in quarantined[0].read_text()
     assert str(quarantined[0]) in step["error_message"]
+    from lib.pipeline.scan import find_secret
+
     for f in out.archive_dir.iterdir():
-        assert planted not in f.read_text(errors="replace")
+        assert find_secret(f.read_bytes(), [planted]) is None, f  # .gz files are read decompressed
 
 
 def test_launch_run_and_runs_cli(pipeline_env: dict[str, str], capsys) -> None:

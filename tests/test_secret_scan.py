@@ -83,7 +83,7 @@ def test_scan_has_no_false_positive_on_real_outputs() -> None:
     """Committed notebooks, an nbconvert HTML page and innocent base64 do not match real-looking secrets."""
     import nbformat
 
-    from lib.pipeline.worker import render_html
+    from lib.pipeline.render import render_html
 
     index = build_index([KEY, PASSWORD, "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2])
     for nb_path in sorted((PROJECT_ROOT / "notebooks").rglob("*.ipynb")):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from lib import clock
 from lib.api import ApiError, ApiResponse, CallRecord
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class Outcome:
     records: int = 0
     error: str | None = None
     last_id: int | None = None
-    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    loaded_at: datetime = field(default_factory=lambda: clock.now())
 
     @property
     def ok(self) -> bool:

@@ -8,10 +8,11 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from lib.api import IndigitallClient
+from lib.clock import now as clock_now
 from lib.config import TenantConfig
 from lib.extract.model import EntitySpec, Outcome, Task, TaskDone, failure, success
 from lib.extract.options import ExtractOptions
@@ -53,7 +54,7 @@ def sweep_due(
 ) -> frozenset[str]:
     """Applications whose cursor entity has not been read from the start for `contacts_sweep_hours`."""
     swept = last_sweeps(tenant_id, spec.raw_table, spec.endpoint, "lastId")
-    due = datetime.now(UTC) - timedelta(hours=options.contacts_sweep_hours)
+    due = clock_now() - timedelta(hours=options.contacts_sweep_hours)
     return frozenset(app for app in app_ids if app not in swept or swept[app] <= due)
 
 
@@ -61,10 +62,10 @@ class _Stamp:
     """Strictly increasing timestamps: a state written later never loses to an older one."""
 
     def __init__(self) -> None:
-        self._last = datetime.now(UTC)
+        self._last = clock_now()
 
     def next(self) -> datetime:
-        now = datetime.now(UTC)
+        now = clock_now()
         self._last = now if now > self._last else self._last + timedelta(microseconds=1)
         return self._last
 
@@ -84,7 +85,7 @@ def run_specs(
     today: date | None = None,
 ) -> dict[str, EntityRun]:
     """Fetch and store every entity of `specs`; fills `result` (calls, rows, errors, warnings, metrics)."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock_now().date()  # cursors run on UTC dates
     old = read_states(tenant.id, list(dict.fromkeys(s.state_entity for s in specs)))
     runs: dict[str, EntityRun] = {}
     for spec in specs:

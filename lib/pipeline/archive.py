@@ -1,6 +1,8 @@
-"""The run archive: `$RUNS_DIR/<YYYY-MM-DD>/<run_id>/<NN>_<step>.ipynb` + `.html` + `manifest.json`.
+"""The run archive: `$RUNS_DIR/<YYYY-MM-DD>/<run_id>/<NN>_<step>.ipynb.gz` + `manifest.json` (+ dbt's
+artifacts, gzipped, and `run.log` for launched runs). HTML is rendered on demand (lib.pipeline.render);
+runs archived before kept `<NN>_<step>.ipynb` + `.html`, which are still read.
 
-Every file is written once (`open(..., "x")`); a resumed step writes `<NN>_<step>.attempt2.ipynb`, a
+Every file is written once (`open(..., "x")`); a resumed step writes `<NN>_<step>.attempt2.ipynb.gz`, a
 resumed run `manifest.attempt2.json`. Quarantined files go to `<RUNS_DIR>/../quarantine/<date>/<run_id>/`
 (or under RUNS_QUARANTINE_DIR), never under RUNS_DIR.
 """
@@ -38,12 +40,26 @@ def attempt_stem(stem: str, attempt: int) -> str:
     return stem if attempt <= 1 else f"{stem}.attempt{attempt}"
 
 
+NOTEBOOK_SUFFIX = ".ipynb.gz"
+
+
 def free_attempt(folder: Path, stem: str, attempt: int) -> int:
     """The first attempt number >= `attempt` whose files do not exist yet (archive or quarantine)."""
     q = quarantine_dir(folder)
-    while any((d / f"{attempt_stem(stem, attempt)}.ipynb").exists() for d in (folder, q)):
+    while any(
+        (d / f"{attempt_stem(stem, attempt)}{suffix}").exists()
+        for d in (folder, q)
+        for suffix in (".ipynb", NOTEBOOK_SUFFIX)
+    ):
         attempt += 1
     return attempt
+
+
+def gzipped(data: bytes) -> bytes:
+    """`data` gzipped reproducibly (no name, no time in the header)."""
+    import gzip
+
+    return gzip.compress(data, compresslevel=9, mtime=0)
 
 
 def write_once(path: Path, data: str | bytes) -> Path:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from lib import clock
 from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings, get_tenant
 from lib.pipeline import archive, ledger
@@ -25,10 +26,10 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
     tenant = get_tenant(tenant_id)
     if is_locked(tenant.id):
         raise RunLocked(tenant.id, "its run lock is held")
-    now = datetime.now(UTC)
-    for run in ledger.active_runs(tenant.id):
-        created = datetime.fromisoformat(run["created_at"])
-        if run["status"] == "queued" and (now - created).total_seconds() < QUEUED_GRACE_S:
+    now = clock.now()
+    for run in ledger.active_runs(tenant.id):  # dead runs are reaped first (see ledger.reap_dead_runs)
+        created = datetime.fromisoformat(run["created_at"])  # the database's wall clock, as is the grace
+        if run["status"] == "queued" and (datetime.now(UTC) - created).total_seconds() < QUEUED_GRACE_S:
             raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
     run_id = new_run_id(now)
     folder = archive.run_dir(get_settings().runs_path, now, run_id)

@@ -1,7 +1,8 @@
 """One run per tenant: a session-level PostgreSQL advisory lock on a dedicated connection.
 
-The key is two int4s: a constant for "pipeline run" and a hash of the tenant id, so `pg_locks` can be
-read to tell whether a tenant's lock is held without taking it.
+The key is two int4s: a constant for "pipeline run" and 31 bits of md5(tenant id) (the same as the SQL
+function `ops.run_lock_key`, which the reaper uses), so `pg_locks` tells whether a tenant's lock is
+held without taking it. The lock is taken on a pipeline-login connection, checked on a reader's.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import hashlib
 
 import psycopg2
 
-from lib.db import get_database_url, to_dsn
+from lib.db import to_dsn
 
 LOCK_CLASS = 0x0B1_0001  # "bi pipeline run" (int4, positive so pg_locks.classid reads back the same)
 
@@ -26,12 +27,21 @@ class RunLocked(RuntimeError):
 
 def lock_key(tenant_id: str) -> tuple[int, int]:
     """The advisory-lock key of a tenant: (class, positive int4 from a hash of the tenant id)."""
-    digest = hashlib.blake2b(tenant_id.encode("utf-8"), digest_size=4).digest()
-    return LOCK_CLASS, int.from_bytes(digest, "big") & 0x7FFF_FFFF
+    digest = hashlib.md5(tenant_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
+    return LOCK_CLASS, int(digest, 16) & 0x7FFF_FFFF
 
 
-def _connect(url: str | None):
-    conn = psycopg2.connect(to_dsn(url or get_database_url()), application_name="indigitall-bi:run-lock")
+def _connect(url: str | None, role: str = "loader"):
+    """A dedicated autocommit connection: `url` when given (tests), else the role's login."""
+    if url:
+        conn = psycopg2.connect(to_dsn(url), application_name="indigitall-bi:run-lock")
+    else:
+        from lib.db import get_engine
+
+        fairy = get_engine(role).raw_connection()  # type: ignore[arg-type]
+        fairy.detach()  # ours for the whole run, never back in the pool
+        conn = fairy.dbapi_connection
+        conn.rollback()  # the pool's ping may have opened a transaction
     conn.autocommit = True
     return conn
 
@@ -84,7 +94,7 @@ class TenantLock:
 def is_locked(tenant_id: str, url: str | None = None) -> bool:
     """True when some session holds the tenant's run lock (reads pg_locks; takes nothing)."""
     cls, obj = lock_key(tenant_id)
-    conn = _connect(url)
+    conn = _connect(url, "reader")
     try:
         with conn.cursor() as cur:
             cur.execute(

@@ -119,6 +119,8 @@ def run_step(
         from lib.dbt_runner import run_dbt
 
         kwargs: dict[str, Any] = {"tenant_id": tenant, "run_dir": run_dir, "select": select}
+        if full_refresh:
+            kwargs["full_refresh"] = True
         result = run_dbt(name, **kwargs)
     else:
         raise ValueError(f"unknown step kind {kind!r}")

@@ -12,10 +12,10 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lib import clock
 from lib.pipeline import _fastimport
 
 _fastimport.trim()
@@ -71,7 +71,6 @@ def init_worker(prewarm: bool = True, kind: str | None = None, tenant: str | Non
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the runner decides
     if prewarm:
         _spare = kernel.start_kernel(kind=kind, tenant=tenant)
-    render_html(nbformat.v4.new_notebook())  # load the HTML templates while the kernel boots
 
 
 def _drop_spare() -> None:
@@ -102,17 +101,6 @@ def _take_kernel(kind: str | None = None, tenant: str | None = None):  # noqa: A
     if km is None or not km.has_kernel:
         km = kernel.start_kernel(kind=kind, tenant=tenant)
     return km
-
-
-def render_html(nb: nbformat.NotebookNode) -> str:
-    """HTML of an executed notebook without its code (outputs and markdown only)."""
-    global _exporter
-    if _exporter is None:
-        from nbconvert import HTMLExporter
-
-        _exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = _exporter.from_notebook_node(nb)
-    return body
 
 
 def source_cell_index(nb: nbformat.NotebookNode, executed_index: int) -> int:
@@ -155,7 +143,7 @@ def _ready(km) -> bool:  # noqa: ANN001 - AsyncKernelManager
 def execute_step(task: StepTask) -> dict[str, Any]:
     """Run the step's notebook and archive it; return the outcome (status, timings, metrics, error)."""
     step = task.step
-    started = datetime.now(UTC)
+    started = clock.now()
     t0 = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix=f"bi-{step.id}-"))
     staged = staging / "notebook.ipynb"
@@ -200,7 +188,7 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     t_end = time.perf_counter()
-    out["finished_at"] = datetime.now(UTC).isoformat()
+    out["finished_at"] = clock.now().isoformat()
     out["duration_ms"] = int((t_end - t0) * 1000)
     out["timings_ms"] = {
         "kernel_wait": int((t_kernel - t0) * 1000),
@@ -219,7 +207,7 @@ def _quarantine(data: bytes, folder: Path, name: str) -> str:
 
 
 def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -> None:
-    """Scan every output for secrets, then write the notebook, its HTML and artifacts into the archive."""
+    """Scan every output for secrets, then write the notebook (gzipped) and artifacts into the archive."""
     step, folder = task.step, Path(task.archive_dir)
     secrets = build_index(current_secrets())
     attempt = archive.free_attempt(folder, step.stem, task.attempt)
@@ -236,14 +224,9 @@ def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -
         result_raw = b""
     if out["error_message"] and contains_secret(out["error_message"], secrets):
         out["error_message"] = "(message withheld: it contains a secret value)"
-    if nb_raw:
-        nb = nbformat.reads(nb_raw.decode("utf-8"), as_version=4)
-        html = render_html(nb)
-        if contains_secret(html, secrets):
-            leaks.append(_quarantine(html.encode(), folder, f"{stem}.html"))
-        else:
-            out["notebook_path"] = str(archive.write_once(folder / f"{stem}.ipynb", nb_raw))
-            out["html_path"] = str(archive.write_once(folder / f"{stem}.html", html))
+    if nb_raw:  # compressed (~2 KB a step); its HTML is rendered when someone opens it
+        path = folder / f"{stem}{archive.NOTEBOOK_SUFFIX}"
+        out["notebook_path"] = str(archive.write_once(path, archive.gzipped(nb_raw)))
     artifacts = []
     art_dir = staging / "artifacts"
     if art_dir.is_dir():
@@ -253,7 +236,7 @@ def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -
             if contains_secret(data, secrets):
                 leaks.append(_quarantine(data, folder, name))
             else:
-                artifacts.append(str(archive.write_once(folder / name, data)))
+                artifacts.append(str(archive.write_once(folder / f"{name}.gz", archive.gzipped(data))))
     out["artifacts"] = artifacts
     if result_raw:
         result = json.loads(result_raw)
