@@ -228,6 +228,8 @@ def run_dbt(
         return result
     result.calls = 1
     result.metrics["returncode"] = proc.returncode
+    result.metrics["select"] = ([select] if isinstance(select, str) else list(select)) if select else None
+    result.metrics["full_refresh"] = full_refresh
     fresh = results_file.exists() and results_file.stat().st_mtime_ns != before
     if fresh:
         parsed = parse_run_results(results_file)

@@ -12,6 +12,9 @@ import ctypes.util
 import os
 import signal
 import sys
+import threading
+import time
+from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
 
@@ -25,6 +28,19 @@ def die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def watch_parent(on_gone: Callable[[], None], interval_s: float = 0.5) -> None:
+    """Call `on_gone` (from a daemon thread) once this process's parent has exited: the fallback of
+    `die_with_parent` where the signal was missed (set too late, or no prctl)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        on_gone()
+
+    threading.Thread(target=watch, name="bi-parent-watch", daemon=True).start()
 
 
 def pid_alive(pid: int | None) -> bool:

@@ -209,7 +209,7 @@ class _Run:
 
         self.pool = ProcessPoolExecutor(
             max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None, self.tenant.id),
+            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None, self.tenant.id, os.getpid()),
         )  # fmt: skip
         for _ in range(n):  # spawn the workers now: they boot while the ledger is written
             self.pool.submit(_noop)

@@ -135,9 +135,10 @@ def public_marks(tenant_id: str, tables: tuple[str, ...] = DBT_SOURCES) -> dict[
         for table in tables:
             if table not in DBT_SOURCES:
                 raise ValueError(f"unknown public table {table!r}")
+            key = "id" if table == "tenants" else "tenant_id"
             row = conn.execute(
-                text(f"SELECT max(updated_at), count(*) FROM public.{table} WHERE tenant_id = :t"),  # noqa: S608
-                {"t": tenant_id} if table != "tenants" else {"t": tenant_id},
+                text(f"SELECT max(updated_at), count(*) FROM public.{table} WHERE {key} = :t"),  # noqa: S608
+                {"t": tenant_id},
             ).one()
             marks[table] = [row[0].isoformat() if row[0] else None, int(row[1])]
     return marks

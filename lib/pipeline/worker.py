@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from lib.childenv import kernel_kind  # noqa: E402
 from lib.config import PROJECT_ROOT  # noqa: E402
 from lib.pipeline import archive, kernel  # noqa: E402
 from lib.pipeline.graph import Step  # noqa: E402
-from lib.pipeline.procs import die_with_parent  # noqa: E402
+from lib.pipeline.procs import die_with_parent, watch_parent  # noqa: E402
 from lib.pipeline.scan import (  # noqa: E402
     QuarantineUnavailable,
     build_index,
@@ -58,14 +59,19 @@ class StepTask:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def init_worker(prewarm: bool = True, kind: str | None = None, tenant: str | None = None) -> None:
+def init_worker(
+    prewarm: bool = True, kind: str | None = None, tenant: str | None = None, runner_pid: int | None = None
+) -> None:
     """Pool initializer: start a spare kernel (for a `kind` step of `tenant`) at once so the first step
-    finds it booted. The worker dies with the runner (SIGKILL included) and stops its kernels on SIGTERM."""
+    finds it booted. The worker dies with the runner (SIGKILL included) and stops its kernels on SIGTERM;
+    a runner that died while this worker was still importing means exit at once."""
     global _spare
     import multiprocessing.util
-    import signal
 
     die_with_parent()
+    if runner_pid is not None and os.getppid() != runner_pid:
+        os._exit(1)
+    watch_parent(lambda: _on_sigterm(signal.SIGTERM, None))
     multiprocessing.util.Finalize(None, _drop_spare, exitpriority=10)
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the runner decides
@@ -83,8 +89,8 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
     """The runner is stopping the run: kill this worker's kernels (no step goes on writing), exit."""
     for km in (_current, _spare):
         try:
-            if km is not None and km.has_kernel:
-                km.provisioner.process.kill()
+            if km is not None and km.has_kernel:  # its own session: the group holds dbt too
+                os.killpg(km.provisioner.pgid or km.provisioner.pid, signal.SIGKILL)
         except Exception:  # noqa: BLE001, S110 - already gone
             pass
     os._exit(143)
