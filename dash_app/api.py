@@ -61,7 +61,7 @@ def _running_run_id(tenant: str) -> str | None:
     try:
         from lib.db import tenant_tx
 
-        with tenant_tx(tenant, "reader") as conn:
+        with tenant_tx(tenant, "app") as conn:
             return conn.execute(
                 text(
                     "SELECT run_id FROM ops.pipeline_runs WHERE tenant_id = :t "
@@ -188,7 +188,7 @@ def healthz() -> flask.Response:
     try:
         from lib.db import get_engine
 
-        with get_engine("reader").connect() as conn:
+        with get_engine("app").connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - reported as the status, details in the log only
         log.exception("health check: database unreachable")

@@ -70,10 +70,11 @@ def _check_password(password: str) -> None:
         raise AuthError(f"the password must be at most {MAX_PASSWORD_BYTES} bytes")
 
 
-def _engine(url: str | None = None):  # noqa: ANN202 - sqlalchemy Engine
+def _engine(url: str | None = None, role: str = "owner"):  # noqa: ANN202 - sqlalchemy Engine
+    """`bi users` runs as the owner; sign-in as the dashboards login (functions of migration 051)."""
     from lib.db import get_engine
 
-    return get_engine("owner", url)
+    return get_engine(role, url)  # type: ignore[arg-type]
 
 
 def add_user(
@@ -111,12 +112,9 @@ def verify_user(username: str, password: str, *, url: str | None = None) -> User
     if not username or not password or len(username) > 100:
         bcrypt.checkpw(b"x", _DUMMY_HASH)
         return None
-    with _engine(url).begin() as conn:
+    with _engine(url, "app").begin() as conn:
         row = conn.execute(
-            text(
-                "SELECT username, password_hash, role, tenant_id FROM ops.dashboard_users "
-                "WHERE username = :u AND is_active"
-            ),
+            text("SELECT username, password_hash, role, tenant_id FROM ops.dashboard_user_for_sign_in(:u)"),
             {"u": username},
         ).first()
         if row is None:
@@ -124,10 +122,7 @@ def verify_user(username: str, password: str, *, url: str | None = None) -> User
             return None
         if not check_password(password, row.password_hash):
             return None
-        conn.execute(
-            text("UPDATE ops.dashboard_users SET last_login_at = now() WHERE username = :u"),
-            {"u": username},
-        )
+        conn.execute(text("SELECT ops.dashboard_record_sign_in(:u)"), {"u": username})
     return User(row.username, row.role, row.tenant_id)
 
 

@@ -16,10 +16,9 @@ locale, Jupyter/Python dirs, non-secret settings) and adds only the secrets of t
 | `dbt` | `DBT_DATABASE_URL` | none |
 | `simulator` | none | the ServerKeys it accepts (`INDIGITALL_SERVER_KEY`, the tenants' key variables) |
 
-The owner's `DATABASE_URL` is in none of them. Until the per-role logins exist (`lib.db` without the
-`pipeline` role), the one working URL is the owner's, so a transitional bridge passes `DATABASE_URL`
-to kinds that need a database and have no login URL of their own; it turns itself off once
-`lib.db.engine.ROLE_NAMES` knows `pipeline` (see `legacy_owner_bridge`).
+The owner's `DATABASE_URL` is in none of them: a kind whose login URL is unset finds its generated
+login on the embedded default (`lib.db.login_url`, via BI_DATA_DIR) or stops with a ConfigError
+naming the setting; it never falls back to the owner.
 """
 
 from __future__ import annotations
@@ -80,15 +79,6 @@ _LOGINS = {
 }
 
 
-def legacy_owner_bridge() -> bool:
-    """True while `lib.db` has no per-role logins (the owner URL is then the only one that works)."""
-    try:
-        from lib.db.engine import ROLE_NAMES
-    except ImportError:
-        return False
-    return "pipeline" not in ROLE_NAMES
-
-
 def _all_key_vars() -> list[str]:
     """The env var names that hold the configured tenants' ServerKeys."""
     try:
@@ -135,10 +125,6 @@ def child_env(
         keep |= {"INDIGITALL_SERVER_KEY", *_all_key_vars()}
     env = {k: src[k] for k in keep if k in src and src[k] is not None}
     env.pop("DATABASE_URL", None)
-    needs_db = kind not in ("dbt", "simulator")  # dbt gets its login as BI_DB_* from lib.dbt_runner
-    if needs_db and legacy_owner_bridge() and not any(env.get(k) for k in _LOGINS[kind]):
-        if src.get("DATABASE_URL"):
-            env["DATABASE_URL"] = src["DATABASE_URL"]
     paths = [str(PROJECT_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env.setdefault("PYTHONUNBUFFERED", "1")

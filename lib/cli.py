@@ -40,10 +40,15 @@ def _db(args: argparse.Namespace) -> int:
             state = "running" if embedded.is_running() else "stopped"
             print(f"embedded PostgreSQL ({embedded.data_path()}): {state}")
         return 0
+    from lib.db.logins import describe
+
     url = get_database_url()
-    applied = migrate(url)
+    logins: list = []
+    applied = migrate(url, logins=logins)
     print(f"migrations applied: {', '.join(applied) if applied else 'none (schema is current)'}")
-    print(f"DATABASE_URL={mask(url)}")
+    print(f"DATABASE_URL={mask(url)}  (owner: migrations and `bi users` only)")
+    for line in describe(logins, url):  # passwords hidden; a missing login: how to create it
+        print(line)
     return 0
 
 

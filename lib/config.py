@@ -1,7 +1,9 @@
 """Settings: environment variables (and `.env`), plus an optional `tenants.yml`.
 
 The names are a contract (design.md): DATABASE_URL, INDIGITALL_BASE_URL, INDIGITALL_SERVER_KEY,
-INDIGITALL_APP_ID, TENANT_ID, TENANT_TIMEZONE, RUNS_DIR, PIPELINE_API_TOKEN.
+INDIGITALL_APP_ID, TENANT_ID, TENANT_TIMEZONE, RUNS_DIR, PIPELINE_API_TOKEN, and one database login
+per kind of process beside the owner's DATABASE_URL: APP_DATABASE_URL, ANALYST_DATABASE_URL,
+PIPELINE_DATABASE_URL, DBT_DATABASE_URL (`lib.db.logins`).
 Secrets are `SecretStr`: their repr/str never shows the value; call `.get_secret_value()` at the
 last moment (an HTTP header, a connect call), never to build a message.
 """
@@ -20,6 +22,14 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The owner's URL and the application logins' URLs (each a secret: it holds a password).
+DATABASE_URL_FIELDS = (
+    "database_url",
+    "app_database_url",
+    "analyst_database_url",
+    "pipeline_database_url",
+    "dbt_database_url",
+)
 DEFAULT_BASE_URL = "https://am1.api.indigitall.com"
 
 
@@ -35,6 +45,10 @@ class Settings(BaseSettings):
     )
 
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    app_database_url: SecretStr | None = Field(default=None, alias="APP_DATABASE_URL")
+    analyst_database_url: SecretStr | None = Field(default=None, alias="ANALYST_DATABASE_URL")
+    pipeline_database_url: SecretStr | None = Field(default=None, alias="PIPELINE_DATABASE_URL")
+    dbt_database_url: SecretStr | None = Field(default=None, alias="DBT_DATABASE_URL")
     indigitall_base_url: str = Field(default=DEFAULT_BASE_URL, alias="INDIGITALL_BASE_URL")
     indigitall_server_key: SecretStr | None = Field(default=None, alias="INDIGITALL_SERVER_KEY")
     indigitall_app_id: str | None = Field(default=None, alias="INDIGITALL_APP_ID")
@@ -45,7 +59,16 @@ class Settings(BaseSettings):
     tenants_file: Path = Field(default=Path("tenants.yml"), alias="TENANTS_FILE")
     data_dir: Path = Field(default=PROJECT_ROOT / ".data", alias="BI_DATA_DIR")
 
-    @field_validator("database_url", "indigitall_server_key", "pipeline_api_token", mode="before")
+    @field_validator(
+        "database_url",
+        "app_database_url",
+        "analyst_database_url",
+        "pipeline_database_url",
+        "dbt_database_url",
+        "indigitall_server_key",
+        "pipeline_api_token",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
         return None if v in ("", None) else v
@@ -239,13 +262,13 @@ def _data_dir_secrets(data_dir: Path) -> list[str]:
     values: list[str] = []
     if not data_dir.is_dir():
         return values
-    candidates = [p for p in data_dir.iterdir() if p.is_file()]
-    for sub in ("logins", "secrets", "passwords"):
+    candidates = [p for p in data_dir.iterdir() if p.is_file()]  # logins/: lib.db.logins reads its store
+    for sub in ("secrets", "passwords"):
         if (data_dir / sub).is_dir():
             candidates += [p for p in (data_dir / sub).iterdir() if p.is_file()]
     for path in candidates:
         name = path.name.lower()
-        if path.parent.name not in ("logins", "secrets", "passwords") and not any(
+        if path.parent.name not in ("secrets", "passwords") and not any(
             w in name for w in _DATA_SECRET_WORDS
         ):
             continue
@@ -287,6 +310,13 @@ def secret_values(settings: Settings | None = None, environ: Mapping[str, str] |
         if url:
             values += url_password(url)
     values += [v for k, v in env.items() if v and is_secret_name(k)]
+    for field_name in DATABASE_URL_FIELDS:  # the login URLs as settings (environment or .env)
+        configured = getattr(settings, field_name, None)
+        if configured is not None:
+            values += url_password(configured.get_secret_value())
+    from lib.db.logins import generated_passwords  # the embedded default's generated logins
+
+    values.extend(generated_passwords(settings))
     try:
         tenants = load_tenants(settings)
     except ConfigError:

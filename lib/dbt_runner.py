@@ -1,7 +1,10 @@
 """Run the dbt project (`dbt/`) against the configured database and report a StepResult.
 
-The database is configured in one place: `lib.db.get_database_url()` (DATABASE_URL or the embedded
-server). This module turns that URL into the `BI_DB_*` variables `dbt/profiles.yml` reads, runs dbt in
+dbt connects with the mart builder's login: `lib.db.login_url("dbt")` (DBT_DATABASE_URL, or the
+embedded server's generated login), never the owner's. Its objects belong to the group `bi_dbt`
+(`BI_DB_ROLE`, dbt's `role:`), so a renamed login can still replace them; the `mart_builder` policy
+(migration 050) lets it read every tenant of raw/public while RLS stays forced for everyone else.
+This module turns that URL into the `BI_DB_*` variables `dbt/profiles.yml` reads, runs dbt in
 a subprocess (`--project-dir dbt --profiles-dir dbt`, target/log paths under a writable directory) and
 parses `run_results.json` into rows/metrics/errors.
 """
@@ -31,14 +34,16 @@ PASSING = {"success", "pass"}
 FAILING = {"error", "fail", "runtime error"}
 LOCKED_COMMANDS = {"build", "run", "seed", "snapshot"}
 DBT_LOCK_KEY = 7_130_042  # pg_advisory_lock key serialising dbt builds on a database
+DBT_GROUP = "bi_dbt"  # the mart builder's privilege group (migration 050): owner of the marts
 
 
 def dbt_env(url: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for a dbt process: the `dbt` allow-list of `base` (default os.environ, see
-    `lib.childenv`: no other login, no key, no token) plus BI_DB_* from the URL."""
-    from lib.db import get_database_url, normalise
+    `lib.childenv`: no other login, no key, no token) plus BI_DB_* from the mart builder's URL (`url`,
+    default its configured login)."""
+    from lib.db import login_url, normalise
 
-    u = normalise(url or get_database_url())
+    u = normalise(url or login_url("dbt"))
     host = u.host or u.query.get("host") or "localhost"
     if isinstance(host, tuple):
         host = host[0]
@@ -49,6 +54,7 @@ def dbt_env(url: str | None = None, base: Mapping[str, str] | None = None) -> di
         BI_DB_USER=u.username or os.environ.get("PGUSER", "postgres"),
         BI_DB_PASSWORD=u.password or "",
         BI_DB_NAME=u.database or "",
+        BI_DB_ROLE=DBT_GROUP,
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DBT_USE_COLORS="false",
     )
@@ -69,9 +75,9 @@ def dbt_work_dir() -> Path:
     base = Path(os.environ.get("BI_DBT_WORK_DIR") or get_settings().data_dir / "dbt")
     # One target/ per database: runs on one database are serialised by _build_lock, runs on
     # different databases (tests, several environments) must not overwrite each other's manifest.
-    from lib.db import get_database_url, normalise
+    from lib.db import login_url, normalise
 
-    path = base / (normalise(get_database_url()).database or "default")
+    path = base / (normalise(login_url("dbt")).database or "default")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -93,7 +99,7 @@ def _build_lock(enabled: bool = True) -> Iterator[None]:
 
     from lib.db import get_engine
 
-    with get_engine("owner").connect() as conn:
+    with get_engine("dbt").connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": DBT_LOCK_KEY})
         conn.commit()
         try:

@@ -148,11 +148,15 @@ def main(args: argparse.Namespace) -> int:
     days = int(getattr(args, "days", 90) or 90)
     t0 = time.perf_counter()
     from lib.db import get_database_url, mask, migrate
+    from lib.db.logins import describe
 
     reload_settings()
     url = get_database_url()
-    migrate(url)
-    print(f"database: {mask(url)} (migrated)")
+    logins: list = []
+    migrate(url, logins=logins)
+    print(f"database: {mask(url)} (migrated; the owner's login, for migrations only)")
+    for line in describe(logins, url):  # each process's own login, password hidden
+        print(f"  {line}")
     key = f"demo-{secrets.token_hex(16)}"  # a throwaway ServerKey shared by the simulator and the run
     sim, base_url = start_simulator(key)
     print(f"simulator: {base_url} (pid {sim.pid})")

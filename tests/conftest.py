@@ -1,7 +1,8 @@
 """Shared fixtures: a fresh, migrated database per test session on the embedded PostgreSQL.
 
 Tests never touch the developer's main database: `db_url` creates `bi_test_<hex>`, migrates it, points
-DATABASE_URL at it for the whole session and drops it at the end.
+DATABASE_URL and the four login URLs (APP_/ANALYST_/PIPELINE_/DBT_DATABASE_URL: the embedded server's
+generated logins, on that database) at it for the whole session and drops it at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ for _var, _sub in (
 ):
     os.environ.setdefault(_var, str(_scratch_home / _sub))
 os.environ.setdefault("MPLCONFIGDIR", str(_scratch_home / "mpl"))
+# Login URLs of the shell (another server) must not be carried over to the scratch databases; with an
+# external TEST_DATABASE_URL they name the logins to use on it.
+if not os.environ.get("TEST_DATABASE_URL"):
+    for _var in ("APP_DATABASE_URL", "ANALYST_DATABASE_URL", "PIPELINE_DATABASE_URL", "DBT_DATABASE_URL"):
+        os.environ.pop(_var, None)
 
 
 @pytest.fixture(scope="session")

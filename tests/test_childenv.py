@@ -55,7 +55,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("RUNS_DIR", "/srv/runs")
     for k, v in SECRETS.items():
         monkeypatch.setenv(k, v)
-    monkeypatch.setattr(childenv, "legacy_owner_bridge", lambda: False)  # the logins of sec-logins exist
     reload_settings()
     yield
     reload_settings()
@@ -113,24 +112,10 @@ def test_dbt_env_adds_only_its_connection(env: None) -> None:
     assert _secrets_in(got) == {"DBT_DATABASE_URL"}
 
 
-def test_owner_bridge_only_until_the_logins_exist(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before per-role logins (lib.db without `pipeline`), a kind without its own URL gets the owner's."""
+def test_no_kind_falls_back_to_the_owner(env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without any login URL set, no kind gets DATABASE_URL (they find their generated login instead)."""
     for k in ("APP_DATABASE_URL", "ANALYST_DATABASE_URL", "PIPELINE_DATABASE_URL", "DBT_DATABASE_URL"):
         monkeypatch.delenv(k)
-    monkeypatch.setattr(childenv, "legacy_owner_bridge", lambda: True)
-    assert childenv.child_env("kernel-transform")["DATABASE_URL"] == SECRETS["DATABASE_URL"]
-    assert "DATABASE_URL" not in childenv.child_env("dbt") and "DATABASE_URL" not in childenv.child_env(
-        "simulator"
-    )
-    monkeypatch.setattr(childenv, "legacy_owner_bridge", lambda: False)
     for kind in childenv.KINDS:
-        assert SECRETS["DATABASE_URL"] not in childenv.child_env(kind, tenant="coop_a").values(), kind
-
-
-def test_bridge_detection_follows_lib_db(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lib.db import engine
-
-    monkeypatch.setattr(engine, "ROLE_NAMES", {**engine.ROLE_NAMES, "pipeline": "bi_pipeline"})
-    assert childenv.legacy_owner_bridge() is False
-    monkeypatch.setattr(engine, "ROLE_NAMES", {"owner": None, "loader": "bi_loader", "reader": "bi_reader"})
-    assert childenv.legacy_owner_bridge() is True
+        got = childenv.child_env(kind, tenant="coop_a")
+        assert "DATABASE_URL" not in got and SECRETS["DATABASE_URL"] not in got.values(), kind

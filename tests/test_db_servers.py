@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -35,7 +36,7 @@ def _postmaster_pid(data: Path) -> int | None:
 
 def test_embedded_server_starts_is_reused_and_stops(tmp_path: Path) -> None:
     data = Path(tempfile.mkdtemp(prefix="bi-emb-", dir="/tmp"))  # short path: unix socket limit
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}  # owner's and logins
     env.update(
         BI_DATA_DIR=str(data),
         PIPELINE_API_TOKEN="tok-should-not-print",
@@ -49,12 +50,23 @@ def test_embedded_server_starts_is_reused_and_stops(tmp_path: Path) -> None:
             in first.stdout
         )
         assert "indigitall_bi" in first.stdout
+        # the generated logins: URLs printed with the password hidden, passwords kept owner-only
+        store = json.loads((data / "logins" / "logins.json").read_text())
+        assert (data / "logins" / "logins.json").stat().st_mode & 0o077 == 0
+        for kind, var in (("app", "APP"), ("analyst", "ANALYST"), ("pipeline", "PIPELINE"), ("dbt", "DBT")):
+            assert (
+                f"{var}_DATABASE_URL=postgresql+psycopg2://{store[kind]['user']}:***@/indigitall_bi"
+                in first.stdout
+            )
+            assert store[kind]["password"] not in first.stdout + first.stderr
         pid = _postmaster_pid(data)
         assert pid is not None and Path(f"/proc/{pid}").exists()
 
         second = _bi("db", "up", env=env)  # reuses the running server, nothing to migrate
         assert second.returncode == 0, second.stderr
         assert "none (schema is current)" in second.stdout
+        assert json.loads((data / "logins" / "logins.json").read_text()) == store  # same logins
+        assert "login bi_app_login unchanged" in second.stdout
         assert _postmaster_pid(data) == pid
         assert "running" in _bi("db", "status", env=env).stdout
 
@@ -79,8 +91,29 @@ def pg15_url() -> Iterator[str]:
         yield cluster.url()
 
 
+@pytest.fixture
+def pg15_logins(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Login URLs set for the test only (the settings are re-read afterwards)."""
+    from lib.config import reload_settings
+
+    yield monkeypatch
+    monkeypatch.undo()
+    reload_settings()
+
+
 @pytest.mark.pg15
-def test_migrations_rls_and_append_only_on_postgres_15(pg15_url: str) -> None:
+def test_migrations_rls_and_append_only_on_postgres_15(
+    pg15_url: str, pg15_logins: pytest.MonkeyPatch
+) -> None:
+    from lib.config import reload_settings
+    from lib.db import with_database
+
+    for var, user in (("APP_DATABASE_URL", "t15_app"), ("ANALYST_DATABASE_URL", "t15_analyst"),
+                      ("PIPELINE_DATABASE_URL", "t15_pipeline"), ("DBT_DATABASE_URL", "t15_dbt")):  # fmt: skip
+        pg15_logins.setenv(
+            var, with_database(pg15_url, "postgres").replace("postgres@", f"{user}:pw-{user}@", 1)
+        )
+    reload_settings()
     applied = migrate(pg15_url)
     assert "003_public" in applied and migrate(pg15_url) == []
     with get_engine("owner", pg15_url).connect() as conn:

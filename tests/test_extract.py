@@ -71,7 +71,7 @@ def fast_client(
 
 
 def q(tenant_id: str, sql: str, **params):
-    with tenant_tx(tenant_id, role="reader") as conn:
+    with tenant_tx(tenant_id, role="pipeline") as conn:  # raw is read by the pipeline (and dbt) only
         return conn.execute(text(sql), params).mappings().all()
 
 

@@ -367,7 +367,13 @@ def test_rls_reader_sees_only_its_tenant(db_url: str) -> None:
         )
     with get_engine("reader", db_url).connect() as conn:  # no tenant set: nothing at all
         assert conn.execute(text("SELECT count(*) FROM public.contacts")).scalar() == 0
-        assert conn.execute(text("SELECT current_user")).scalar() == "bi_reader"
+        who = conn.execute(
+            text(
+                "SELECT session_user = current_user, pg_has_role(current_user, 'bi_app', 'MEMBER'), "
+                "rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            )
+        ).one()
+        assert tuple(who) == (True, True, False, False)  # its own login, not the owner's plus SET ROLE
 
 
 def test_reader_cannot_write(db_url: str) -> None:

@@ -140,8 +140,12 @@ def test_secret_values_cover_every_secret(settings_env: Path, monkeypatch: pytes
     )
     (data / "dash_secret_key").write_text("generated-dash-key-" + "9" * 40)
     (data / "demo_pipeline_token").write_text("generated-demo-token-3333")
-    (data / "logins").mkdir()
-    (data / "logins" / "pipeline.env").write_text("PASSWORD=generated-login-pw-4444\n")
+    (data / "logins").mkdir()  # the embedded default's generated logins (lib.db.logins' store)
+    (data / "logins" / "logins.json").write_text(
+        json.dumps({"pipeline": {"user": "bi_pipeline", "password": "generated-login-pw-4444"}})
+    )
+    (data / "secrets").mkdir()
+    (data / "secrets" / "extra.env").write_text("PASSWORD=generated-extra-pw-7777\n")
     (data / "analyst_password").write_text("postgresql://bi_analyst:generated-url-pw-5555@/x\n")
     (data / "notes.txt").write_text("not-a-secret-file-6666")
     values = set(secret_values(reload_settings()))
@@ -149,7 +153,7 @@ def test_secret_values_cover_every_secret(settings_env: Path, monkeypatch: pytes
         "owner-pw-0a9b8c", PASSWORD, quote(PASSWORD, safe=""), "analyst-pw-77", "pipeline-pw-88",
         "dbt-pw-from-dotenv", "key-of-coop-a-1111", "key-of-coop-b-from-dotenv", "api-token-2222",
         "dash-signing-key-from-dotenv-0123456789abcdef", "generated-dash-key-" + "9" * 40,
-        "generated-demo-token-3333", "generated-login-pw-4444", "generated-url-pw-5555",
+        "generated-demo-token-3333", "generated-login-pw-4444", "generated-url-pw-5555", "generated-extra-pw-7777",
     }  # fmt: skip
     assert expected <= values, expected - values
     assert "not-a-secret-file-6666" not in values

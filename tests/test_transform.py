@@ -118,7 +118,7 @@ def history(tenant: str, rows: list[dict[str, Any]], loaded_at: str | None = Non
 def rows_of(tenant: str, sql: str, **params: Any) -> list[dict[str, Any]]:
     from lib.db import tenant_tx
 
-    with tenant_tx(tenant, "reader") as conn:
+    with tenant_tx(tenant, "pipeline") as conn:  # reads raw too: the pipeline's login (the app has no raw)
         return [dict(r._mapping) for r in conn.execute(text(sql), params)]
 
 

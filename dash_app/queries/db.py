@@ -1,4 +1,4 @@
-"""Run a named `.sql` file for one tenant via `tenant_tx(tenant, "reader")`, with a short TTL cache."""
+"""Run a named `.sql` file for one tenant via `tenant_tx(tenant, "app")` (the dashboards login, RLS), with a short TTL cache."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def fetch_all(
                 return hit[1]
     from lib.db import tenant_tx
 
-    with tenant_tx(tenant, "reader") as conn:
+    with tenant_tx(tenant, "app") as conn:
         conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))  # window sorts stay in memory
         result = conn.execute(text(load_sql(name)), bound)
         rows = [{k: _plain(v) for k, v in row.items()} for row in result.mappings()]

@@ -5,7 +5,7 @@ fallbacks), `agents` (agent workload and wait distribution), `push` (push and ca
 send-time heatmap), `nps` (survey answers parsed from flow-event messages). Each has `load(filters)`,
 pure builders (tested), and `report(filters)` that displays everything. `nb.View` is the notebook frame
 (parameters, ipywidgets controls, an HTML error box instead of a traceback). Data come from the dbt
-marts through the reader role (`tenant_tx(tenant, "reader")`, row-level security).
+marts through the analyst login (`tenant_tx(tenant, "analyst")`, row-level security).
 """
 
 from lib.analysis.display import AnalysisError, error_html, guard

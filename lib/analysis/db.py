@@ -1,6 +1,7 @@
-"""Read-only queries of the analysis views: marts (schema `analytics`) through the reader role.
+"""Read-only queries of the analysis views: marts (schema `analytics`) through the analyst login.
 
-Every query runs inside `tenant_tx(tenant, "reader")`, so row-level security limits it to the
+Every query runs inside `tenant_tx(tenant, "analyst")` (ANALYST_DATABASE_URL: public and the marts,
+nothing in ops, no writes), so row-level security limits it to the
 tenant's rows. The SQL lives in `lib/analysis/sql/<name>.sql` (bind parameters `:date_from`,
 `:date_to`); no credential is ever handled here.
 """
@@ -29,10 +30,10 @@ def sql_text(name: str) -> str:
 
 
 def read_frame(tenant: str, name: str, params: dict[str, object] | None = None) -> pd.DataFrame:
-    """Run `sql/<name>.sql` as the reader for `tenant`; return a DataFrame."""
+    """Run `sql/<name>.sql` as the analyst for `tenant`; return a DataFrame."""
     from lib.db import tenant_tx
 
-    with tenant_tx(tenant, "reader") as conn:
+    with tenant_tx(tenant, "analyst") as conn:
         result = conn.execute(text(sql_text(name)), params or {})
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
@@ -40,11 +41,11 @@ def read_frame(tenant: str, name: str, params: dict[str, object] | None = None) 
 def read_frames(
     tenant: str, names: list[str], params: dict[str, object] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Several queries in one reader transaction (one consistent snapshot)."""
+    """Several queries in one analyst transaction (one consistent snapshot)."""
     from lib.db import tenant_tx
 
     frames: dict[str, pd.DataFrame] = {}
-    with tenant_tx(tenant, "reader") as conn:
+    with tenant_tx(tenant, "analyst") as conn:
         for name in names:
             result = conn.execute(text(sql_text(name)), params or {})
             frames[name] = pd.DataFrame(result.fetchall(), columns=list(result.keys()))

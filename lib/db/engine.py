@@ -1,4 +1,9 @@
-"""Engines per role and the one way to touch tenant data: `tenant_tx`."""
+"""Engines per login and the one way to touch tenant data: `tenant_tx`.
+
+Each role connects with its own login (`lib.db.logins`): `owner` (DATABASE_URL: migrations, `bi
+users`), `app`, `analyst`, `pipeline`, `dbt`; the old names `loader` (= pipeline) and `reader` (= app)
+keep working. No connection switches role: what a login may do is what its grants say.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,11 @@ from typing import Literal
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
-from lib.config import get_settings
+from lib.config import ConfigError, get_settings
+from lib.db.logins import any_url_configured, canonical, login_url
 from lib.db.urls import normalise
 
-Role = Literal["owner", "loader", "reader"]
-ROLE_NAMES: dict[str, str | None] = {"owner": None, "loader": "bi_loader", "reader": "bi_reader"}
+Role = Literal["owner", "app", "analyst", "pipeline", "dbt", "loader", "reader"]
 
 _engines: dict[tuple[str, str, int], Engine] = {}
 _lock = threading.Lock()
@@ -25,17 +30,21 @@ def get_database_url() -> str:
     configured = get_settings().database_url
     if configured is not None:
         return normalise(configured.get_secret_value()).render_as_string(hide_password=False)
+    if any_url_configured():
+        raise ConfigError(
+            "DATABASE_URL is not set: it is the owner's login, for `bi db migrate` and `bi users` only; "
+            "the other processes connect with their own *_DATABASE_URL"
+        )
     from lib.db.embedded import ensure_database
 
     return ensure_database()
 
 
 def get_engine(role: Role = "owner", url: str | None = None) -> Engine:
-    """A pooled engine; loader/reader connections run as `SET ROLE bi_loader|bi_reader` (RLS applies)."""
-    if role not in ROLE_NAMES:
-        raise ValueError(f"unknown role {role!r}; expected one of {sorted(ROLE_NAMES)}")
-    url = url or get_database_url()
-    key = (url, role, os.getpid())  # a forked process must not share pooled sockets
+    """A pooled engine logged in as `role`'s own login; `url` picks another database (tests)."""
+    kind = canonical(role)
+    url = login_url(kind, url)
+    key = (url, kind, os.getpid())  # a forked process must not share pooled sockets
     with _lock:
         engine = _engines.get(key)
         if engine is None:
@@ -44,16 +53,13 @@ def get_engine(role: Role = "owner", url: str | None = None) -> Engine:
                 pool_pre_ping=True,
                 pool_size=5,
                 max_overflow=5,
-                connect_args={"application_name": f"indigitall-bi:{role}"},
+                connect_args={"application_name": f"indigitall-bi:{kind}"},
             )
-            pg_role = ROLE_NAMES[role]
 
             @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn, _record, pg_role=pg_role):  # noqa: ANN001
+            def _on_connect(dbapi_conn, _record):  # noqa: ANN001
                 with dbapi_conn.cursor() as cur:
                     cur.execute("SET TIME ZONE 'UTC'")
-                    if pg_role:
-                        cur.execute(f"SET ROLE {pg_role}")
                 dbapi_conn.commit()
 
             _engines[key] = engine
@@ -69,7 +75,7 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def tenant_tx(tenant_id: str, role: Role = "loader", url: str | None = None) -> Iterator[Connection]:
+def tenant_tx(tenant_id: str, role: Role = "pipeline", url: str | None = None) -> Iterator[Connection]:
     """One transaction scoped to a tenant: `app.tenant_id` is set for it (RLS), committed on success."""
     if not tenant_id or not isinstance(tenant_id, str):
         raise ValueError("tenant_tx needs a tenant id")

@@ -3,6 +3,10 @@
 Every file is written to be re-runnable (IF NOT EXISTS, CREATE OR REPLACE). A file already applied
 with the same checksum is skipped; one whose text changed is applied again and its checksum updated.
 An advisory lock serialises concurrent migrators.
+
+After the files, every run re-applies `ops.apply_login_grants()` (migration 050: the login groups'
+grants and the mart builder's policies on every table, including tables later files added) and then
+creates or updates the application logins (`lib.db.logins.ensure_logins`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from lib.db.engine import get_database_url, get_engine
+from lib.db.logins import LoginState, ensure_logins
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _LOCK_KEY = 727_000_001
@@ -25,8 +30,11 @@ def migration_files() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
 
 
-def migrate(url: str | None = None) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when the schema was current)."""
+def migrate(url: str | None = None, *, logins: list[LoginState] | None = None) -> list[str]:
+    """Apply pending migrations, the login grants and the logins; return the migrations applied.
+
+    `logins`, when given, receives what happened to each application login (for `bi db`).
+    """
     url = url or get_database_url()
     applied: list[str] = []
     engine = get_engine("owner", url)
@@ -65,8 +73,19 @@ def migrate(url: str | None = None) -> list[str]:
                     conn.commit()
                 except Exception as exc:
                     conn.rollback()
+                    conn.connection.dbapi_connection.rollback()  # the file ran on the raw cursor
                     raise RuntimeError(f"migration {path.name} failed: {exc}") from exc
                 applied.append(path.stem)
+            try:
+                if conn.execute(text("SELECT to_regprocedure('ops.apply_login_grants()')")).scalar():
+                    conn.execute(text("SELECT ops.apply_login_grants()"))
+                conn.commit()
+            except Exception as exc:
+                conn.rollback()
+                raise RuntimeError(f"re-applying the login grants failed: {exc}") from exc
+            states = ensure_logins(url)
+            if logins is not None:
+                logins.extend(states)
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
             conn.commit()

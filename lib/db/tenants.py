@@ -30,5 +30,5 @@ def ensure_tenant(tenant: TenantConfig, url: str | None = None) -> None:
         sl = 0
     if sl <= 0:
         raise ConfigError(f"tenant {tenant.id!r}: service_level_seconds must be a positive whole number")
-    with tenant_tx(tenant.id, "loader", url) as conn:
+    with tenant_tx(tenant.id, "pipeline", url) as conn:
         conn.execute(_UPSERT, {"id": tenant.id, "name": tenant.name, "tz": tenant.timezone, "sl": sl})

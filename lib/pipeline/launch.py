@@ -33,8 +33,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
             raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
     run_id = new_run_id(now)
     folder = archive.run_dir(get_settings().runs_path, now, run_id)
-    ledger.create_run(
-        run_id, tenant.id, mode, status="queued", archive_dir=str(folder), lib_version=archive.lib_version(),
+    ledger.queue_run(
+        run_id, tenant.id, mode, archive_dir=str(folder), lib_version=archive.lib_version(),
         params={"mode": mode, "tenant": tenant.id, **{k: v for k, v in params.items() if v is not None}},
     )  # fmt: skip
     argv = [sys.executable, "-m", "lib", "run", "--run-id", run_id, "--mode", mode, "--tenant", tenant.id,
@@ -53,5 +53,5 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
         )  # fmt: skip
     finally:
         log.close()
-    ledger.update_run(run_id, tenant.id, pid=proc.pid)
+    ledger.set_queued_pid(run_id, tenant.id, proc.pid)
     return run_id

@@ -1,7 +1,8 @@
 """The run ledger: `ops.pipeline_runs` and `ops.pipeline_steps` (same facts as the run's manifest).
 
-Writes go through `tenant_tx(tenant, "loader")`; reads for the dashboards/API use the reader role
-(RLS: one tenant at a time, so cross-tenant reads loop over the configured tenants).
+Writes go through `tenant_tx(tenant, "pipeline")`; reads for the dashboards/API use the app login
+(RLS: one tenant at a time, so cross-tenant reads loop over the configured tenants). The API queues a
+run as the app login through the narrow functions of migration 052 (`queue_run`, `set_queued_pid`).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def create_run(
     pid: int | None = None,
 ) -> None:
     """Insert the run row (idempotent on run_id: an existing row keeps its facts)."""
-    with tenant_tx(tenant_id) as conn:
+    with tenant_tx(tenant_id, "pipeline") as conn:
         conn.execute(
             text(
                 "INSERT INTO ops.pipeline_runs (run_id, tenant_id, mode, status, params, git_commit, "
@@ -65,6 +66,33 @@ def create_run(
             {"run_id": run_id, "tenant": tenant_id, "mode": mode, "status": status,
              "params": _json(params), "git": git_commit, "ver": lib_version, "dir": archive_dir, "pid": pid},
         )  # fmt: skip
+
+
+def queue_run(
+    run_id: str,
+    tenant_id: str,
+    mode: str,
+    *,
+    params: dict[str, Any],
+    archive_dir: str,
+    lib_version: str | None,
+) -> bool:
+    """Insert a `queued` run as the app login (the pipeline API); False when the run id exists."""
+    with tenant_tx(tenant_id, "app") as conn:
+        return bool(
+            conn.execute(
+                text("SELECT ops.queue_pipeline_run(:r, :m, CAST(:p AS jsonb), :d, :v)"),
+                {"r": run_id, "m": mode, "p": _json(params), "d": archive_dir, "v": lib_version},
+            ).scalar()
+        )
+
+
+def set_queued_pid(run_id: str, tenant_id: str, pid: int) -> bool:
+    """Record the spawned process of a queued run (app login); False once the run has started."""
+    with tenant_tx(tenant_id, "app") as conn:
+        return bool(
+            conn.execute(text("SELECT ops.set_queued_run_pid(:r, :p)"), {"r": run_id, "p": pid}).scalar()
+        )
 
 
 def update_run(run_id: str, tenant_id: str, **fields: Any) -> None:
@@ -77,7 +105,7 @@ def update_run(run_id: str, tenant_id: str, **fields: Any) -> None:
         return
     sets = ", ".join(f"{k} = CAST(:{k} AS jsonb)" if k == "params" else f"{k} = :{k}" for k in fields)
     values = {k: _json(v) if k == "params" else v for k, v in fields.items()}
-    with tenant_tx(tenant_id) as conn:
+    with tenant_tx(tenant_id, "pipeline") as conn:
         conn.execute(
             text(f"UPDATE ops.pipeline_runs SET {sets} WHERE run_id = :run_id"),  # noqa: S608 - fixed names
             {**values, "run_id": run_id},
@@ -88,7 +116,7 @@ def put_steps(
     run_id: str, tenant_id: str, steps: Iterable[tuple[int, str, str]], status: str = "pending"
 ) -> None:
     """Insert (seq, step id, kind) rows, or reset existing ones to `status` (a resume)."""
-    with tenant_tx(tenant_id) as conn:
+    with tenant_tx(tenant_id, "pipeline") as conn:
         for seq, step, kind in steps:
             conn.execute(
                 text(
@@ -115,7 +143,7 @@ def update_step(run_id: str, tenant_id: str, step: str, **fields: Any) -> bool:
         return True
     sets = ", ".join(f"{k} = CAST(:{k} AS jsonb)" if k == "metrics" else f"{k} = :{k}" for k in fields)
     values = {k: _json(v) if k == "metrics" else v for k, v in fields.items()}
-    with tenant_tx(tenant_id) as conn:
+    with tenant_tx(tenant_id, "pipeline") as conn:
         done = conn.execute(
             text(
                 f"UPDATE ops.pipeline_steps SET {sets} WHERE run_id = :run_id AND step = :step "  # noqa: S608
@@ -128,7 +156,7 @@ def update_step(run_id: str, tenant_id: str, step: str, **fields: Any) -> bool:
 
 def abort_steps(run_id: str, tenant_id: str, reason: str = "ejecución interrumpida") -> None:
     """An interrupted run: its running steps become failed, its pending ones skipped, with the reason."""
-    with tenant_tx(tenant_id) as conn:
+    with tenant_tx(tenant_id, "pipeline") as conn:
         conn.execute(
             text(
                 "UPDATE ops.pipeline_steps SET status = CASE status WHEN 'running' THEN 'failed' ELSE 'skipped' END, "
@@ -143,7 +171,7 @@ def abort_steps(run_id: str, tenant_id: str, reason: str = "ejecución interrump
 
 def fail_abandoned(tenant_id: str, keep: str, *, queued_grace_s: int = 120) -> int:
     """Mark the tenant's other running runs (and stale queued ones) failed; call while holding the lock."""
-    with tenant_tx(tenant_id) as conn:
+    with tenant_tx(tenant_id, "pipeline") as conn:
         ids = [
             r[0]
             for r in conn.execute(
@@ -182,7 +210,7 @@ def relocate_archive(run_id: str, tenant_id: str, old_prefix: str, new_prefix: s
             )
 
 
-def reap_dead_runs(tenant_id: str, role: str = "reader") -> list[str]:
+def reap_dead_runs(tenant_id: str, role: str = "app") -> list[str]:
     """End the tenant's runs whose process is gone (lock free; see `ops.reap_dead_runs`). Any login
     may call it (the API does, with the read-only one); returns the run ids it ended."""
     with tenant_tx(tenant_id, role) as conn:  # type: ignore[arg-type]
@@ -208,7 +236,7 @@ def _steps(conn: Any, run_id: str) -> list[dict[str, Any]]:
 
 
 def get_run(
-    run_id: str, tenant_id: str | None = None, *, role: str = "reader", reap: bool = True
+    run_id: str, tenant_id: str | None = None, *, role: str = "app", reap: bool = True
 ) -> dict[str, Any] | None:
     """The run with its steps, or None (searched in `tenant_id`, else in every configured tenant).
 
@@ -237,7 +265,7 @@ def list_runs(tenant_id: str | None = None, limit: int = 20) -> list[dict[str, A
     """Latest runs first (without steps; `steps_ok`/`steps_total` counts instead)."""
     out: list[dict[str, Any]] = []
     for tid in _tenant_ids(tenant_id):
-        with tenant_tx(tid, "reader") as conn:
+        with tenant_tx(tid, "app") as conn:
             rows = conn.execute(
                 text(
                     f"SELECT {', '.join('r.' + c.strip() for c in RUN_COLUMNS.split(','))}, "  # noqa: S608
@@ -265,8 +293,8 @@ def _reap_if_active(tenant_id: str, run_id: str, role: str) -> None:
 
 def active_runs(tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's queued/running runs (dead ones reaped first)."""
-    reap_dead_runs(tenant_id)
-    with tenant_tx(tenant_id, "reader") as conn:
+    reap_dead_runs(tenant_id, "app")
+    with tenant_tx(tenant_id, "app") as conn:
         rows = conn.execute(
             text(
                 f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608
@@ -280,7 +308,7 @@ def last_success_by_tenant(tenant_ids: Sequence[str] | None = None) -> dict[str,
     """tenant id -> its latest successful run (run_id, mode, started_at, finished_at, duration_ms)."""
     out: dict[str, dict[str, Any]] = {}
     for tid in list(tenant_ids) if tenant_ids else _tenant_ids(None):
-        with tenant_tx(tid, "reader") as conn:
+        with tenant_tx(tid, "app") as conn:
             row = (
                 conn.execute(
                     text(

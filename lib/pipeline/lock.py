@@ -11,7 +11,7 @@ import hashlib
 
 import psycopg2
 
-from lib.db import to_dsn
+from lib.db import login_url, to_dsn
 
 LOCK_CLASS = 0x0B1_0001  # "bi pipeline run" (int4, positive so pg_locks.classid reads back the same)
 
@@ -31,17 +31,8 @@ def lock_key(tenant_id: str) -> tuple[int, int]:
     return LOCK_CLASS, int(digest, 16) & 0x7FFF_FFFF
 
 
-def _connect(url: str | None, role: str = "loader"):
-    """A dedicated autocommit connection: `url` when given (tests), else the role's login."""
-    if url:
-        conn = psycopg2.connect(to_dsn(url), application_name="indigitall-bi:run-lock")
-    else:
-        from lib.db import get_engine
-
-        fairy = get_engine(role).raw_connection()  # type: ignore[arg-type]
-        fairy.detach()  # ours for the whole run, never back in the pool
-        conn = fairy.dbapi_connection
-        conn.rollback()  # the pool's ping may have opened a transaction
+def _connect(url: str | None, role: str):
+    conn = psycopg2.connect(to_dsn(login_url(role, url)), application_name="indigitall-bi:run-lock")
     conn.autocommit = True
     return conn
 
@@ -56,7 +47,7 @@ class TenantLock:
 
     def acquire(self) -> TenantLock:
         """Take the lock or raise RunLocked at once."""
-        conn = _connect(self.url)
+        conn = _connect(self.url, "pipeline")
         with conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(self.tenant_id))
             got = cur.fetchone()[0]
@@ -91,10 +82,10 @@ class TenantLock:
         self.release()
 
 
-def is_locked(tenant_id: str, url: str | None = None) -> bool:
+def is_locked(tenant_id: str, url: str | None = None, role: str = "app") -> bool:
     """True when some session holds the tenant's run lock (reads pg_locks; takes nothing)."""
     cls, obj = lock_key(tenant_id)
-    conn = _connect(url, "reader")
+    conn = _connect(url, role)
     try:
         with conn.cursor() as cur:
             cur.execute(

@@ -166,7 +166,7 @@ def _copy_out(folder: RunFolder, target: str) -> str:
 def _ledger_tenant(run_id: str) -> str | None:
     from lib.pipeline import ledger
 
-    run = ledger.get_run(run_id, role="loader", reap=False)
+    run = ledger.get_run(run_id, role="pipeline", reap=False)
     return run["tenant_id"] if run else None
 
 

@@ -138,7 +138,7 @@ class _Run:
         opts = self.opts
         self.settings = get_settings()
         if opts.resume:
-            run = ledger.get_run(opts.resume, opts.tenant, reap=False)
+            run = ledger.get_run(opts.resume, opts.tenant, role="pipeline", reap=False)
             if run is None:
                 raise UsageError(
                     f"no run {opts.resume!r} in the ledger"
@@ -183,7 +183,7 @@ class _Run:
             self.archive_dir = None
             self.previous_ms = 0
             if opts.run_id:  # launched by launch_run: its queued row holds the archive folder
-                queued = ledger.get_run(opts.run_id, self.tenant.id, role="loader", reap=False)
+                queued = ledger.get_run(opts.run_id, self.tenant.id, role="pipeline", reap=False)
                 if queued and queued["status"] != "queued":
                     raise UsageError(f"run {opts.run_id} already exists ({queued['status']}); use --resume")
                 if queued and queued.get("archive_dir"):
@@ -420,7 +420,7 @@ class _Run:
         return run_status, self.write_manifest()
 
     def write_manifest(self) -> Path | None:
-        run = ledger.get_run(self.run_id, self.tenant.id, role="loader", reap=False)
+        run = ledger.get_run(self.run_id, self.tenant.id, role="pipeline", reap=False)
         if run is None:
             return None
         steps = []
@@ -568,7 +568,7 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
         run_status = "failed"
         ledger.update_run(run.run_id, run.tenant.id, status="failed", error="; ".join(run.failed)[:2000])
     _apply_retention(run, progress)
-    final = ledger.get_run(run.run_id, run.tenant.id, role="loader", reap=False)
+    final = ledger.get_run(run.run_id, run.tenant.id, role="pipeline", reap=False)
     return RunOutcome(
         run.run_id, run.tenant.id, run_status, EXIT_OK if run_status == "success" else EXIT_FAILED, message,
         run.archive_dir, (final or {}).get("steps", []), manifest,
@@ -598,7 +598,7 @@ def withhold_secrets(message: str) -> str:
 def _fail_queued(run_id: str, tenant_id: str, error: str) -> None:
     """A launched run that could not take the lock: its queued row ends as failed."""
     try:
-        run = ledger.get_run(run_id, tenant_id, role="loader", reap=False)
+        run = ledger.get_run(run_id, tenant_id, role="pipeline", reap=False)
         if run and run["status"] == "queued":
             ledger.update_run(run_id, tenant_id, status="failed", finished_at=clock.now(), error=error)
     except Exception:  # noqa: BLE001, S110 - the lock message is what matters

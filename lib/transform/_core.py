@@ -188,7 +188,7 @@ def _apply_result(result: StepResult, row: Any) -> None:
 def execute(
     tf: Transform, tenant: str, *, run_id: str | None = None, full_refresh: bool = False
 ) -> StepResult:
-    """Run one transform or post-transform for one tenant inside `tenant_tx(tenant, "loader")`."""
+    """Run one transform or post-transform for one tenant inside `tenant_tx(tenant, "pipeline")`."""
     from lib.db import tenant_tx
 
     result = StepResult(step=tf.name, tenant_id=tenant)
@@ -196,7 +196,7 @@ def execute(
     params: dict[str, Any] = {"tenant": tenant}
     started = time.perf_counter()
     try:
-        with tenant_tx(tenant, "loader") as conn:
+        with tenant_tx(tenant, "pipeline") as conn:
             conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
             conn.execute(text("SELECT set_config('work_mem', :wm, true)"), {"wm": tf.work_mem})
             conn.execute(_LOCK_SQL, {"tenant": tenant, "name": tf.name})

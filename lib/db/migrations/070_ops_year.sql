@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS ops.step_state (
 );
 SELECT ops.enable_tenant_rls('ops.step_state');
 GRANT SELECT, INSERT, UPDATE, DELETE ON ops.step_state TO bi_loader;
-GRANT SELECT ON ops.step_state TO bi_reader;
+GRANT SELECT ON ops.step_state TO bi_app;
 
 -- The run lock's key (lib.pipeline.lock): class 0x0B10001, object = 31 bits of md5(tenant id).
 CREATE OR REPLACE FUNCTION ops.run_lock_key(p_tenant text) RETURNS integer
@@ -72,5 +72,5 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION ops.reap_dead_runs(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ops.reap_dead_runs(integer) TO bi_loader, bi_reader;
-GRANT EXECUTE ON FUNCTION ops.run_lock_key(text) TO bi_loader, bi_reader;
+GRANT EXECUTE ON FUNCTION ops.reap_dead_runs(integer) TO bi_loader, bi_app;
+GRANT EXECUTE ON FUNCTION ops.run_lock_key(text) TO bi_loader, bi_app;
