@@ -145,7 +145,7 @@ def main() -> int:
                     f"{row['new_raw_mb']:.2f} MB compressed; growth {row['growth_mb']:.2f} MB vs budget {row['budget_mb']:.2f}; "
                     f"full p50/p95 {row['full_p50']:.1f}/{row['full_p95']:.1f} s, transform-only p50/p95 "
                     f"{row['tonly_p50']:.2f}/{row['tonly_p95']:.2f} s ({row['nothing_new_runs']} with nothing new, "
-                    f"p95 {row['nothing_new_p95']:.2f} s); failed runs {failed}",
+                    f"p95 {row['nothing_new_p95']:.2f} s); failed runs {failed}; load avg {os.getloadavg()[1]:.1f}",
                     flush=True,
                 )
     finally:

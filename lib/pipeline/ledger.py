@@ -291,10 +291,10 @@ def _reap_if_active(tenant_id: str, run_id: str, role: str) -> None:
         reap_dead_runs(tenant_id, role)
 
 
-def active_runs(tenant_id: str) -> list[dict[str, Any]]:
-    """The tenant's queued/running runs (dead ones reaped first)."""
-    reap_dead_runs(tenant_id, "app")
-    with tenant_tx(tenant_id, "app") as conn:
+def active_runs(tenant_id: str, role: str = "app") -> list[dict[str, Any]]:
+    """The tenant's queued/running runs (dead ones reaped first); `role`: the caller's login."""
+    reap_dead_runs(tenant_id, role)
+    with tenant_tx(tenant_id, role) as conn:  # type: ignore[arg-type]
         rows = conn.execute(
             text(
                 f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608

@@ -125,7 +125,7 @@ def _active_run_ids() -> set[str]:
     except ConfigError:
         tenants = []
     for tid in tenants:
-        ids |= {r["run_id"] for r in ledger.active_runs(tid)}
+        ids |= {r["run_id"] for r in ledger.active_runs(tid, "pipeline")}  # a run's own login
     return ids
 
 
