@@ -138,19 +138,22 @@ _LOGIN_HTML = """<!doctype html>
 <h1><span class="brand">inDigitall</span> BI</h1><p class="sub">Ingrese para ver los tableros</p>
 {error}
 <input type="hidden" name="csrf_token" value="{csrf}"><input type="hidden" name="next" value="{next}">
-<label for="username">Usuario</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="username">Usuario</label><input id="username" name="username" value="{username}" autocomplete="username" required autofocus>
 <label for="password">Contraseña</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" id="login-button">Ingresar</button>
 </form></body></html>"""
 
 
-def _login_page(error: str | None = None, next_url: str = "/", status: int = 200) -> flask.Response:
+def _login_page(
+    error: str | None = None, next_url: str = "/", status: int = 200, username: str = ""
+) -> flask.Response:
     token = flask.session.get("csrf_token") or secrets.token_urlsafe(24)
     flask.session["csrf_token"] = token
     html = _LOGIN_HTML.format(
         error=f'<div class="err" id="login-error">{escape(error)}</div>' if error else "",
         csrf=escape(token),
         next=escape(_safe_next(next_url)),
+        username=escape(username),
     )
     resp = flask.make_response(html, status)
     resp.headers["Cache-Control"] = "no-store"
@@ -168,7 +171,9 @@ def login_view() -> flask.Response:
     user = verify_user(form.get("username", "").strip(), form.get("password", ""))
     if user is None:
         log.info("dashboard sign-in failed for a user name")
-        return _login_page("Usuario o contraseña incorrectos.", form.get("next", "/"), 401)
+        return _login_page(
+            "Usuario o contraseña incorrectos.", form.get("next", "/"), 401, form.get("username", "")
+        )
     flask.session.clear()
     flask.session.permanent = True
     flask.session["user"] = user.to_session()

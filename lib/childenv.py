@@ -7,12 +7,13 @@ locale, Jupyter/Python dirs, non-secret settings) and adds only the secrets of t
 
 | kind | database login | other secrets |
 |---|---|---|
-| `dash` | `APP_DATABASE_URL` (+ `PIPELINE_`/`DBT_DATABASE_URL` for the runs it launches) | `PIPELINE_API_TOKEN`, `DASH_SECRET_KEY`, every tenant's ServerKey (passed on to runs), object-storage credentials |
+| `dash` | `APP_DATABASE_URL` (+ `PIPELINE_`/`DBT_`/`ANALYST_DATABASE_URL` for the runs it launches) | `PIPELINE_API_TOKEN`, `DASH_SECRET_KEY`, every tenant's ServerKey and `SMTP_PASSWORD` (passed on to runs), object-storage credentials |
 | `voila`, `lab` | `ANALYST_DATABASE_URL` | none (`lab` keeps `JUPYTER_TOKEN`, its own sign-in) |
-| `run` (a launched `bi run`) | `PIPELINE_DATABASE_URL`, `DBT_DATABASE_URL` | the run's tenant's ServerKey only, object-storage credentials |
+| `run` (a launched `bi run`) | `PIPELINE_DATABASE_URL`, `DBT_DATABASE_URL`, `ANALYST_DATABASE_URL` (its report step) | the run's tenant's ServerKey only, `SMTP_PASSWORD`, object-storage credentials |
 | `kernel-extract` | `PIPELINE_DATABASE_URL` | the step's tenant's ServerKey only |
 | `kernel-transform` | `PIPELINE_DATABASE_URL` | none |
 | `kernel-dbt` (the dbt step's kernel, which starts dbt) | `PIPELINE_DATABASE_URL`, `DBT_DATABASE_URL` | none |
+| `kernel-report` (the weekly report) | `ANALYST_DATABASE_URL` | `SMTP_PASSWORD` |
 | `dbt` | `DBT_DATABASE_URL` | none |
 | `simulator` | none | the ServerKeys it accepts (`INDIGITALL_SERVER_KEY`, the tenants' key variables) |
 
@@ -36,6 +37,7 @@ KINDS = (
     "kernel-extract",
     "kernel-transform",
     "kernel-dbt",
+    "kernel-report",
     "dbt",
     "simulator",
 )
@@ -55,7 +57,8 @@ _SETTINGS = (
     "BI_DATA_DIR", "RUNS_DIR", "RUNS_RETENTION_DAYS", "RUNS_MAX_SIZE", "RUNS_ARCHIVE_URL",
     "RUNS_QUARANTINE_DIR", "TENANTS_FILE", "TENANT_ID", "TENANT_TIMEZONE", "INDIGITALL_BASE_URL",
     "INDIGITALL_APP_ID", "BI_CLOCK_NOW", "BI_PIPELINE_FAULT", "BI_DBT_WORK_DIR", "BI_DBT_THREADS",
-    "BI_DBT_FULL_BUILD_HOURS",
+    "BI_DBT_FULL_BUILD_HOURS", "BI_WEEKLY_REPORT", "REPORT_RECIPIENTS", "SMTP_HOST", "SMTP_PORT", "SMTP_USER",
+    "SMTP_FROM", "SMTP_SECURITY",
 )  # fmt: skip
 _SETTINGS_PREFIXES = ("EXTRACT_",)
 _DASH_SETTINGS = ("DASH_WORKERS", "WEB_CONCURRENCY", "DASH_TIMEOUT", "FORWARDED_ALLOW_IPS", "DASH_COOKIE_DOMAIN",
@@ -67,13 +70,14 @@ _STORAGE = (
     "AWS_ENDPOINT_URL", "AWS_PROFILE", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT",
 )  # fmt: skip
 _LOGINS = {
-    "dash": ("APP_DATABASE_URL", "PIPELINE_DATABASE_URL", "DBT_DATABASE_URL"),
+    "dash": ("APP_DATABASE_URL", "PIPELINE_DATABASE_URL", "DBT_DATABASE_URL", "ANALYST_DATABASE_URL"),
     "voila": ("ANALYST_DATABASE_URL",),
     "lab": ("ANALYST_DATABASE_URL",),
-    "run": ("PIPELINE_DATABASE_URL", "DBT_DATABASE_URL"),
+    "run": ("PIPELINE_DATABASE_URL", "DBT_DATABASE_URL", "ANALYST_DATABASE_URL"),
     "kernel-extract": ("PIPELINE_DATABASE_URL",),
     "kernel-transform": ("PIPELINE_DATABASE_URL",),
     "kernel-dbt": ("PIPELINE_DATABASE_URL", "DBT_DATABASE_URL"),
+    "kernel-report": ("ANALYST_DATABASE_URL",),
     "dbt": ("DBT_DATABASE_URL",),
     "simulator": (),
 }
@@ -94,7 +98,8 @@ def _tenant_key_var(tenant: str | None) -> str:
 
 def kernel_kind(step_kind: str | None) -> str:
     """The kind of environment a step kernel gets: extract, dbt, else transform (post steps too)."""
-    return {"extract": "kernel-extract", "dbt": "kernel-dbt"}.get(step_kind or "", "kernel-transform")
+    kinds = {"extract": "kernel-extract", "dbt": "kernel-dbt", "report": "kernel-report"}
+    return kinds.get(step_kind or "", "kernel-transform")
 
 
 def child_env(
@@ -109,14 +114,16 @@ def child_env(
     keep |= set(_LOGINS[kind])
     if kind == "dash":
         keep |= {k for k in src if k.startswith("DASH_")}
-        keep |= {*_DASH_SETTINGS, "PIPELINE_API_TOKEN", "DASH_SECRET_KEY", *_STORAGE}
+        keep |= {*_DASH_SETTINGS, "PIPELINE_API_TOKEN", "DASH_SECRET_KEY", "SMTP_PASSWORD", *_STORAGE}
         keep |= set(_all_key_vars())
     elif kind in ("voila", "lab"):
         keep |= set(_JUPYTER_SETTINGS) | {k for k in src if k.startswith(("VOILA_", "LAB_"))}
         if kind == "lab":
             keep.add("JUPYTER_TOKEN")
     elif kind == "run":
-        keep |= {*_STORAGE, _tenant_key_var(tenant)}
+        keep |= {*_STORAGE, _tenant_key_var(tenant), "SMTP_PASSWORD"}
+    elif kind == "kernel-report":  # the weekly report reads as an analyst and may send its e-mail
+        keep.add("SMTP_PASSWORD")
     elif kind == "kernel-extract":
         keep.add(_tenant_key_var(tenant))
     elif kind == "dbt":  # dbt's own settings (DBT_TARGET_PATH, DBT_PARTIAL_PARSE, its login URL)

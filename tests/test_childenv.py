@@ -23,19 +23,23 @@ SECRETS = {
     "AWS_SECRET_ACCESS_KEY": "aws-secret-7788",
     "GITHUB_TOKEN": "ghp-stray-token-99",
     "PGPASSWORD": "pg-password-1010",
+    "SMTP_PASSWORD": "smtp-password-2020",
 }
 DOTENV_ONLY = {"KEY_COOP_B": "server-key-of-coop-b-from-dotenv"}  # a setting that only .env has
 VALUES = {**SECRETS, **DOTENV_ONLY}
 
 EXPECTED = {
-    "dash": {"APP_DATABASE_URL", "PIPELINE_DATABASE_URL", "DBT_DATABASE_URL", "PIPELINE_API_TOKEN",
-             "DASH_SECRET_KEY", "KEY_COOP_A", "KEY_COOP_B", "AWS_SECRET_ACCESS_KEY"},
+    "dash": {"APP_DATABASE_URL", "PIPELINE_DATABASE_URL", "DBT_DATABASE_URL", "ANALYST_DATABASE_URL",
+             "PIPELINE_API_TOKEN", "DASH_SECRET_KEY", "KEY_COOP_A", "KEY_COOP_B", "AWS_SECRET_ACCESS_KEY",
+             "SMTP_PASSWORD"},
     "voila": {"ANALYST_DATABASE_URL"},
     "lab": {"ANALYST_DATABASE_URL", "JUPYTER_TOKEN"},
-    "run": {"PIPELINE_DATABASE_URL", "DBT_DATABASE_URL", "KEY_COOP_B", "AWS_SECRET_ACCESS_KEY"},
+    "run": {"PIPELINE_DATABASE_URL", "DBT_DATABASE_URL", "ANALYST_DATABASE_URL", "KEY_COOP_B",
+            "AWS_SECRET_ACCESS_KEY", "SMTP_PASSWORD"},
     "kernel-extract": {"PIPELINE_DATABASE_URL", "KEY_COOP_B"},
     "kernel-transform": {"PIPELINE_DATABASE_URL"},
     "kernel-dbt": {"PIPELINE_DATABASE_URL", "DBT_DATABASE_URL"},
+    "kernel-report": {"ANALYST_DATABASE_URL", "SMTP_PASSWORD"},
     "dbt": {"DBT_DATABASE_URL"},
     "simulator": {"KEY_COOP_A", "KEY_COOP_B"},
 }  # fmt: skip

@@ -221,3 +221,10 @@ def test_serve_commands(monkeypatch: pytest.MonkeyPatch) -> None:
         build_command("nope")
     env = child_env("voila", {"PATH": "/bin"})
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ANALYSIS_DIR.parent.parent)
+
+
+def test_jupyterlab_first_start_needs_no_build() -> None:
+    """No old-style extension left in the app dir: JupyterLab does not offer "Build Recommended"."""
+    from jupyterlab.commands import build_check
+
+    assert build_check() == []

@@ -25,6 +25,7 @@ class Filters:
     date_from: date
     date_to: date
     timezone: str = "America/Bogota"
+    channel: str = "all"
 
     @property
     def days(self) -> int:
@@ -33,7 +34,14 @@ class Filters:
 
     def sql_params(self) -> dict[str, object]:
         """Bind parameters shared by every query."""
-        return {"date_from": self.date_from, "date_to": self.date_to}
+        return {"date_from": self.date_from, "date_to": self.date_to, "channel": self.channel}
+
+    @property
+    def window(self):  # noqa: ANN201 - lib.analysis.kpis.Window
+        """The KPI window (same tenant, dates and channel as a Dash page)."""
+        from lib.analysis.kpis import Window
+
+        return Window(self.date_from, self.date_to, self.channel)
 
     def query_string(self) -> str:
         """`?tenant=..&date_from=..&date_to=..` for a Voila link."""
@@ -42,12 +50,19 @@ class Filters:
                 "tenant": self.tenant,
                 "date_from": self.date_from.isoformat(),
                 "date_to": self.date_to.isoformat(),
+                "channel": self.channel,
             }
         )
 
     def label(self) -> str:
-        """Human summary, e.g. 'demo · 2025-01-01 → 2025-01-31 (31 días)'."""
-        return f"{self.tenant} · {self.date_from.isoformat()} → {self.date_to.isoformat()} ({self.days} días)"
+        """Human summary, e.g. 'demo · 01/01/2025 – 31/01/2025 (31 días) · canal: todos'."""
+        from lib.analysis.fmt import fmt_date
+
+        canal = {"all": "todos", "cloudapi": "WhatsApp", "webchat": "Webchat"}.get(self.channel, self.channel)
+        return (
+            f"{self.tenant} · {fmt_date(self.date_from)} – {fmt_date(self.date_to)} ({self.days} días) · "
+            f"canal: {canal} · {self.date_from.isoformat()} → {self.date_to.isoformat()}"
+        )
 
 
 def parse_date(value: date | datetime | str | None, name: str) -> date | None:
@@ -68,7 +83,8 @@ def query_overrides(query_string: str | None = None) -> dict[str, str]:
     """Filters from Voila's QUERY_STRING (tenant, date_from, date_to, days)."""
     qs = os.environ.get("QUERY_STRING", "") if query_string is None else query_string
     parsed = parse_qs(qs.lstrip("?"), keep_blank_values=False)
-    return {k: v[-1] for k, v in parsed.items() if k in {"tenant", "date_from", "date_to", "days"} and v}
+    keys = {"tenant", "date_from", "date_to", "days", "channel"}
+    return {k: v[-1] for k, v in parsed.items() if k in keys and v}
 
 
 def resolve_filters(
@@ -79,11 +95,13 @@ def resolve_filters(
     *,
     query_string: str | None = None,
     latest: date | None = None,
+    channel: str | None = None,
 ) -> Filters:
     """Validate the parameters (query string first) and fill the defaults.
 
-    Defaults: tenant = TENANT_ID (or the only configured tenant); date_to = `latest` (the last date
-    with data, when the caller knows it) else today; date_from = date_to − (days − 1).
+    Defaults: tenant = TENANT_ID (or the only configured tenant); date_to = `latest` (the last
+    complete local day, lib.analysis.periods, when the caller knows it) else yesterday; date_from =
+    date_to − (days − 1); channel = all.
     """
     q = query_overrides(query_string)
     tenant_id, tz = resolve_tenant(q.get("tenant") or tenant)
@@ -99,7 +117,7 @@ def resolve_filters(
     d_to = parse_date(date_to, "DATE_TO")
     d_from = parse_date(date_from, "DATE_FROM")
     if d_to is None:
-        d_to = latest or date.today()
+        d_to = latest or (date.today() - timedelta(days=1))
         if d_from is not None and d_from > d_to:
             d_to = d_from + timedelta(days=n_days - 1)
     if d_from is None:
@@ -110,7 +128,10 @@ def resolve_filters(
         )
     if (d_to - d_from).days + 1 > MAX_DAYS:
         raise AnalysisError(f"la ventana supera {MAX_DAYS} días")
-    return Filters(tenant=tenant_id, date_from=d_from, date_to=d_to, timezone=tz)
+    chan = q.get("channel") or channel or "all"
+    if chan not in ("all", "cloudapi", "webchat"):
+        raise AnalysisError(f"canal desconocido ({chan!r}); use all, cloudapi o webchat")
+    return Filters(tenant=tenant_id, date_from=d_from, date_to=d_to, timezone=tz, channel=chan)
 
 
 def resolve_tenant(tenant: str | None = None) -> tuple[str, str]:

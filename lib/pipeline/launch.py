@@ -21,8 +21,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
 
     `params` may hold date_from, date_to, full_refresh, from_step, only (the `bi run` options).
     """
-    if mode not in ("full", "transform-only"):
-        raise ValueError(f"mode must be full or transform-only, got {mode!r}")
+    if mode not in ("full", "transform-only", "report"):
+        raise ValueError(f"mode must be full, transform-only or report, got {mode!r}")
     tenant = get_tenant(tenant_id)
     if is_locked(tenant.id):
         raise RunLocked(tenant.id, "its run lock is held")

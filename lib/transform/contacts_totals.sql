@@ -1,5 +1,6 @@
 -- Post-transform: public.contacts totals from public.messages for the queued contacts (all contacts
--- when :full). total_messages, total_conversations (distinct conversation ids), first_contact and
+-- when :full). total_messages, total_conversations (the dashboards' conversations: a new one at the
+-- contact's first message or after > 30 min of silence, unless inside the same agent session), first_contact and
 -- last_contact (messages.date, tenant-local). A contact without messages gets 0, 0, NULL, NULL.
 -- The queue entries are consumed (deleted) by this same statement.
 WITH consumed AS (
@@ -13,14 +14,25 @@ keys AS (
     WHERE c.tenant_id = :tenant
       AND (:full OR c.contact_id IN (SELECT key FROM consumed))
 ),
+msgs AS (
+    SELECT m.contact_id, m.message_id, m.date,
+           CASE
+                      WHEN lag(m.message_id) OVER w IS NULL THEN true
+                      WHEN m.conversation_id IS NOT NULL AND m.conversation_id = lag(m.conversation_id) OVER w THEN false
+                      ELSE coalesce(m."timestamp" - lag(m."timestamp") OVER w > interval '30 minutes', false)
+                  END AS is_start
+    FROM public.messages m
+    WHERE m.tenant_id = :tenant AND m.contact_id IN (SELECT contact_id FROM keys)
+    WINDOW w AS (PARTITION BY m.contact_id ORDER BY m."timestamp" NULLS LAST, m.message_id)
+),
 agg AS (
     SELECT k.contact_id,
            count(m.message_id)::integer AS total_messages,
-           count(DISTINCT m.conversation_id)::integer AS total_conversations,
+           count(*) FILTER (WHERE m.is_start)::integer AS total_conversations,
            min(m.date) AS first_contact,
            max(m.date) AS last_contact
     FROM keys k
-    LEFT JOIN public.messages m ON m.tenant_id = :tenant AND m.contact_id = k.contact_id
+    LEFT JOIN msgs m ON m.contact_id = k.contact_id
     GROUP BY k.contact_id
 ),
 up AS (
