@@ -110,25 +110,35 @@ def _build_lock(enabled: bool = True) -> Iterator[None]:
 
 
 def _dbt_executable() -> list[str]:
-    exe = Path(sys.executable).with_name("dbt")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dbt.cli.main"]
+    """dbt's CLI on this interpreter, without its slow optional import (lib.pipeline._fastimport);
+    PYTHONPATH (the `dbt` allow-list) has the project root, so `lib` imports in the child."""
+    from lib.pipeline._fastimport import DBT_LAUNCHER
+
+    return [sys.executable, "-c", DBT_LAUNCHER]
 
 
 def build_command(
     command: str,
     *,
     select: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
     full_refresh: bool = False,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """The dbt argv (without the executable) for a command with the project's paths."""
     args = [*command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if select:
-        args += ["--select", *([select] if isinstance(select, str) else list(select))]
+        args += ["--select", *_as_list(select)]
+    if exclude:
+        args += ["--exclude", *_as_list(exclude)]
     if full_refresh:
         args.append("--full-refresh")
     args += list(extra_args)
     return args
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def parse_run_results(path: Path) -> dict[str, Any]:
@@ -191,6 +201,7 @@ def run_dbt(
     tenant_id: str | None = None,
     run_dir: str | Path | None = None,
     select: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
     full_refresh: bool = False,
     extra_args: Sequence[str] = (),
     timeout_s: float | None = 1800,
@@ -208,7 +219,7 @@ def run_dbt(
     target = work / "target"
     results_file = target / "run_results.json"
     argv = _dbt_executable() + build_command(
-        command, select=select, full_refresh=full_refresh, extra_args=extra_args
+        command, select=select, exclude=exclude, full_refresh=full_refresh, extra_args=extra_args
     )
     before = results_file.stat().st_mtime_ns if results_file.exists() else None
     try:
@@ -234,7 +245,8 @@ def run_dbt(
         return result
     result.calls = 1
     result.metrics["returncode"] = proc.returncode
-    result.metrics["select"] = ([select] if isinstance(select, str) else list(select)) if select else None
+    result.metrics["select"] = _as_list(select) if select else None
+    result.metrics["exclude"] = _as_list(exclude) if exclude else None
     result.metrics["full_refresh"] = full_refresh
     fresh = results_file.exists() and results_file.stat().st_mtime_ns != before
     if fresh:

@@ -111,6 +111,12 @@ def test_a_day_of_schedule_skips_and_stays_bounded(
     assert dbt["status"] == "success"
     select = dbt["metrics"]["result"]["select"]
     assert select and "source:indigitall.messages+" in select and len(select) < 11  # only changed sources
+    # a selected build drops no test of what it builds: every unit test sits downstream of
+    # public.messages, so the noon build runs (and passes) all those of the first, full build
+    res, full = dbt["metrics"]["result"], first["dbt_build"]["metrics"]["result"]
+    assert res["exclude"] is None and full["select"] is None
+    assert full["unit_tests"] >= 4 and res["unit_tests"] == res["unit_tests_passed"] == full["unit_tests"]
+    assert res["tests"] > 0 and res["tests_failed"] == 0 and 0 < res["models"] <= full["models"]
     skipped = {k for k, s in noon.items() if s["status"] == "skipped"}
     assert skipped and all(noon[k]["reason"] for k in skipped)  # e.g. sources without new raw rows
     import argparse

@@ -93,7 +93,8 @@ def run_step(
     mode: str = "incremental",
     server_key_env: str | None = None,
     full_refresh: bool = False,
-    select: str | None = None,
+    select: str | list[str] | None = None,
+    exclude: str | list[str] | None = None,
     run_dir: str | None = None,
 ) -> StepResult:
     """Run one pipeline step in this process and return its StepResult (see module doc)."""
@@ -119,6 +120,8 @@ def run_step(
         from lib.dbt_runner import run_dbt
 
         kwargs: dict[str, Any] = {"tenant_id": tenant, "run_dir": run_dir, "select": select}
+        if exclude:
+            kwargs["exclude"] = exclude
         if full_refresh:
             kwargs["full_refresh"] = True
         result = run_dbt(name, **kwargs)

@@ -106,6 +106,7 @@ def step_parameters(step: Step, tenant: TenantConfig, run_id: str, params: dict[
         p["full_refresh"] = bool(params.get("full_refresh"))
     elif step.kind == "dbt":
         p["select"] = params.get("dbt_select")
+        p["exclude"] = params.get("dbt_exclude")
         p["full_refresh"] = bool(params.get("full_refresh"))
     elif step.kind == "report":
         p["week"] = params.get("week") or params.get("date_from")

@@ -10,9 +10,10 @@ success (`ops.step_state`):
 - a post-transform: nothing queued for it in `ops.transform_dirty` (and its SQL unchanged) -> skipped;
 - dbt: per `public` source table, the tenant's max(updated_at) and row count, plus the time zone and a
   hash of the dbt project. Nothing changed -> skipped; some sources changed -> `dbt build --select
-  source:indigitall.<table>+` (those models and their tests); every BI_DBT_FULL_BUILD_HOURS (24), on
-  a changed project or without a previous success -> the full build; a changed time zone -> the full
-  build with `--full-refresh`.
+  source:indigitall.<table>+`: those models, every data test with a selected parent (dbt's eager
+  indirect selection) and the unit tests of those models (children in dbt's graph), nothing excluded;
+  every BI_DBT_FULL_BUILD_HOURS (24), on a changed project or without a previous success -> the full
+  build; a changed time zone -> the full build with `--full-refresh`.
 
 `full_refresh` and `--only`/`--from`/`--resume` runs never skip a step they name. `record(...)` stores
 the fingerprint when the step succeeds.
@@ -194,6 +195,7 @@ def _decide_dbt(tenant: TenantConfig, state: dict[str, Any] | None) -> Decision:
     changed = [t for t in DBT_SOURCES if (old.get("public") or {}).get(t) != marks[t]]
     if not changed:
         return Decision(True, f"sin cambios en public.* desde {_since(state)}", fp)
+    # `source:x+` alone: dbt adds the data tests and unit tests of the selected models; no --exclude
     return Decision(False, None, fp, {"dbt_select": [f"source:indigitall.{t}+" for t in changed]})
 
 
