@@ -63,7 +63,9 @@ _SETTINGS = (
 _SETTINGS_PREFIXES = ("EXTRACT_",)
 _DASH_SETTINGS = ("DASH_WORKERS", "WEB_CONCURRENCY", "DASH_TIMEOUT", "FORWARDED_ALLOW_IPS", "DASH_COOKIE_DOMAIN",
                   "DASH_COOKIE_SECURE", "DASH_SIBLING_HOSTS", "BI_AUTH_URL")  # fmt: skip
-_JUPYTER_SETTINGS = ("VOILA_BASE_URL", "LAB_BASE_URL", "BI_AUTH_URL", "DASH_COOKIE_DOMAIN")
+# Voila checks each browser's session with the dashboards (lib.voila_auth): their public URL, siblings.
+_JUPYTER_SETTINGS = ("VOILA_BASE_URL", "LAB_BASE_URL", "BI_AUTH_URL", "DASH_COOKIE_DOMAIN", "DASH_PUBLIC_URL",
+                     "DASH_SIBLING_HOSTS")  # fmt: skip
 # Object storage of the archive (RUNS_ARCHIVE_URL): only the processes that move or read archives.
 _STORAGE = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",

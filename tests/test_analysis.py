@@ -291,6 +291,40 @@ def test_query_string_overrides_parameters() -> None:
     assert "tenant=acme" in f.query_string()
 
 
+def test_the_kernel_identity_decides_the_tenant(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+    """A viewer gets its own tenant whatever TENANT / ?tenant= / a widget asks; an admin its pick;
+    a Voila kernel without an identity resolves none; the identity is set once."""
+    from lib.analysis import nb, params
+    from lib.config import reload_settings
+
+    tenants = tmp_path / "tenants.yml"
+    tenants.write_text("tenants:\n  - id: demo\n  - id: acme\n    timezone: America/Mexico_City\n")
+    monkeypatch.setenv("TENANTS_FILE", str(tenants))
+    reload_settings()
+    monkeypatch.setattr(params, "_identity", None)
+    try:
+        monkeypatch.setenv("SERVER_SOFTWARE", "voila/0.5")
+        with pytest.raises(AnalysisError, match="inicie sesión"):
+            resolve_filters("demo", "2026-03-01", "2026-03-02")
+        params.set_identity("v", "viewer", "acme")
+        with pytest.raises(AnalysisError):
+            params.set_identity("v", "admin", None)  # once only
+        for asked in (None, "demo", "acme"):
+            f = resolve_filters(asked, "2026-03-01", "2026-03-02", query_string="?tenant=demo")
+            assert (f.tenant, f.timezone) == ("acme", "America/Mexico_City")
+        assert nb.tenant_options("demo") == ["acme"]
+        monkeypatch.setattr(params, "_identity", None)
+        params.set_identity("a", "admin", None)
+        assert resolve_filters("x", "2026-03-01", "2026-03-02", query_string="?tenant=acme").tenant == "acme"
+        assert nb.tenant_options("acme") == ["demo", "acme"]
+        monkeypatch.setattr(params, "_identity", None)
+        monkeypatch.delenv("SERVER_SOFTWARE")  # papermill / Lab: the parameters decide
+        assert resolve_filters("acme", "2026-03-01", "2026-03-02", query_string="").tenant == "acme"
+    finally:
+        monkeypatch.delenv("TENANTS_FILE")
+        reload_settings()
+
+
 def test_error_box_is_readable_html_without_traceback() -> None:
     box = error_html("No se pudieron cargar los datos", AnalysisError("falta <algo>"))
     assert 'class="bi-error"' in box and "falta &lt;algo&gt;" in box and "Traceback" not in box

@@ -287,3 +287,18 @@ def test_page_prints_to_a_clean_pdf(dash_duo, dash_users):
     assert "Datos al" in text  # the window and the freshness stay on paper
     for control in ("Salir", "Incluir hoy", "Exportar", "Imprimir", "Generar"):
         assert control not in text, control  # navigation, filters and buttons are not printed
+
+
+def test_back_after_sign_out_shows_no_numbers(dash_duo, dash_users, dash_db):
+    """Pages are `no-store` and sign-out ends the session: Back re-asks the server, which sends the
+    browser to the sign-in page; no figure of the previous page is shown."""
+    sign_in(dash_duo, "victor_acme", f"/?{WINDOW}")
+    expected = count(dash_db, TENANT_A)
+    wait_for(lambda: kpi(dash_duo, "messages") == expected, what="the page's numbers")
+    dash_duo.find_element("#logout-link").click()
+    wait_for(lambda: "/login" in dash_duo.driver.current_url, what="the sign-in page")
+    dash_duo.driver.back()
+    time.sleep(1.5)  # let a cached page (if any) show itself
+    wait_for(lambda: "/login" in dash_duo.driver.current_url, what="Back lands on the sign-in page")
+    body = dash_duo.driver.find_element("css selector", "body").text
+    assert expected not in body and not dash_duo.driver.find_elements("css selector", "#kpi-messages-value")

@@ -21,7 +21,8 @@ from dash_app.figures import (
     volume_heatmap,
 )
 from dash_app.kpi import Kpi, ratio
-from dash_app.security import _safe_next, secret_key
+from dash_app.security import secret_key
+from lib.identity import safe_next
 
 
 def test_ratio_is_null_on_zero_denominator():
@@ -94,9 +95,9 @@ def test_funnel_stages_show_the_cards_rates():
 
 
 def test_redirect_targets_stay_local():
-    assert _safe_next("/bot?range=7") == "/bot?range=7"
+    assert safe_next("/bot?range=7") == "/bot?range=7"
     for bad in ("//evil.example", "https://evil.example/", "\\\\evil", "javascript:alert(1)", "", None):
-        assert _safe_next(bad) == "/"
+        assert safe_next(bad) == "/"
 
 
 def test_secret_key_is_generated_once_and_private(tmp_path, monkeypatch):

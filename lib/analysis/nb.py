@@ -14,24 +14,26 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from lib.analysis import display as d
-from lib.analysis.params import Filters, query_overrides, resolve_filters, resolve_tenant
+from lib.analysis.params import (
+    Filters,
+    allowed_tenants,
+    current_identity,
+    in_voila,
+    query_overrides,
+    resolve_filters,
+    resolve_tenant,
+)
 
 Report = Callable[[Filters], None]
 PRESETS = {"7 días": 7, "30 días": 30, "90 días": 90}
 
 
-def in_voila() -> bool:
-    """True inside a Voila kernel (Voila sets SERVER_SOFTWARE=voila/<version>)."""
-    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
-
-
 def tenant_options(current: str | None) -> list[str]:
-    """Configured tenant ids, plus the current one."""
+    """The tenant ids this kernel's user may pick (a viewer: its own), plus the current one."""
     ids: list[str] = []
     try:
         from lib.config import load_tenants
@@ -39,6 +41,10 @@ def tenant_options(current: str | None) -> list[str]:
         ids = [t.id for t in load_tenants()]
     except Exception:  # noqa: BLE001 - a broken tenants.yml must not hide the controls
         ids = []
+    who = current_identity()
+    if who is not None and not who.is_admin:
+        return [who.tenant or ""]
+    ids = allowed_tenants(ids)
     if current and current not in ids:
         ids.insert(0, current)
     return ids or ["demo"]

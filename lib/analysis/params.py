@@ -3,6 +3,12 @@
 A notebook's `parameters` cell sets TENANT / DATE_FROM / DATE_TO / DAYS (papermill can override them).
 Under Voila the page's query string wins (`?tenant=demo&date_from=2025-01-01&date_to=2025-01-31`),
 so a link reproduces a view, like the Dash app's URL state.
+
+The tenant follows the signed-in user: Voila fixes the kernel's identity before any notebook cell
+runs (`set_identity`, from `lib.voila_auth.prelaunch_hook`); a viewer then always gets its own
+tenant whatever TENANT, the URL or a widget asks for, and `?tenant=` is honoured only for an admin.
+A Voila kernel without an identity refuses to resolve any tenant. Outside Voila (papermill, Lab,
+which only admins reach) the parameters decide, as before.
 """
 
 from __future__ import annotations
@@ -15,6 +21,50 @@ from urllib.parse import parse_qs, urlencode
 from lib.analysis.display import AnalysisError
 
 MAX_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this kernel serves (set once by Voila from the verified dashboards session)."""
+
+    username: str
+    role: str
+    tenant: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+_identity: Identity | None = None
+
+
+def set_identity(username: str, role: str, tenant: str | None) -> None:
+    """Fix the kernel's identity; once only (Voila's first cell calls it)."""
+    global _identity
+    if _identity is not None:
+        raise AnalysisError("la identidad de esta sesión ya está fijada")
+    if role not in ("admin", "viewer") or (role == "viewer" and not tenant):
+        raise AnalysisError("identidad no válida")
+    _identity = Identity(username, role, tenant if role == "viewer" else None)
+
+
+def current_identity() -> Identity | None:
+    """The identity Voila set for this kernel (None outside Voila)."""
+    return _identity
+
+
+def in_voila() -> bool:
+    """True inside a Voila kernel (Voila sets SERVER_SOFTWARE=voila/<version>)."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
+
+
+def allowed_tenants(configured: list[str]) -> list[str]:
+    """Of the configured tenant ids, those this kernel's user may pick."""
+    who = current_identity()
+    if who is None:
+        return [] if in_voila() else configured
+    return configured if who.is_admin else [who.tenant or ""]
 
 
 @dataclass(frozen=True)
@@ -135,13 +185,19 @@ def resolve_filters(
 
 
 def resolve_tenant(tenant: str | None = None) -> tuple[str, str]:
-    """(tenant id, time zone): the given id or TENANT_ID / the only configured tenant.
+    """(tenant id, time zone) for this kernel's user: a viewer's own tenant (whatever is asked);
+    for an admin or outside Voila, the given id or TENANT_ID / the only configured tenant.
 
     A tenant outside tenants.yml is allowed (the database decides: RLS shows its rows or none); its
     time zone is TENANT_TIMEZONE.
     """
     from lib.config import ConfigError, get_settings, get_tenant
 
+    who = current_identity()
+    if who is None and in_voila():
+        raise AnalysisError("inicie sesión en los tableros para ver esta vista")
+    if who is not None and not who.is_admin:
+        tenant = who.tenant
     tenant = (tenant or "").strip() or None
     try:
         cfg = get_tenant(tenant)

@@ -8,11 +8,12 @@ run as the app login through the narrow functions of migration 052 (`queue_run`,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from lib.config import ConfigError, load_tenants
 from lib.db import tenant_tx
@@ -40,6 +41,16 @@ def _row(mapping: Any) -> dict[str, Any]:
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
+
+
+@contextmanager
+def _tx(tenant_id: str, role: str, conn: Connection | None) -> Iterator[Connection]:
+    """The caller's transaction when given (launch's check-and-insert), else a new one."""
+    if conn is not None:
+        yield conn
+    else:
+        with tenant_tx(tenant_id, role) as own:  # type: ignore[arg-type]
+            yield own
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -76,9 +87,10 @@ def queue_run(
     params: dict[str, Any],
     archive_dir: str,
     lib_version: str | None,
+    conn: Connection | None = None,
 ) -> bool:
     """Insert a `queued` run as the app login (the pipeline API); False when the run id exists."""
-    with tenant_tx(tenant_id, "app") as conn:
+    with _tx(tenant_id, "app", conn) as conn:
         return bool(
             conn.execute(
                 text("SELECT ops.queue_pipeline_run(:r, :m, CAST(:p AS jsonb), :d, :v)"),
@@ -214,7 +226,11 @@ def reap_dead_runs(tenant_id: str, role: str = "app") -> list[str]:
     """End the tenant's runs whose process is gone (lock free; see `ops.reap_dead_runs`). Any login
     may call it (the API does, with the read-only one); returns the run ids it ended."""
     with tenant_tx(tenant_id, role) as conn:  # type: ignore[arg-type]
-        return [r[0] for r in conn.execute(text("SELECT ops.reap_dead_runs()"))]
+        return _reap(conn)
+
+
+def _reap(conn: Connection) -> list[str]:
+    return [r[0] for r in conn.execute(text("SELECT ops.reap_dead_runs()"))]
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -291,10 +307,11 @@ def _reap_if_active(tenant_id: str, run_id: str, role: str) -> None:
         reap_dead_runs(tenant_id, role)
 
 
-def active_runs(tenant_id: str, role: str = "app") -> list[dict[str, Any]]:
-    """The tenant's queued/running runs (dead ones reaped first); `role`: the caller's login."""
-    reap_dead_runs(tenant_id, role)
-    with tenant_tx(tenant_id, role) as conn:  # type: ignore[arg-type]
+def active_runs(tenant_id: str, role: str = "app", conn: Connection | None = None) -> list[dict[str, Any]]:
+    """The tenant's queued/running runs (dead ones reaped first); `role`: the caller's login, `conn`:
+    the caller's transaction (launch's check-and-insert)."""
+    with _tx(tenant_id, role, conn) as conn:
+        _reap(conn)
         rows = conn.execute(
             text(
                 f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608

@@ -1,15 +1,20 @@
 -- Post-transform: public.contacts totals from public.messages for the queued contacts (all contacts
 -- when :full). total_messages, total_conversations (the dashboards' conversations: a new one at the
--- contact's first message or after > 30 min of silence, unless inside the same agent session), first_contact and
--- last_contact (messages.date, tenant-local). A contact without messages gets 0, 0, NULL, NULL.
+-- contact's first message or after > 30 min of silence, unless inside the same agent session),
+-- first_contact (the earlier of the contact's createdAt and its first message, tenant-local: the loaded
+-- messages alone would cap it at the loaded window) and last_contact (messages.date, tenant-local).
+-- Without messages: 0, 0, the createdAt date (or NULL), NULL.
 -- The queue entries are consumed (deleted) by this same statement.
-WITH consumed AS (
+WITH zone AS MATERIALIZED (
+    SELECT coalesce((SELECT t.timezone FROM public.tenants t WHERE t.id = :tenant), 'UTC') AS tz
+),
+consumed AS (
     DELETE FROM ops.transform_dirty d
     WHERE d.tenant_id = :tenant AND d.target = 'contacts'
     RETURNING d.key
 ),
 keys AS (
-    SELECT c.contact_id
+    SELECT c.contact_id, (c.source_created_at AT TIME ZONE (SELECT tz FROM zone))::date AS created_date
     FROM public.contacts c
     WHERE c.tenant_id = :tenant
       AND (:full OR c.contact_id IN (SELECT key FROM consumed))
@@ -29,11 +34,11 @@ agg AS (
     SELECT k.contact_id,
            count(m.message_id)::integer AS total_messages,
            count(*) FILTER (WHERE m.is_start)::integer AS total_conversations,
-           min(m.date) AS first_contact,
+           least(min(m.date), k.created_date) AS first_contact,
            max(m.date) AS last_contact
     FROM keys k
     LEFT JOIN msgs m ON m.contact_id = k.contact_id
-    GROUP BY k.contact_id
+    GROUP BY k.contact_id, k.created_date
 ),
 up AS (
     UPDATE public.contacts c SET
