@@ -197,9 +197,22 @@ def _spawn(argv: list[str], batch_id: str) -> int:
     with open(folder / f"{batch_id}.log", "xb") as log:
         proc = subprocess.Popen(
             argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, env=dict(os.environ),
+            start_new_session=True, env=batch_env(),
         )  # fmt: skip
     return proc.pid
+
+
+def batch_env() -> dict[str, str]:
+    """A batch process's environment: a run's allow-list (no owner URL) plus every batched tenant's key
+    variable, which it hands on to each tenant's own run only (lib.childenv scopes those)."""
+    from lib.childenv import child_env
+    from lib.config import load_tenants
+
+    env = child_env("run")
+    for t in load_tenants():
+        if t.server_key_env in os.environ:
+            env[t.server_key_env] = os.environ[t.server_key_env]
+    return env
 
 
 def launch_batch(mode: str, tenants: Sequence[str]) -> str:
