@@ -343,15 +343,14 @@ def run_batch(
                 out.tenants[t] = _result(run)
             elif not _alive(run.get("pid")):
                 run = _run_state(run_id, t) or {}  # it may have written its end just before exiting
-                out.tenants[t] = (
-                    _result(run)
-                    if run.get("status") in DONE
-                    else {
-                        "run_id": run_id,
-                        "status": "failed",
-                        "error": "the run's process ended without a result",
-                    }
-                )
+                if run.get("status") in DONE:
+                    out.tenants[t] = _result(run)
+                else:  # it never started or died: its ledger row must not stay queued/running
+                    from lib.pipeline import ledger
+
+                    error = "the run's process ended without a result (see its run.log)"
+                    ledger.update_run(run_id, t, status="failed", finished_at=_now(), error=error)
+                    out.tenants[t] = {"run_id": run_id, "status": "failed", "error": error}
             else:
                 continue
             del active[t]
