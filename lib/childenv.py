@@ -40,6 +40,7 @@ KINDS = (
     "kernel-report",
     "dbt",
     "simulator",
+    "browser",
 )
 
 # Every process: the OS, Python, Jupyter and tool locations, nothing secret.
@@ -82,6 +83,7 @@ _LOGINS = {
     "kernel-report": ("ANALYST_DATABASE_URL",),
     "dbt": ("DBT_DATABASE_URL",),
     "simulator": (),
+    "browser": (),  # headless Chromium printing a report: no login, no key
 }
 
 

@@ -123,3 +123,10 @@ def test_no_kind_falls_back_to_the_owner(env: None, monkeypatch: pytest.MonkeyPa
     for kind in childenv.KINDS:
         got = childenv.child_env(kind, tenant="coop_a")
         assert "DATABASE_URL" not in got and SECRETS["DATABASE_URL"] not in got.values(), kind
+
+
+def test_report_browser_gets_no_secret(env: None) -> None:
+    """Chromium printing the weekly report gets neither a login, a key, nor the SMTP password."""
+    got = childenv.child_env("browser", tenant="coop_a")
+    assert _secrets_in(got) == set()
+    assert "PATH" in got
