@@ -74,6 +74,13 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_app(args.what, host=args.host, port=args.port)
 
 
+def _run(args: argparse.Namespace) -> int:
+    """`bi run`: one tenant (lib.pipeline.cli) or, with --all-tenants, a batch (lib.pipeline.batch)."""
+    if args.all_tenants or args.tenants:
+        return _call("lib.pipeline.batch:batch_main")(args)
+    return _call("lib.pipeline.cli:run_main")(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole `bi` argument tree."""
     p = argparse.ArgumentParser(prog="bi", description="inDigitall BI platform")
@@ -95,7 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help=argparse.SUPPRESS)
     run.add_argument("--full-refresh", action="store_true", help="transforms rebuild from all raw")
     run.add_argument("--no-progress", action="store_true")
-    run.set_defaults(func=_call("lib.pipeline.cli:run_main"))
+    run.add_argument(
+        "--all-tenants", action="store_true", help="a batch: every configured tenant, one dbt build"
+    )
+    run.add_argument("--tenants", help="with --all-tenants: only these tenant ids (comma-separated)")
+    run.add_argument("--batch-id", help=argparse.SUPPRESS)
+    run.add_argument("--no-dbt", action="store_true", help=argparse.SUPPRESS)  # a batch's tenant run
+    run.set_defaults(func=_run)
 
     runs = sub.add_parser("runs", help="the run ledger")
     runs.add_argument("action", choices=["list", "show", "prune"])

@@ -18,7 +18,7 @@ def run_main(args: argparse.Namespace) -> int:
             mode=args.mode, tenant=args.tenant, date_from=args.date_from, date_to=args.date_to,
             from_step=args.from_step, only=args.only, resume=args.resume,
             run_id=getattr(args, "run_id", None), full_refresh=getattr(args, "full_refresh", False),
-            progress=not getattr(args, "no_progress", False),
+            progress=not getattr(args, "no_progress", False), no_dbt=getattr(args, "no_dbt", False),
         )
     )  # fmt: skip
     if outcome.exit_code > 128:

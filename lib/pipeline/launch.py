@@ -59,6 +59,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
             argv += [f"--{key.replace('_', '-').replace('from-step', 'from')}", str(params[key])]
     if params.get("full_refresh"):
         argv.append("--full-refresh")
+    if params.get("no_dbt"):
+        argv.append("--no-dbt")
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "run.log", "xb")  # noqa: SIM115 - handed to the child
     try:

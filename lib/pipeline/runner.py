@@ -60,6 +60,7 @@ class RunOptions:
     max_workers: int | None = None
     step_timeout_s: int | None = None
     prewarm: bool = True
+    no_dbt: bool = False  # a batch's tenant run: the batch runs one dbt build for every tenant
 
 
 @dataclass
@@ -175,7 +176,9 @@ class _Run:
                 raise UsageError(str(exc)) from None
             if (opts.only or opts.from_step) and self.steps:
                 self.forced = {self.steps[0].id}
-            if opts.mode != "report" and not (opts.only or opts.from_step):
+            if opts.no_dbt:  # the marts (and the report on them) come after the batch's one dbt build
+                self.steps = restrict([s for s in self.steps if s.kind not in ("dbt", "report")])
+            elif opts.mode != "report" and not (opts.only or opts.from_step):
                 from lib.report.schedule import add_weekly_report
 
                 self.steps = add_weekly_report(self.steps, self.tenant)  # Mondays: the week's report
@@ -184,7 +187,7 @@ class _Run:
             self.params = {
                 "mode": opts.mode, "tenant": self.tenant.id, "date_from": opts.date_from,
                 "date_to": opts.date_to, "full_refresh": opts.full_refresh, "from_step": opts.from_step,
-                "only": opts.only, "server_key_env": self.tenant.server_key_env,
+                "only": opts.only, "no_dbt": opts.no_dbt, "server_key_env": self.tenant.server_key_env,
                 "application_ids": list(self.tenant.application_ids), "steps": [s.id for s in self.steps],
             }  # fmt: skip
             self.archive_dir = None
