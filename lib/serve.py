@@ -5,8 +5,9 @@
   behind the dashboards' sign-in (`lib/voila_config/voila.py`, `lib.voila_auth`)
 - lab   → JupyterLab on the project root (port 8888) with this venv's ipykernel, so `lib` imports
 
-The project's `.env` is merged into the child's environment (existing variables win), so kernels
-started from notebook folders see the same settings as `bi`. Secrets stay in the environment: no
+The `.env` that `bi` reads (`lib.config.dotenv_values`) is merged into the child's environment under the
+same precedence (existing variables win), so kernels started from notebook folders see the same settings
+as `bi`. Secrets stay in the environment: no
 command line carries one (Jupyter reads JUPYTER_TOKEN itself).
 """
 
@@ -18,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lib.config import PROJECT_ROOT
+from lib.config import PROJECT_ROOT, dotenv_values, env_value
 
 ANALYSIS_DIR = PROJECT_ROOT / "notebooks" / "analysis"
 VOILA_CONFIG_DIR = PROJECT_ROOT / "lib" / "voila_config"
@@ -27,7 +28,7 @@ APPS = tuple(DEFAULT_PORTS)
 
 
 def _workers() -> int:
-    raw = os.environ.get("DASH_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "2"
+    raw = env_value("DASH_WORKERS") or env_value("WEB_CONCURRENCY") or "2"
     try:
         return max(1, int(raw))
     except ValueError as exc:
@@ -45,9 +46,9 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
             py, "-m", "gunicorn", "dash_app.app:server",
             "--bind", f"{host}:{port}",
             "--workers", str(_workers()),
-            "--timeout", os.environ.get("DASH_TIMEOUT", "120"),
+            "--timeout", env_value("DASH_TIMEOUT", "120"),
             "--access-logfile", "-",
-            "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            "--forwarded-allow-ips", env_value("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]  # fmt: skip
     if what == "voila":
         argv = [
@@ -61,7 +62,7 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
             f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",  # only ours: the sign-in cannot be switched off
             "--Voila.identity_provider_class=lib.voila_auth.BIIdentityProvider",
         ]  # fmt: skip
-        base_url = os.environ.get("VOILA_BASE_URL")
+        base_url = env_value("VOILA_BASE_URL")
         if base_url:
             argv.append(f"--Voila.base_url={base_url}")
         return argv
@@ -75,22 +76,17 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # dev containers run as root; the production image does not
-    base_url = os.environ.get("LAB_BASE_URL")
+    base_url = env_value("LAB_BASE_URL")
     if base_url:
         argv.append(f"--ServerApp.base_url={base_url}")
     return argv
 
 
 def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a served app: `base` (os.environ) + the project's `.env` + PYTHONPATH."""
+    """The environment for a served app: `base` (os.environ) + `.env` + PYTHONPATH."""
     env = dict(os.environ if base is None else base)
-    dotenv = PROJECT_ROOT / ".env"
-    if dotenv.exists():
-        from dotenv import dotenv_values
-
-        for key, value in dotenv_values(dotenv).items():
-            if value is not None and key not in env:
-                env[key] = value
+    for key, value in dotenv_values().items():
+        env.setdefault(key, value)
     paths = [str(PROJECT_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env.setdefault("PYTHONUNBUFFERED", "1")
