@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from dash_app.security import SessionUser, allowed_tenants, resolve_tenant
+from lib.dates import to_date_or_none
 
 PRESETS = ("7", "30", "90")
 DEFAULT_PRESET = "30"
@@ -47,12 +48,7 @@ def last_complete_day(tenant_id: str, today: date) -> date:
 
 
 def _parse_date(value: object) -> date | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    return to_date_or_none(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

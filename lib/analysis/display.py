@@ -207,13 +207,6 @@ def show_kpis(cards: Mapping[str, tuple[Any, str]]) -> None:
     _display(HTML(kpi_html(cards)))
 
 
-def show_heading(text: str, level: int = 3) -> None:
-    """A section heading inside a report."""
-    from IPython.display import HTML
-
-    _display(HTML(f'<h{level} style="font-family:sans-serif;color:#1A1A2E">{html.escape(text)}</h{level}>'))
-
-
 def style_figure(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
     """The project's look: palette, white background, compact margins, Spanish-friendly title."""
     fig.update_layout(

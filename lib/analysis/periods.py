@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from lib.analysis.fmt import fmt_date, fmt_datetime
 from lib.analysis.kpis import Fetch
+from lib.dates import to_date_or_none
 
 CHAT_ENTITIES = ("messages", "chat_conversations")
 PUSH_ENTITIES = ("toques_daily",)
@@ -108,16 +109,7 @@ def _ts(value: Any) -> datetime | None:
 
 
 def _day(value: Any) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
+    return to_date_or_none(value)
 
 
 def freshness(fetch: Fetch, tz: str, entities: tuple[str, ...] = CHAT_ENTITIES) -> Freshness:
@@ -160,9 +152,3 @@ def freshness(fetch: Fetch, tz: str, entities: tuple[str, ...] = CHAT_ENTITIES) 
         has_coverage=bool(mine),
         entities=cov,
     )
-
-
-def preset_window(fr: Freshness, days: int, include_today: bool = False) -> tuple[date, date]:
-    """A 7/30/90-day preset: ending at the last complete local day, or today with "incluir hoy"."""
-    end = fr.today if include_today else fr.last_complete_day
-    return end - timedelta(days=days - 1), end
