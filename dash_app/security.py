@@ -130,7 +130,7 @@ def _session_user(data: object) -> User | None:
         return None
     try:
         row = _rows.get(uid)
-    except Exception:  # noqa: BLE001 - fail closed: no database, no session
+    except Exception:  # fail closed: no database, no session
         log.exception("session check: the user row could not be read")
         return None
     if row is None or row.session_version != version or row.username != data.get("username"):

@@ -112,7 +112,7 @@ def _check_password(password: str) -> None:
         raise UserError(f"the password must be at most {MAX_PASSWORD_BYTES} bytes")
 
 
-def _engine(url: str | None = None, role: str = "owner"):  # noqa: ANN202 - sqlalchemy Engine
+def _engine(url: str | None = None, role: str = "owner"):  # sqlalchemy Engine
     """`bi users` runs as the owner; sign-in as the dashboards login (functions of migration 051)."""
     from lib.db import get_engine
 
@@ -149,7 +149,7 @@ def add_user(
     return User(username, role, tenant)
 
 
-def app_engine(url: str | None = None):  # noqa: ANN202 - sqlalchemy Engine
+def app_engine(url: str | None = None):
     """The dashboards login (APP_DATABASE_URL): sign-in, session checks, throttling."""
     return _engine(url, "app")
 

@@ -271,7 +271,7 @@ def secret_values(settings: Settings | None = None) -> list[str]:
             continue
         try:
             pw = make_url(configured.get_secret_value()).password
-        except Exception:  # noqa: BLE001 - a malformed URL has no password to protect
+        except Exception:  # a malformed URL has no password to protect
             pw = None
         if pw:
             values.append(str(pw))

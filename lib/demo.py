@@ -44,8 +44,12 @@ def start_simulator(
     env = {**os.environ, "INDIGITALL_SERVER_KEY": server_key}
     proc = subprocess.Popen(
         [sys.executable, "-m", "lib", "serve", "simulator", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -112,7 +116,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )  # noqa: S603
+    )
     print(
         "\n== the demo is served (Ctrl-C stops it) ==\n"
         "dashboards: http://127.0.0.1:8050   sign in as "
@@ -130,7 +134,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
     dash = subprocess.Popen(
         build_command("dash"),
         cwd=PROJECT_ROOT,
-        env=env,  # noqa: S603
+        env=env,
         stdin=subprocess.DEVNULL,
     )
     try:

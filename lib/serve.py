@@ -100,5 +100,5 @@ def serve_app(what: str, host: str = "127.0.0.1", port: int | None = None, *, re
     print(f"bi serve {what}: {shlex.join(argv[1:])}", file=sys.stderr, flush=True)
     if replace and hasattr(os, "execve"):
         os.chdir(PROJECT_ROOT)
-        os.execve(argv[0], argv, env)  # noqa: S606 - our own interpreter and argv
-    return subprocess.call(argv, cwd=Path(PROJECT_ROOT), env=env)  # noqa: S603
+        os.execve(argv[0], argv, env)  # our own interpreter and argv
+    return subprocess.call(argv, cwd=Path(PROJECT_ROOT), env=env)

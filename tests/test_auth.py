@@ -1,7 +1,5 @@
 """Dashboard users: bcrypt hashes in an owner-only table, `bi users` CLI, no password ever printed."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import argparse
@@ -9,7 +7,7 @@ import argparse
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
-from test_dash_fixtures import PASSWORD, TENANT_A, dash_db, dash_env  # noqa: F401, I001 - fixtures
+from test_dash_fixtures import PASSWORD, TENANT_A
 
 from lib import auth
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from sqlalchemy import text
-from test_dbt_fixtures import dbt_build  # noqa: F401 - session fixture: simulator data + dbt build
 
 API_VIEWS = {
     "mart_daily_kpis", "mart_agent_performance", "mart_intent_performance", "mart_volume_heatmap",
@@ -16,7 +15,7 @@ API_VIEWS = {
 
 
 @pytest.fixture
-def anon(dbt_build):  # noqa: F811
+def anon(dbt_build):
     """A connection switched to web_anon (rolled back afterwards)."""
     from lib.db import get_engine
 
@@ -28,7 +27,7 @@ def anon(dbt_build):  # noqa: F811
         tx.rollback()
 
 
-def test_api_schema_holds_only_security_invoker_views(dbt_build) -> None:  # noqa: F811
+def test_api_schema_holds_only_security_invoker_views(dbt_build) -> None:
     from lib.db import get_engine
 
     with get_engine("owner").connect() as conn:
@@ -55,7 +54,7 @@ def test_web_anon_sees_no_rows_without_a_tenant(anon) -> None:
         assert anon.execute(text(f"SELECT count(*) FROM api.{view}")).scalar() == 0, view  # noqa: S608
 
 
-def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:  # noqa: F811
+def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:
     from lib.db import get_engine
 
     with get_engine("owner").connect() as owner:
@@ -84,7 +83,7 @@ def test_tenant_comes_from_the_jwt_claim(anon) -> None:
 
 
 @pytest.mark.parametrize("table", ["analytics.mart_daily_kpis", "analytics.fct_messages", "public.messages"])
-def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:  # noqa: F811
+def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:
     from sqlalchemy.exc import ProgrammingError
 
     from lib.db import get_engine
@@ -95,7 +94,7 @@ def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:  #
             conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))  # noqa: S608
 
 
-def test_migration_040_is_rerunnable(dbt_build) -> None:  # noqa: F811
+def test_migration_040_is_rerunnable(dbt_build) -> None:
     from lib.db import get_engine
     from lib.db.migrate import MIGRATIONS_DIR
 

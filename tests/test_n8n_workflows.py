@@ -23,7 +23,7 @@ import pytest
 
 N8N_DIR = Path(__file__).resolve().parent.parent / "n8n"
 WORKFLOWS = {"indigitall-data-sync": ("full", 6), "indigitall-transform-only": ("transform-only", 1)}
-TOKEN = "test-pipeline-token-0123456789"  # noqa: S105 - a test value, set in the env by the fixture
+TOKEN = "test-pipeline-token-0123456789"  # a test value, set in the env by the fixture
 BASE = "http://bi.test"
 KNOWN_TYPES = {
     "n8n-nodes-base.scheduleTrigger", "n8n-nodes-base.httpRequest", "n8n-nodes-base.switch",
@@ -287,7 +287,7 @@ def api(db_url: str, monkeypatch: pytest.MonkeyPatch):
     try:
         from lib.pipeline.lock import RunLocked
     except ImportError:  # the runner is not merged yet: the API only needs the class
-        RunLocked = type("RunLocked", (RuntimeError,), {})  # noqa: N806
+        RunLocked = type("RunLocked", (RuntimeError,), {})
         monkeypatch.setitem(sys.modules, "lib.pipeline.lock", types.SimpleNamespace(RunLocked=RunLocked))
     fake = FakePipeline(RunLocked)
     monkeypatch.setitem(sys.modules, "lib.pipeline.launch", types.SimpleNamespace(launch_run=fake.launch_run))

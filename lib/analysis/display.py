@@ -85,7 +85,7 @@ def guard(message: str = DEFAULT_ERROR) -> Iterator[None]:
     """Run a notebook section; on failure show an HTML error box and swallow the exception."""
     try:
         yield
-    except Exception as exc:  # noqa: BLE001 - the point is to turn any failure into a readable box
+    except Exception as exc:  # the point is to turn any failure into a readable box
         log.warning("analysis section failed: %s", describe_error(exc))
         show_error(message, exc)
 

@@ -88,7 +88,7 @@ class Filters:
         return {"date_from": self.date_from, "date_to": self.date_to, "channel": self.channel}
 
     @property
-    def window(self):  # noqa: ANN201 - lib.analysis.kpis.Window
+    def window(self):  # lib.analysis.kpis.Window
         """The KPI window (same tenant, dates and channel as a Dash page)."""
         from lib.analysis.kpis import Window
 

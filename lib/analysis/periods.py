@@ -118,20 +118,20 @@ def freshness(fetch: Fetch, tz: str, entities: tuple[str, ...] = CHAT_ENTITIES) 
     try:
         rows = fetch("kpi_freshness", {})
         fresh = rows[0] if rows else {}
-    except Exception:  # noqa: BLE001 - marts not built yet: nothing is known
+    except Exception:  # marts not built yet: nothing is known
         fresh = {}
     last_run = None
     try:
         rows = fetch("kpi_last_run", {})
         last_run = _ts(rows[0].get("last_success")) if rows else None
-    except Exception:  # noqa: BLE001 - a login without the ledger (analysis kernels): unknown
+    except Exception:  # a login without the ledger (analysis kernels): unknown
         last_run = None
     cov: dict[str, Any] = {}
     try:
         present = fetch("kpi_has_coverage", {})
         if present and present[0].get("present"):
             cov = {r["entity"]: r for r in fetch("kpi_coverage", {})}
-    except Exception:  # noqa: BLE001 - not granted / not there: the fallback rules apply
+    except Exception:  # not granted / not there: the fallback rules apply
         cov = {}
     mine = [cov[e] for e in entities if e in cov]
     complete_from = max((d for r in mine if (d := _day(r.get("complete_from")))), default=None)

@@ -356,7 +356,7 @@ class IndigitallClient:
             for item in pending:
                 try:
                     yield item, fn(item), None
-                except Exception as e:  # noqa: BLE001 - handed to the caller
+                except Exception as e:  # handed to the caller
                     yield item, None, e
             return
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="indigitall") as pool:

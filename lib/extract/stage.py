@@ -54,5 +54,5 @@ def run_extractors(
             futures = {name: pool.submit(run_extractor, name, **shared) for name in names}
             return {name: fut.result() for name, fut in futures.items()}
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()

@@ -47,6 +47,6 @@ def add_weekly_report(steps: list[Step], tenant: TenantConfig) -> list[Step]:
         return steps
     try:
         week = due_week(tenant)
-    except Exception:  # noqa: BLE001 - ledger unreadable: no report this time
+    except Exception:  # ledger unreadable: no report this time
         return steps
     return [*steps, replace(REPORT_STEP, deps=("dbt_build",))] if week else steps

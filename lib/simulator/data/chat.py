@@ -8,6 +8,7 @@ import bisect
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from lib.simulator import texts
@@ -419,11 +420,14 @@ class ChatData(ContactsData):
             lines = lines[page * limit : (page + 1) * limit]
         return HEADER_LINE + "".join(lines)
 
+    def _utc_sessions_of(self, day: date) -> tuple[dict[str, Any], ...]:
+        return tuple(self._utc_day(day)[1])
+
     def agent_sessions(self, date_from: DateLike, date_to: DateLike) -> list[dict[str, Any]]:
         """Agent sessions queued (UTC date) within the window, API item shape, by queuedAt."""
         out: list[dict[str, Any]] = []
         for day in _days(date_from, date_to):
-            sessions = self._utc_sessions.get(day, lambda d=day: tuple(self._utc_day(d)[1]))
+            sessions = self._utc_sessions.get(day, partial(self._utc_sessions_of, day))
             out.extend(dict(s) for s in sessions)
         return out
 
