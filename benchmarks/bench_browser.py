@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         argv_ = build_command("dash", port=port)
         log = open(root / "gunicorn.log", "wb")  # handed to the server
-        proc = subprocess.Popen(argv_, env=child_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv_, env=child_env("dash"), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             import requests

@@ -19,11 +19,13 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import bcrypt
 from sqlalchemy import text
+
+from lib import clock
 
 Role = Literal["admin", "viewer"]
 ROLES: tuple[str, ...] = ("admin", "viewer")
@@ -43,15 +45,7 @@ _DUMMY_HASH = bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(rounds
 
 def clock_now() -> datetime:
     """The current UTC time through `lib.clock` (tests set BI_CLOCK_NOW)."""
-    try:
-        from lib.clock import now
-    except ImportError:  # lib.clock arrives with the ops-year branch; same contract meanwhile
-        value = os.environ.get("BI_CLOCK_NOW")
-        if not value:
-            return datetime.now(UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return now()
+    return clock.now()
 
 
 class UserError(ValueError):

@@ -41,7 +41,9 @@ def start_simulator(
 ) -> tuple[subprocess.Popen, str]:
     """`python -m lib serve simulator --port N` in the background; returns (process, base URL) once it answers."""
     port = port or free_port()
-    env = {**os.environ, "INDIGITALL_SERVER_KEY": server_key}
+    from lib.childenv import child_env
+
+    env = {**child_env("simulator"), "INDIGITALL_SERVER_KEY": server_key}
     proc = subprocess.Popen(
         [sys.executable, "-m", "lib", "serve", "simulator", "--port", str(port)],
         cwd=PROJECT_ROOT,
@@ -108,11 +110,10 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
 
     user, password = reset_demo_user(DEMO_TENANT)
     token_hint = demo_pipeline_token()
-    env = child_env()
     voila = subprocess.Popen(
         build_command("voila"),
         cwd=PROJECT_ROOT,
-        env=env,
+        env=child_env("voila"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -134,7 +135,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
     dash = subprocess.Popen(
         build_command("dash"),
         cwd=PROJECT_ROOT,
-        env=env,
+        env=child_env("dash"),
         stdin=subprocess.DEVNULL,
     )
     try:

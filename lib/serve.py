@@ -5,10 +5,10 @@
   behind the dashboards' sign-in (`lib/voila_config/voila.py`, `lib.voila_auth`)
 - lab   → JupyterLab on the project root (port 8888) with this venv's ipykernel, so `lib` imports
 
-The `.env` that `bi` reads (`lib.config.dotenv_values`) is merged into the child's environment under the
-same precedence (existing variables win), so kernels started from notebook folders see the same settings
-as `bi`. Secrets stay in the environment: no
-command line carries one (Jupyter reads JUPYTER_TOKEN itself).
+Each app gets the allow-list of its kind (`lib.childenv.child_env`): the project's `.env` is read like
+the environment (existing variables win), the owner's DATABASE_URL never reaches an app, Voila and
+Lab get the analyst login and no other secret. No command line carries a secret (Jupyter reads
+JUPYTER_TOKEN itself).
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from lib.config import PROJECT_ROOT, dotenv_values, env_value
+from lib.childenv import child_env as allowed_env
+from lib.config import PROJECT_ROOT, env_value
 
 ANALYSIS_DIR = PROJECT_ROOT / "notebooks" / "analysis"
 VOILA_CONFIG_DIR = PROJECT_ROOT / "lib" / "voila_config"
@@ -82,21 +84,16 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
     return argv
 
 
-def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a served app: `base` (os.environ) + `.env` + PYTHONPATH."""
-    env = dict(os.environ if base is None else base)
-    for key, value in dotenv_values().items():
-        env.setdefault(key, value)
-    paths = [str(PROJECT_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
+def child_env(what: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a served app (dash | voila | lab): its allow-list from `lib.childenv`, with
+    the project's `.env` read the same way as the environment, PYTHONPATH on the project root."""
+    return allowed_env(what, base=base)
 
 
 def serve_app(what: str, host: str = "127.0.0.1", port: int | None = None, *, replace: bool = True) -> int:
     """Serve dash | voila | lab in the foreground; `replace` execs (signals reach the server directly)."""
     argv = build_command(what, host=host, port=port)
-    env = child_env()
+    env = child_env(what)
     print(f"bi serve {what}: {shlex.join(argv[1:])}", file=sys.stderr, flush=True)
     if replace and hasattr(os, "execve"):
         os.chdir(PROJECT_ROOT)

@@ -31,6 +31,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "dbt_build" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dbt)
 
+
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 # Jupyter tools write under $HOME: keep them in a scratch dir for the test session.

@@ -29,6 +29,15 @@ def fake_launch(monkeypatch, dash_db):
     busy: set[str] = set()
 
     def play(run_id: str, tenant: str) -> None:
+        from lib.pipeline.lock import TenantLock
+
+        lock = TenantLock(tenant).acquire()  # a real runner holds its lock while running (else: reaped)
+        try:
+            _play(run_id, tenant)
+        finally:
+            lock.release()
+
+    def _play(run_id: str, tenant: str) -> None:
         for status, delay in (("running", 0.2), ("success", 0.3)):
             time.sleep(delay)
             with tenant_tx(tenant, "loader") as conn:

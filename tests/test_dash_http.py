@@ -164,16 +164,113 @@ def test_safe_notebook_path(tmp_path):
     (root / "d" / "link.html").symlink_to(tmp_path / "secret.html")
     assert safe_notebook_path(str(good), root) == good.resolve()
     assert safe_notebook_path("d/a.html", root) == good.resolve()
+    # a notebook is a valid source: the route renders it to HTML (never sends the file itself)
+    assert safe_notebook_path("d/a.ipynb", root) == (root / "d" / "a.ipynb").resolve()
+    (root / "d" / "a.txt").write_text("x")
     for bad in (
         str(tmp_path / "secret.html"),
         "../secret.html",
-        "d/a.ipynb",
+        "d/a.txt",
         "d/link.html",
         "",
         None,
         "/etc/passwd",
     ):
         assert safe_notebook_path(bad, root) is None, bad
+
+
+def _archive_run(url: str, run_id: str, steps: list[tuple[str, str | None]], state: str = "local") -> None:
+    from sqlalchemy import text
+
+    from lib.db import tenant_tx
+
+    with tenant_tx(TENANT_A, "loader", url) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ops.pipeline_runs (run_id, tenant_id, mode, status, archive_state, created_at) "
+                "VALUES (:r, :t, 'full', 'success', :a, now())"
+            ),
+            {"r": run_id, "t": TENANT_A, "a": state},
+        )
+        for seq, (step, path) in enumerate(steps, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO ops.pipeline_steps (run_id, tenant_id, seq, step, kind, status, notebook_path) "
+                    "VALUES (:r, :t, :q, :s, 'extract', 'success', :p)"
+                ),
+                {"r": run_id, "t": TENANT_A, "q": seq, "s": step, "p": path},
+            )
+
+
+def _notebook_gz(marker: str) -> bytes:
+    import gzip
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("run_step('x')", outputs=[nbformat.v4.new_output("stream", text=marker)])
+    ]
+    return gzip.compress(nbformat.writes(nb).encode())
+
+
+def test_notebook_route_renders_archived_notebooks_on_demand(client, dash_users, dash_db, monkeypatch):
+    """New runs keep only `.ipynb.gz`: the route renders it; moved archives open from RUNS_ARCHIVE_URL;
+    pruned ones answer 410 with the reason; a rendered page holding a secret is never served."""
+    import fsspec
+
+    from lib.config import get_settings
+
+    folder = get_settings().runs_path / "2026-02-01" / "20260201T000000Z-gz0001"
+    folder.mkdir(parents=True)
+    (folder / "01_extract_chat.ipynb.gz").write_bytes(_notebook_gz("rendered from the gz notebook"))
+    (folder / "02_extract_push.ipynb.gz").write_bytes(_notebook_gz("leaks server-key-of-acme-0b1c2d3e4f"))
+    monkeypatch.setenv(
+        "ACME_EXTRA_SERVER_KEY", "server-key-of-acme-0b1c2d3e4f"
+    )  # a secret the web process holds
+    _archive_run(dash_db, "20260201T000000Z-gz0001", [
+        ("extract_chat", str(folder / "01_extract_chat.ipynb.gz")), ("extract_push", str(folder / "02_extract_push.ipynb.gz"))])  # fmt: skip
+    monkeypatch.setenv("RUNS_ARCHIVE_URL", "memory://bench-archive/runs")
+    with fsspec.open("memory://bench-archive/runs/2026-01-01/r-moved/01_extract_chat.ipynb.gz", "wb") as fh:
+        fh.write(_notebook_gz("opened from object storage"))
+    _archive_run(dash_db, "20260101T000000Z-moved1", [
+        ("extract_chat", "memory://bench-archive/runs/2026-01-01/r-moved/01_extract_chat.ipynb.gz"),
+        ("extract_push", "memory://elsewhere/01_extract_chat.ipynb.gz")], state="moved")  # fmt: skip
+    _archive_run(
+        dash_db, "20251201T000000Z-pruned", [("extract_chat", "/gone/01_extract_chat.ipynb.gz")], "pruned"
+    )
+    login(client, "victor_acme")
+    r = client.get("/notebooks/20260201T000000Z-gz0001/extract_chat")
+    assert r.status_code == 200 and b"rendered from the gz notebook" in r.data and b"run_step(" not in r.data
+    assert r.headers["Cache-Control"] == "no-store"
+    assert client.get("/notebooks/20260201T000000Z-gz0001/extract_push").status_code == 404  # holds a secret
+    moved = client.get("/notebooks/20260101T000000Z-moved1/extract_chat")
+    assert moved.status_code == 200 and b"opened from object storage" in moved.data
+    assert (
+        client.get("/notebooks/20260101T000000Z-moved1/extract_push").status_code == 404
+    )  # not under the URL
+    pruned = client.get("/notebooks/20251201T000000Z-pruned/extract_chat")
+    assert pruned.status_code == 410 and "política de retención" in pruned.get_data(as_text=True)
+    assert (
+        client.get(f"/notebooks/{RUN_A_OK}/extract_chat").status_code == 200
+    )  # an old .html link still works
+
+
+def test_runs_page_shows_skip_reasons_and_links_gz_notebooks():
+    from dash_app.pages.runs import steps_table
+
+    table = steps_table("acme", {"run_id": "r1", "mode": "transform-only", "status": "success"}, [
+        {"seq": 11, "step": "transform_contacts", "kind": "transform", "status": "skipped",
+         "reason": "sin datos nuevos desde la ejecución r0: raw.raw_contacts_api hasta id 9 (9 filas)"},
+        {"seq": 90, "step": "dbt_build", "kind": "dbt", "status": "success", "notebook_path": "/x/90_dbt_build.ipynb.gz"},
+    ])  # fmt: skip
+    text_ = json.dumps(
+        table.to_plotly_json(),
+        ensure_ascii=False,
+        default=lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o),
+    )
+    assert "sin datos nuevos desde la ejecución r0" in text_ and "omitido" in text_
+    assert text_.count("/notebooks/r1/") == 1  # the dbt step links its notebook, the skipped one has none
 
 
 # -- identity and sessions over real HTTP (a threaded server in this process: env changes reach it) --

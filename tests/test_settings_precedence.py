@@ -80,7 +80,7 @@ def test_served_apps_see_the_same_values(project) -> None:
     """`bi serve` passes `.env` to its child under the same precedence (the environment wins)."""
     from lib.serve import child_env
 
-    env = child_env({"EXTRACT_CONCURRENCY": "2", "PATH": "/usr/bin"})
+    env = child_env("dash", {"EXTRACT_CONCURRENCY": "2", "PATH": "/usr/bin"})
     assert env["EXTRACT_CONCURRENCY"] == "2"
     assert env["EXTRACT_LOOKBACK_DAYS"] == "5"
 

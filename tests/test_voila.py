@@ -151,8 +151,8 @@ def web(dbt_build, tmp_path_factory: pytest.TempPathFactory):
         add_user(name, PASSWORD, role, tenant)
     dash_port, voila_port = _free_port(), _free_port()
     dash, voila = f"http://127.0.0.1:{dash_port}", f"http://127.0.0.1:{voila_port}"
-    env = {
-        **child_env(),
+    env = {  # each server gets its kind's allow-list of this (Voila: no signing key)
+        **os.environ,
         "TENANTS_FILE": str(tenants),
         "BI_DATA_DIR": str(root / "data"),
         "DASH_SECRET_KEY": secrets.token_hex(32),
@@ -164,8 +164,22 @@ def web(dbt_build, tmp_path_factory: pytest.TempPathFactory):
     }
     procs = []
     try:
-        procs.append(_start(build_command("dash", port=dash_port), env, root / "dash.log", f"{dash}/healthz"))
-        procs.append(_start(build_command("voila", port=voila_port), env, root / "voila.log", f"{voila}/"))
+        procs.append(
+            _start(
+                build_command("dash", port=dash_port),
+                child_env("dash", env),
+                root / "dash.log",
+                f"{dash}/healthz",
+            )
+        )
+        procs.append(
+            _start(
+                build_command("voila", port=voila_port),
+                child_env("voila", env),
+                root / "voila.log",
+                f"{voila}/",
+            )
+        )
         yield {"dash": dash, "voila": voila, "logs": root}
     finally:
         for proc in procs:
@@ -454,7 +468,7 @@ def test_serve_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     assert build_command("dash")[build_command("dash").index("--workers") + 1] == "2"
     with pytest.raises(ValueError):
         build_command("nope")
-    env = child_env({"PATH": "/bin"})
+    env = child_env("voila", {"PATH": "/bin"})
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ANALYSIS_DIR.parent.parent)
 
 

@@ -12,11 +12,12 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
+from lib import clock
 from lib.simulator.csvfmt import HEADER_LINE
-from lib.simulator.data import _LRU, Dataset, as_date
+from lib.simulator.data import _LRU, Dataset, as_date, json_ts
 
 JSON_TYPE = "application/json"  # no charset, like the real API
 CSV_TYPE = "text/csv"
@@ -133,6 +134,17 @@ class Router:
         self._lock = threading.Lock()
         self._windows = _LRU(16)
         self._routes: list[tuple[re.Pattern[str], Handler]] = [(re.compile(p + "$"), h) for p, h in ROUTES]
+        self.fixed_now: datetime | None = None  # set_clock(); else lib.clock.now() (BI_CLOCK_NOW)
+
+    # -- the clock: data exist only up to now ------------------------------------------------------
+    def now(self) -> datetime:
+        """The simulator's now: a fixed instant (`set_clock`), else lib.clock's (BI_CLOCK_NOW or system)."""
+        return self.fixed_now or clock.now()
+
+    def clamp(self, start: date, end: date) -> tuple[date, date] | None:
+        """The window cut at today (UTC); None when it starts after today."""
+        today = self.now().date()
+        return None if start > today else (start, min(end, today))
 
     # -- plumbing -----------------------------------------------------------------------------
     def dataset(self, tenant: SimTenant, application_id: str) -> Dataset:
@@ -189,8 +201,10 @@ class Router:
             return error_response(exc.status, exc.message)
 
     def history_lines(self, ds: Dataset, start: date, end: date, contact_id: str | None) -> list[str]:
-        key = (ds.tenant_id, ds.application_id, start, end, contact_id)
-        return self._windows.get(key, lambda: ds.history_lines(start, end, contact_id))
+        until = int(self.now().timestamp() * 1000)
+        until = None if until >= _day_end_ms(end) else until  # a window in the past: cacheable as is
+        key = (ds.tenant_id, ds.application_id, start, end, contact_id, until)
+        return self._windows.get(key, lambda: ds.history_lines(start, end, contact_id, until))
 
 
 # -- handlers ---------------------------------------------------------------------------------
@@ -214,12 +228,16 @@ def _application_stats(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> R
     return ok(_page([ds.application_stats()], limit, page), count=1)
 
 
+def _day_end_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000) + 86_400_000 - 1
+
+
 def _date_stats(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
     periodicity = q.get("periodicity", "daily")
     if periodicity not in ("hourly", "daily"):
         raise ErrorAnswer(400, "periodicity should be equal to one of: hourly, daily")
-    start, end = _dates(q)
-    return ok(ds.date_stats(start, end, periodicity))
+    window = r.clamp(*_dates(q))
+    return ok(ds.date_stats(*window, periodicity) if window else [])
 
 
 def _push_heatmap(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
@@ -268,7 +286,7 @@ def _agent_conversations(r: Router, ds: Dataset, q: Query, p: dict[str, str]) ->
     start, end = _dates(q, max_span=30)
     limit = _int(q, "limit")
     page = _int(q, "page", default=0)
-    items = ds.agent_sessions(start, end)
+    items = ds.agent_sessions(start, end, until=json_ts(int(r.now().timestamp() * 1000)))
     name, value = given[0], q[given[0]]
     if value:
         if name == "agentId":

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -206,6 +207,10 @@ class RunningSimulator:
         tenant = matches[0]
         app = application_id or (tenant.application_ids[0] if tenant.application_ids else "100274")
         return self.router.dataset(tenant, str(app))
+
+    def set_clock(self, instant: datetime | None) -> None:
+        """Serve data only up to `instant` (None: follow lib.clock, i.e. BI_CLOCK_NOW or the system)."""
+        self._server.router.fixed_now = instant
 
     def stats(self) -> dict[str, Any]:
         """Request counters (same as `GET /__sim/stats`)."""

@@ -378,10 +378,10 @@ class ChatData(ContactsData):
 
         return self._utc_days.get(day, make)
 
-    def _utc_day_lines(self, day: date) -> list[tuple[str, str]]:
-        """(contactId, CSV line) per row of a UTC day (cached)."""
+    def _utc_day_lines(self, day: date) -> list[tuple[str, str, int]]:
+        """(contactId, CSV line, messageDate ms) per row of a UTC day (cached)."""
         return self._utc_lines.get(
-            day, lambda: [(r[2][13] or "", format_line(r[2])) for r in self._utc_day(day)[0]]
+            day, lambda: [(r[2][13] or "", format_line(r[2]), r[0]) for r in self._utc_day(day)[0]]
         )
 
     def history_rows(
@@ -396,13 +396,21 @@ class ChatData(ContactsData):
         return out
 
     def history_lines(
-        self, date_from: DateLike, date_to: DateLike, contact_id: str | None = None
+        self,
+        date_from: DateLike,
+        date_to: DateLike,
+        contact_id: str | None = None,
+        until_ms: int | None = None,
     ) -> list[str]:
-        """The CSV records (without header) of the window, in order."""
+        """The CSV records (without header) of the window, in order; only messages up to `until_ms`."""
         out: list[str] = []
         for day in _days(date_from, date_to):
             lines = self._utc_day_lines(day)
-            out.extend(line for cid, line in lines if contact_id is None or cid == contact_id)
+            out.extend(
+                line
+                for cid, line, ts in lines
+                if (contact_id is None or cid == contact_id) and (until_ms is None or ts <= until_ms)
+            )
         return out
 
     def history_csv(
@@ -423,12 +431,15 @@ class ChatData(ContactsData):
     def _utc_sessions_of(self, day: date) -> tuple[dict[str, Any], ...]:
         return tuple(self._utc_day(day)[1])
 
-    def agent_sessions(self, date_from: DateLike, date_to: DateLike) -> list[dict[str, Any]]:
-        """Agent sessions queued (UTC date) within the window, API item shape, by queuedAt."""
+    def agent_sessions(
+        self, date_from: DateLike, date_to: DateLike, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Agent sessions queued (UTC date) within the window, API item shape, by queuedAt; only those
+        queued up to `until` (a `json_ts` string, which sorts like the instant) when given."""
         out: list[dict[str, Any]] = []
         for day in _days(date_from, date_to):
             sessions = self._utc_sessions.get(day, partial(self._utc_sessions_of, day))
-            out.extend(dict(s) for s in sessions)
+            out.extend(dict(s) for s in sessions if until is None or (s["queuedAt"] or "") <= until)
         return out
 
     def agents(self) -> list[dict[str, Any]]:
