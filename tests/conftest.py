@@ -26,10 +26,13 @@ collect_ignore = ["test_dash_fixtures.py", "test_dbt_fixtures.py"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `dbt` every test that needs the session's dbt build (minutes: not in `make test-fast`)."""
+    """Mark `dbt` every test that needs the session's dbt build or runs dbt itself (tests/test_dbt.py),
+    and `stack` the stack tests (tests/test_stack*.py): minutes each, so not in `make test-fast`."""
     for item in items:
-        if "dbt_build" in getattr(item, "fixturenames", ()):
+        if "dbt_build" in getattr(item, "fixturenames", ()) or item.path.name == "test_dbt.py":
             item.add_marker(pytest.mark.dbt)
+        if item.path.name.startswith("test_stack"):  # the production stack and its harness
+            item.add_marker(pytest.mark.stack)
 
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")

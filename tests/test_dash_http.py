@@ -383,6 +383,7 @@ def test_auth_verify_answers(live, dash_users, monkeypatch):
     assert viewer.get("/auth/verify").status_code == 401
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_sign_in_returns_to_sibling_hosts_only(live, dash_users, monkeypatch):
     monkeypatch.setenv("DASH_SIBLING_HOSTS", "https://voila.example.test,http://127.0.0.1:8866")
     good = "https://voila.example.test/voila/render/01.ipynb?date_from=2026-01-05"
@@ -432,6 +433,7 @@ def test_revocation_by_another_worker_is_seen_within_the_cache_window(live, dash
     assert time.monotonic() - t0 <= 2.5
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_removed_or_demoted_users_lose_their_sessions(live, dash_users, dash_db, monkeypatch):
     from lib.auth import add_user, remove_user
 
@@ -482,6 +484,7 @@ def test_session_ends_twelve_hours_after_sign_in_however_busy(live, dash_users, 
     assert short.get("/").status_code == 302
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_throttling_per_user_and_per_address(live, dash_users):
     for attempt in range(1, 5):
         _, r = http_sign_in(live, "victor_acme", "wrong-password-x")
@@ -510,6 +513,7 @@ def test_throttling_per_user_and_per_address(live, dash_users):
     assert fine.status_code == 302
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_unknown_and_known_users_cost_the_same(live, dash_users, monkeypatch):
     """Over HTTP, attempts in pairs (known and unknown user, back to back in a random order, so both
     see the same load): the median of the pairs' time ratios is within 20 %, for short and for
