@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BI := $(VENV)/bin/bi
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-deps test-stack stack-deps lint format db-up db-down notebooks screenshots bench clean
+.PHONY: setup run test test-fast test-deps test-stack stack-deps lint format db-up db-down notebooks screenshots bench clean
 
 setup: $(VENV)/.setup-stamp  ## venv + pinned requirements + editable lib (idempotent)
 
@@ -23,8 +23,14 @@ $(VENV)/.setup-stamp: requirements.txt pyproject.toml
 run: setup  ## the main job: embedded PostgreSQL, simulator, a full 90-day run, dashboards
 	$(BI) demo
 
-test: setup test-deps stack-deps  ## the whole test suite (real PostgreSQL, simulator, papermill, dbt, Chromium, the stack)
+test: setup test-deps stack-deps lint  ## lint, then the whole test suite (real PostgreSQL, simulator, papermill, dbt, Chromium, the stack)
 	BI_STACK_REQUIRED=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# No browser, no PostgreSQL 15 binaries, no production stack, no Citus, no session dbt build, nothing
+# marked slow: the embedded PostgreSQL and the simulator. Under 2 minutes warm on 2 idle cores.
+FAST_MARKERS ?= not browser and not slow and not pg15 and not stack and not citus and not dbt
+test-fast: setup  ## the quick subset while developing (see FAST_MARKERS)
+	$(PY) -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 # The production stack on loopback: PostgreSQL 15, migrate, simulator, Dash/Voila/Lab, Caddy, n8n,
 # postgres-meta, Chromium (tests/test_stack.py), plus the compose and workflow checks.
@@ -48,9 +54,10 @@ test-deps:  ## Debian packages the tests need: Chromium + chromedriver (browser 
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-lint:
+lint: setup  ## ruff (lint + format check) on the code, mypy on lib/ (settings in pyproject.toml)
 	$(VENV)/bin/ruff check lib dash_app tests benchmarks scripts
 	$(VENV)/bin/ruff format --check lib dash_app tests benchmarks scripts
+	$(VENV)/bin/mypy
 
 format:
 	$(VENV)/bin/ruff check --fix lib dash_app tests benchmarks scripts
@@ -66,7 +73,7 @@ bench: setup  ## benchmarks (not tests): figures to quote, not assertions
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache dbt/target dbt/logs
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache dbt/target dbt/logs
 
 freeze:  ## re-pin requirements.txt from the current venv (keep the comments at the top by hand)
 	$(VENV)/bin/pip freeze --exclude-editable | sort > requirements.lock.tmp && echo "compare requirements.lock.tmp with requirements.txt"

@@ -104,7 +104,7 @@ def postmaster_pid() -> int | None:
         with get_engine("owner").connect() as conn:
             data_dir = conn.execute(text("SHOW data_directory")).scalar_one()
         return int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
-    except Exception:  # noqa: BLE001 - a remote or restricted server: its CPU is not readable
+    except Exception:  # a remote or restricted server: its CPU is not readable
         return None
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from lib.config import reload_settings  # noqa: E402
+from lib.config import reload_settings
 
 KEY = "bench-schedule-key-7c1d"
 START = datetime(2026, 3, 2, tzinfo=UTC)

@@ -1,5 +1,12 @@
 """Settings: environment variables (and `.env`), plus an optional `tenants.yml`.
 
+One reader, one precedence, for every setting of every command: the process environment, then the
+`.env` files (`dotenv_paths()`: the project's, then the working directory's, which wins), then the
+built-in default; per-tenant values come
+from `tenants.yml` (a tenant's own entry beats the process-wide setting). `Settings` holds the
+contract names below; any other setting (EXTRACT_*, DASH_*, SMTP_*, a tenant's `server_key_env`) is
+read with `env_value(name)`, never with `os.environ` alone, so a value only in `.env` counts too.
+
 The names are a contract (design.md): DATABASE_URL, INDIGITALL_BASE_URL, INDIGITALL_SERVER_KEY,
 INDIGITALL_APP_ID, TENANT_ID, TENANT_TIMEZONE, RUNS_DIR, PIPELINE_API_TOKEN, and one database login
 per kind of process beside the owner's DATABASE_URL: APP_DATABASE_URL, ANALYST_DATABASE_URL,
@@ -15,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -33,6 +41,10 @@ DATABASE_URL_FIELDS = (
 DEFAULT_BASE_URL = "https://am1.api.indigitall.com"
 
 
+# Where `.env` is read (later wins): the project's, then the working directory's (`dotenv_paths()`).
+ENV_FILES = (PROJECT_ROOT / ".env", Path(".env"))
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it (never its value if secret)."""
 
@@ -41,7 +53,7 @@ class Settings(BaseSettings):
     """Process-wide settings read from the environment and `.env`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=ENV_FILES, env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
@@ -112,7 +124,7 @@ class TenantConfig:
 
     def server_key(self) -> SecretStr | None:
         """The tenant's ServerKey, read from the env var it names (never stored on the object)."""
-        value = os.environ.get(self.server_key_env)
+        value = env_value(self.server_key_env)
         if value:
             return SecretStr(value)
         if self.server_key_env == "INDIGITALL_SERVER_KEY":
@@ -123,6 +135,44 @@ class TenantConfig:
     def application_id(self) -> str | None:
         """The first (primary) application id, if any."""
         return self.application_ids[0] if self.application_ids else None
+
+
+def dotenv_values(path: Path | None = None) -> dict[str, str]:
+    """The assignments of `path`, or of every `dotenv_paths()` file merged (later wins); never log them."""
+    out: dict[str, str] = {}
+    for p in [path] if path is not None else dotenv_paths():
+        try:
+            stat = p.stat()
+        except OSError:
+            continue
+        out.update(_read_dotenv(str(p.resolve()), stat.st_mtime_ns, stat.st_size))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _read_dotenv(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, str], ...]:
+    from dotenv import dotenv_values as parse
+
+    return tuple((k, v) for k, v in parse(path, encoding="utf-8").items() if v is not None)
+
+
+@overload
+def env_value(name: str) -> str | None: ...
+@overload
+def env_value(name: str, default: str) -> str: ...
+def env_value(name: str, default: str | None = None) -> str | None:
+    """One setting by name: the environment, else `.env`, else `default`.
+
+    A variable set in the environment wins even when empty (as for `Settings`); empty means `default`.
+    """
+    value = env_raw(name)
+    return value if value is not None and value.strip() else default
+
+
+def env_raw(name: str) -> str | None:
+    """The setting as written (an empty value included): the environment, else `.env`, else None."""
+    value = os.environ.get(name)
+    return dotenv_values().get(name) if value is None else value
 
 
 @lru_cache(maxsize=1)
@@ -227,12 +277,7 @@ def dotenv_paths() -> list[Path]:
 
 def merged_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default os.environ) over the `.env` files: one view whatever a setting's source."""
-    from dotenv import dotenv_values
-
-    out: dict[str, str] = {}
-    for path in dotenv_paths():
-        if path.is_file():
-            out.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    out = dotenv_values()
     out.update(os.environ if base is None else base)
     return out
 

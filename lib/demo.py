@@ -46,8 +46,12 @@ def start_simulator(
     env = {**child_env("simulator"), "INDIGITALL_SERVER_KEY": server_key}
     proc = subprocess.Popen(
         [sys.executable, "-m", "lib", "serve", "simulator", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -113,7 +117,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )  # noqa: S603
+    )
     print(
         "\n== the demo is served (Ctrl-C stops it) ==\n"
         "dashboards: http://127.0.0.1:8050   sign in as "
@@ -131,7 +135,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
     dash = subprocess.Popen(
         build_command("dash"),
         cwd=PROJECT_ROOT,
-        env=child_env("dash"),  # noqa: S603
+        env=child_env("dash"),
         stdin=subprocess.DEVNULL,
     )
     try:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lib.childenv import child_env as allowed_env
-from lib.config import PROJECT_ROOT
+from lib.config import PROJECT_ROOT, env_value
 
 ANALYSIS_DIR = PROJECT_ROOT / "notebooks" / "analysis"
 VOILA_CONFIG_DIR = PROJECT_ROOT / "lib" / "voila_config"
@@ -30,7 +30,7 @@ APPS = tuple(DEFAULT_PORTS)
 
 
 def _workers() -> int:
-    raw = os.environ.get("DASH_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "2"
+    raw = env_value("DASH_WORKERS") or env_value("WEB_CONCURRENCY") or "2"
     try:
         return max(1, int(raw))
     except ValueError as exc:
@@ -48,9 +48,9 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
             py, "-m", "gunicorn", "dash_app.app:server",
             "--bind", f"{host}:{port}",
             "--workers", str(_workers()),
-            "--timeout", os.environ.get("DASH_TIMEOUT", "120"),
+            "--timeout", env_value("DASH_TIMEOUT", "120"),
             "--access-logfile", "-",
-            "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            "--forwarded-allow-ips", env_value("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]  # fmt: skip
     if what == "voila":
         argv = [
@@ -64,7 +64,7 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
             f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",  # only ours: the sign-in cannot be switched off
             "--Voila.identity_provider_class=lib.voila_auth.BIIdentityProvider",
         ]  # fmt: skip
-        base_url = os.environ.get("VOILA_BASE_URL")
+        base_url = env_value("VOILA_BASE_URL")
         if base_url:
             argv.append(f"--Voila.base_url={base_url}")
         return argv
@@ -78,7 +78,7 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # dev containers run as root; the production image does not
-    base_url = os.environ.get("LAB_BASE_URL")
+    base_url = env_value("LAB_BASE_URL")
     if base_url:
         argv.append(f"--ServerApp.base_url={base_url}")
     return argv
@@ -97,5 +97,5 @@ def serve_app(what: str, host: str = "127.0.0.1", port: int | None = None, *, re
     print(f"bi serve {what}: {shlex.join(argv[1:])}", file=sys.stderr, flush=True)
     if replace and hasattr(os, "execve"):
         os.chdir(PROJECT_ROOT)
-        os.execve(argv[0], argv, env)  # noqa: S606 - our own interpreter and argv
-    return subprocess.call(argv, cwd=Path(PROJECT_ROOT), env=env)  # noqa: S603
+        os.execve(argv[0], argv, env)  # our own interpreter and argv
+    return subprocess.call(argv, cwd=Path(PROJECT_ROOT), env=env)

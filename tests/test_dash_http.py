@@ -1,15 +1,13 @@
 """The dashboards over HTTP (Flask test client): sign-in before any data, callbacks refused without a
 session, the tenant decided server-side, archived notebooks served only inside RUNS_DIR and tenant."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
+from test_dash_fixtures import (  # fixtures; first: puts dash_app on sys.path
     END,
     PASSWORD,
     RUN_A_FAIL,
@@ -18,10 +16,6 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
     START,
     TENANT_A,
     TENANT_B,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
     live_server,
     store,
 )
@@ -29,7 +23,7 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
 EXEC_OUTPUT = "..exec-kpis.children...exec-daily.figure...exec-donut.figure...exec-kpis-2.children...exec-league.rowData.."
 
 
-def login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     return client.post(
@@ -59,7 +53,7 @@ def exec_payload(tenant: str) -> dict:
 
 
 @pytest.fixture
-def client(dash_app_obj):  # noqa: ANN001, ANN201
+def client(dash_app_obj):
     return dash_app_obj.server.test_client()
 
 
@@ -107,7 +101,7 @@ def test_open_redirect_is_refused(client, dash_users):
     assert r.headers["Location"] == "/"
 
 
-def _messages_card(resp) -> str:  # noqa: ANN001 - a Flask test response or an httpx one
+def _messages_card(resp) -> str:  # a Flask test response or an httpx one
     body = json.loads(resp.get_data(as_text=True) if hasattr(resp, "get_data") else resp.text)
     blob = json.dumps(body["response"]["exec-kpis"]["children"])
     return re.search(r'"children": "([0-9.]+)", "id": "kpi-messages-value"', blob).group(1)
@@ -281,14 +275,14 @@ def test_runs_page_shows_skip_reasons_and_links_gz_notebooks():
 
 # -- identity and sessions over real HTTP (a threaded server in this process: env changes reach it) --
 @pytest.fixture(scope="module")
-def live(dash_app_obj):  # noqa: ANN001, ANN201
+def live(dash_app_obj):
     """The app on a free loopback port."""
     with live_server(dash_app_obj.server) as url:
         yield url
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle(dash_db):  # noqa: ANN001, ANN201
+def fresh_throttle(dash_db):
     """Each test starts with no failed attempts counted (they are shared by every worker)."""
     from sqlalchemy import text
 
@@ -298,7 +292,7 @@ def fresh_throttle(dash_db):  # noqa: ANN001, ANN201
         conn.execute(text("DELETE FROM ops.dashboard_sign_in_throttle"))
 
 
-def http_sign_in(base: str, username: str, password: str = PASSWORD, *, next_url: str = "/", headers=None):  # noqa: ANN001, ANN201
+def http_sign_in(base: str, username: str, password: str = PASSWORD, *, next_url: str = "/", headers=None):
     """A fresh httpx client, signed in (or not: the POST's response is returned with it)."""
     import httpx
 
@@ -311,7 +305,7 @@ def http_sign_in(base: str, username: str, password: str = PASSWORD, *, next_url
     return client, resp
 
 
-def owner_sql(dash_db: str, sql: str, **params):  # noqa: ANN003, ANN201
+def owner_sql(dash_db: str, sql: str, **params):
     from sqlalchemy import text
 
     from lib.db import get_engine
@@ -389,6 +383,7 @@ def test_auth_verify_answers(live, dash_users, monkeypatch):
     assert viewer.get("/auth/verify").status_code == 401
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_sign_in_returns_to_sibling_hosts_only(live, dash_users, monkeypatch):
     monkeypatch.setenv("DASH_SIBLING_HOSTS", "https://voila.example.test,http://127.0.0.1:8866")
     good = "https://voila.example.test/voila/render/01.ipynb?date_from=2026-01-05"
@@ -438,6 +433,7 @@ def test_revocation_by_another_worker_is_seen_within_the_cache_window(live, dash
     assert time.monotonic() - t0 <= 2.5
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_removed_or_demoted_users_lose_their_sessions(live, dash_users, dash_db, monkeypatch):
     from lib.auth import add_user, remove_user
 
@@ -488,6 +484,7 @@ def test_session_ends_twelve_hours_after_sign_in_however_busy(live, dash_users, 
     assert short.get("/").status_code == 302
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_throttling_per_user_and_per_address(live, dash_users):
     for attempt in range(1, 5):
         _, r = http_sign_in(live, "victor_acme", "wrong-password-x")
@@ -516,6 +513,7 @@ def test_throttling_per_user_and_per_address(live, dash_users):
     assert fine.status_code == 302
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_unknown_and_known_users_cost_the_same(live, dash_users, monkeypatch):
     """Over HTTP, attempts in pairs (known and unknown user, back to back in a random order, so both
     see the same load): the median of the pairs' time ratios is within 20 %, for short and for

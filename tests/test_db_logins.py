@@ -444,7 +444,7 @@ def supabase15() -> Iterator[dict[str, Any]]:
         }
 
 
-def _login_urls(cluster, names: dict[str, str] | None = None) -> dict[str, str]:  # noqa: ANN001
+def _login_urls(cluster, names: dict[str, str] | None = None) -> dict[str, str]:
     names = names or {k: f"sb_{k}" for k in KINDS4}
     return {k: cluster.url("postgres", user=names[k], password=secrets.token_urlsafe(18)) for k in KINDS4}
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
-from test_dbt_fixtures import dbt_build  # noqa: F401 - session fixture: simulator data + dbt build
 
 API_VIEWS = {
     "mart_daily_kpis", "mart_agent_performance", "mart_intent_performance", "mart_volume_heatmap",
@@ -34,7 +33,7 @@ def postgrest_request(conn: Connection, role: str, claims: dict[str, Any] | None
 
 
 @pytest.fixture
-def anon(dbt_build):  # noqa: F811
+def anon(dbt_build):
     """A connection switched to web_anon (rolled back afterwards)."""
     from lib.db import get_engine
 
@@ -46,7 +45,7 @@ def anon(dbt_build):  # noqa: F811
         tx.rollback()
 
 
-def test_api_schema_holds_only_security_invoker_views(dbt_build) -> None:  # noqa: F811
+def test_api_schema_holds_only_security_invoker_views(dbt_build) -> None:
     from lib.db import get_engine
 
     with get_engine("owner").connect() as conn:
@@ -73,7 +72,7 @@ def test_web_anon_sees_no_rows_without_a_tenant(anon) -> None:
         assert anon.execute(text(f"SELECT count(*) FROM api.{view}")).scalar() == 0, view  # noqa: S608
 
 
-def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:  # noqa: F811
+def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:
     from lib.db import get_engine
 
     with get_engine("owner").connect() as owner:
@@ -91,7 +90,7 @@ def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:  # noqa: F811
         assert set(tenants) <= {"demo"}, view
 
 
-def test_tenant_comes_from_the_jwt_claim(dbt_build) -> None:  # noqa: F811
+def test_tenant_comes_from_the_jwt_claim(dbt_build) -> None:
     from lib.db import get_engine
 
     sql = "SELECT DISTINCT tenant_id FROM api.mart_push_daily"
@@ -104,7 +103,7 @@ def test_tenant_comes_from_the_jwt_claim(dbt_build) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize("table", ["analytics.mart_daily_kpis", "analytics.fct_messages", "public.messages"])
-def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:  # noqa: F811
+def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:
     from sqlalchemy.exc import ProgrammingError
 
     from lib.db import get_engine
@@ -115,7 +114,7 @@ def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:  #
             conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))  # noqa: S608
 
 
-def test_migration_040_is_rerunnable(dbt_build) -> None:  # noqa: F811
+def test_migration_040_is_rerunnable(dbt_build) -> None:
     from lib.db import get_engine
     from lib.db.migrate import MIGRATIONS_DIR
 

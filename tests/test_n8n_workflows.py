@@ -132,7 +132,7 @@ def _node() -> str:
 
 def _configure(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [_node(), str(CONFIGURE), str(N8N_DIR), str(tmp_path / "out")],
         env=full, capture_output=True, text=True, timeout=60,
     )  # fmt: skip

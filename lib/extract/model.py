@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from lib import clock
+from lib import clock, names
 from lib.api import ApiError, ApiResponse, CallRecord
 from lib.api.body import csv_header, decode_body
 from lib.extract.escape import MARK, escape_value, storable_json, storable_text
@@ -22,12 +22,7 @@ RangeRule = Literal["incremental", "trailing"]
 Window = tuple[date, date]
 FetchFn = Callable[["IndigitallClient", "Task", "ExtractOptions"], Iterator[ApiResponse]]
 
-RAW_TABLES = frozenset(
-    {
-        "raw_contacts_api", "raw_push_stats", "raw_chat_stats", "raw_campaigns_api",
-        "raw_applications", "raw_sms_stats", "raw_email_stats", "raw_inapp_stats",
-    }
-)  # fmt: skip
+RAW_TABLES = names.RAW_TABLES  # one owner: lib.names
 
 
 @dataclass(frozen=True)

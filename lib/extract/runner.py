@@ -31,7 +31,7 @@ def _work(client: IndigitallClient, task: Task, options: ExtractOptions, out: qu
         for response in task.spec.fetch(client, task, options):
             out.put(success(task, response))
         out.put(TaskDone(task, True))
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a logged outcome
+    except Exception as exc:  # every failure becomes a logged outcome
         log.warning("%s failed: %s", task.label(), exc)
         out.put(failure(task, exc))
         out.put(TaskDone(task, False))

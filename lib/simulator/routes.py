@@ -42,7 +42,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ApiError(Exception):
+class ErrorAnswer(Exception):
     """An error answer `{"statusCode":…,"message":…}`."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -72,7 +72,7 @@ Query = dict[str, str]
 
 def _required(q: Query, name: str) -> str:
     if name not in q:
-        raise ApiError(400, f"request/query must have required property '{name}'")
+        raise ErrorAnswer(400, f"request/query must have required property '{name}'")
     return q[name]
 
 
@@ -86,11 +86,11 @@ def _int(
     try:
         value = int(q[name])
     except ValueError:
-        raise ApiError(400, f"request/query/{name} must be integer") from None
+        raise ErrorAnswer(400, f"request/query/{name} must be integer") from None
     if value < 0:
-        raise ApiError(400, f"request/query/{name} must be >= 0")
+        raise ErrorAnswer(400, f"request/query/{name} must be >= 0")
     if maximum is not None and value > maximum:
-        raise ApiError(400, f"request/query/{name} must be <= {maximum}")
+        raise ErrorAnswer(400, f"request/query/{name} must be <= {maximum}")
     return value
 
 
@@ -100,11 +100,11 @@ def _dates(q: Query, *, max_span: int | None = None) -> tuple[date, date]:
     try:
         start, end = as_date(q["dateFrom"]), as_date(q["dateTo"])
     except ValueError:
-        raise ApiError(400, "One or both dates are invalid") from None
+        raise ErrorAnswer(400, "One or both dates are invalid") from None
     if start > end:
-        raise ApiError(400, "One or both dates are invalid")
+        raise ErrorAnswer(400, "One or both dates are invalid")
     if max_span is not None and (end - start).days > max_span:
-        raise ApiError(403, f"Operation forbidden, more {max_span} days")
+        raise ErrorAnswer(403, f"Operation forbidden, more {max_span} days")
     return start, end
 
 
@@ -159,11 +159,11 @@ class Router:
         return ds
 
     def authenticate(self, authorization: str | None, application_id: str | None) -> SimTenant:
-        """The tenant this key may read, or ApiError 401 (the key is never echoed)."""
+        """The tenant this key may read, or ErrorAnswer 401 (the key is never echoed)."""
         scheme, _, key = (authorization or "").strip().partition(" ")
         key = key.strip()
         if scheme.lower() != "serverkey" or not key:
-            raise ApiError(401, "Access token is not valid")
+            raise ErrorAnswer(401, "Access token is not valid")
         matching = [
             t
             for t in self.tenants
@@ -174,7 +174,7 @@ class Router:
             if server_key is None or hmac.compare_digest(server_key.encode(), key.encode()):
                 matching = [t for t in self.tenants if t.server_key is None]
         if not matching:
-            raise ApiError(401, "Access token is not valid")
+            raise ErrorAnswer(401, "Access token is not valid")
         for t in matching:
             if application_id in t.application_ids:
                 return t
@@ -185,10 +185,10 @@ class Router:
             if method == "GET" and path == "/v1/status":
                 return Response(200, dump({"message": "OK", "statusCode": 200}))
             if method != "GET":
-                raise ApiError(404, f"Route {method}:{path} not found")
+                raise ErrorAnswer(404, f"Route {method}:{path} not found")
             found = [(m, h) for p, h in self._routes if (m := p.match(path))]
             if not found:
-                raise ApiError(404, f"Route {method}:{path} not found")
+                raise ErrorAnswer(404, f"Route {method}:{path} not found")
             m, handler = found[0]
             params = m.groupdict()
             app_id = params.get("app") or query.get("applicationId")
@@ -197,7 +197,7 @@ class Router:
                 _required(query, "applicationId")
             app_id = app_id or (tenant.application_ids[0] if tenant.application_ids else "100274")
             return handler(self, self.dataset(tenant, app_id), query, params)
-        except ApiError as exc:
+        except ErrorAnswer as exc:
             return error_response(exc.status, exc.message)
 
     def history_lines(self, ds: Dataset, start: date, end: date, contact_id: str | None) -> list[str]:
@@ -235,7 +235,7 @@ def _day_end_ms(day: date) -> int:
 def _date_stats(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
     periodicity = q.get("periodicity", "daily")
     if periodicity not in ("hourly", "daily"):
-        raise ApiError(400, "periodicity should be equal to one of: hourly, daily")
+        raise ErrorAnswer(400, "periodicity should be equal to one of: hourly, daily")
     window = r.clamp(*_dates(q))
     return ok(ds.date_stats(*window, periodicity) if window else [])
 
@@ -282,7 +282,7 @@ def _history_csv(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Respons
 def _agent_conversations(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
     given = [k for k in ("agentId", "email", "contactId") if k in q]
     if len(given) != 1:
-        raise ApiError(400, "request/query must have exactly one of 'agentId', 'email', 'contactId'")
+        raise ErrorAnswer(400, "request/query must have exactly one of 'agentId', 'email', 'contactId'")
     start, end = _dates(q, max_span=30)
     limit = _int(q, "limit")
     page = _int(q, "page", default=0)
@@ -325,7 +325,7 @@ def _sms_sendings(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Respon
 
 
 def _inapp_stats(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
-    raise ApiError(500, "Internal server error")
+    raise ErrorAnswer(500, "Internal server error")
 
 
 _APP = r"/v1/application/(?P<app>[^/]+)"

@@ -89,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         pass  # never log request lines or headers (they may carry the key)
 
     def do_GET(self) -> None:
@@ -305,7 +305,7 @@ def serve(
     bound_host, bound_port = server.server_address[:2]
     names = ", ".join(f"{t.tenant_id}({'/'.join(t.application_ids)})" for t in tenants)
     print(
-        f"Indigitall simulator on http://{bound_host}:{bound_port} - tenants: {names}; "
+        f"Indigitall simulator on http://{bound_host!s}:{bound_port} - tenants: {names}; "
         f"key: {'configured' if server_key else 'any non-empty ServerKey'}",
         flush=True,
     )

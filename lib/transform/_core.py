@@ -30,11 +30,12 @@ from typing import Any, Literal
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from lib.names import TRANSFORMED_RAW_TABLES
 from lib.steps import StepResult
 
 log = logging.getLogger(__name__)
 
-RAW_TABLES = frozenset({"raw_contacts_api", "raw_push_stats", "raw_chat_stats", "raw_campaigns_api"})
+RAW_TABLES = TRANSFORMED_RAW_TABLES  # one owner: lib.names
 _LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtext('lib.transform'), hashtext(:tenant || '/' || :name))")
 _STATE_SQL = text(
     "SELECT source, last_raw_id, last_loaded_at, raw_rows_upto, timezone FROM ops.transform_state "
