@@ -133,14 +133,17 @@ def test_ledger_roundtrip(db_url: str) -> None:
     )
     ledger.update_run("unit-run-1", "ledger-t", status="success", duration_ms=5)
     run = ledger.get_run("unit-run-1", "ledger-t")
-    assert run["status"] == "success" and run["params"] == {"a": 1}
-    assert [(s["step"], s["status"]) for s in run["steps"]] == [
+    assert run is not None and run.status == "success" and run.params == {"a": 1}
+    assert [(s.step, s.status) for s in run.steps] == [
         ("extract_chat", "success"),
         ("dbt_build", "pending"),
     ]
-    assert run["steps"][0]["metrics"] == {"x": 1}
+    assert run.steps[0].metrics == {"x": 1} and run.steps[0].rows_in == 3
+    assert run.as_dict()["steps"][0]["metrics"] == {"x": 1} and run.as_dict()["params"] == {"a": 1}
     assert ledger.get_run("unit-run-1", "other-tenant") is None  # RLS
-    assert ledger.list_runs("ledger-t")[0]["steps_ok"] == 1
-    assert ledger.last_success_by_tenant(["ledger-t"])["ledger-t"]["run_id"] == "unit-run-1"
+    listed = ledger.list_runs("ledger-t")[0]
+    assert (listed.steps_ok, listed.steps_total, listed.steps_failed, listed.steps) == (1, 2, 0, ())
+    assert ledger.list_runs("other-tenant") == []  # RLS
+    assert ledger.last_success_by_tenant(["ledger-t"])["ledger-t"].run_id == "unit-run-1"
     with pytest.raises(ValueError):
         ledger.update_step("unit-run-1", "ledger-t", "extract_chat", bogus=1)

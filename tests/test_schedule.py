@@ -163,8 +163,8 @@ def _wait_running(deadline_s: float = 90) -> dict:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         runs = ledger.list_runs("demo", limit=1)
-        if runs and runs[0]["status"] == "running":
-            run = ledger.get_run(runs[0]["run_id"], "demo", reap=False)
+        if runs and runs[0].status == "running":
+            run = ledger.get_run(runs[0].run_id, "demo", reap=False).as_dict()
             if any(s["status"] == "running" for s in run["steps"]):
                 return run
         time.sleep(0.2)
@@ -186,14 +186,14 @@ def test_a_killed_run_is_reaped_and_leaves_nothing_running(sched: dict[str, str]
     while (_alive(children) or is_locked("demo")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(children), [_cmdline(p) for p in _alive(children)]
-    assert ledger.get_run(run["run_id"], "demo", reap=False)["status"] == "running"  # as a kill leaves it
-    reaped = ledger.get_run(run["run_id"], "demo")  # what the API reads: reaped first
+    assert ledger.get_run(run["run_id"], "demo", reap=False).status == "running"  # as a kill leaves it
+    reaped = ledger.get_run(run["run_id"], "demo").as_dict()  # what the API reads: reaped first
     assert reaped["status"] == "failed" and "proceso terminado" in reaped["error"]
     assert {s["status"] for s in reaped["steps"]} <= {"success", "failed", "skipped"}
     assert any(s["error_name"] == "ProcessGone" for s in reaped["steps"])
-    frozen = ledger.get_run(run["run_id"], "demo")["steps"]
+    frozen = ledger.get_run(run["run_id"], "demo").steps
     time.sleep(2)
-    assert ledger.get_run(run["run_id"], "demo")["steps"] == frozen  # nothing writes after the end
+    assert ledger.get_run(run["run_id"], "demo").steps == frozen  # nothing writes after the end
 
 
 def test_sigterm_ends_the_run_failed_with_the_reason(sched: dict[str, str], monkeypatch) -> None:
@@ -204,7 +204,7 @@ def test_sigterm_ends_the_run_failed_with_the_reason(sched: dict[str, str], monk
     children = _descendants(proc.pid)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM, proc.stderr.read().decode()[-2000:]
-    ended = ledger.get_run(run["run_id"], "demo", reap=False)
+    ended = ledger.get_run(run["run_id"], "demo", reap=False).as_dict()
     assert ended["status"] == "failed" and "SIGTERM" in ended["error"]
     stopped = [s for s in ended["steps"] if s["error_name"] == "Interrupted"]
     assert stopped and all("SIGTERM" in s["error_message"] and "SIGTERM" in s["reason"] for s in stopped)

@@ -13,9 +13,12 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from lib.pipeline import ledger
 
 BATCH_CONCURRENCY = 4
 
@@ -260,7 +263,7 @@ def _tag_run(run_id: str, tenant: str, batch_id: str) -> None:
         )
 
 
-def _run_state(run_id: str, tenant: str) -> dict[str, Any] | None:
+def _run_state(run_id: str, tenant: str) -> ledger.RunRecord | None:
     from lib.pipeline import ledger
 
     return ledger.get_run(run_id, tenant, role="pipeline")
@@ -283,15 +286,14 @@ def _alive(pid: object) -> bool:
     return done == 0
 
 
-def _result(run: dict[str, Any]) -> dict[str, Any]:
-    steps = run.get("steps") or []
-    failed = [s for s in steps if s.get("status") == "failed"]
+def _result(run: ledger.RunRecord) -> dict[str, Any]:
+    failed = [s.step for s in run.steps if s.status == "failed"]
     return {
-        "run_id": run.get("run_id"),
-        "status": run.get("status"),
-        "error": run.get("error") or (f"step {failed[0].get('step')} failed" if failed else None),
-        "failed_steps": [s.get("step") for s in failed],
-        "duration_ms": run.get("duration_ms"),
+        "run_id": run.run_id,
+        "status": run.status,
+        "error": run.error or (f"step {failed[0]} failed" if failed else None),
+        "failed_steps": failed,
+        "duration_ms": run.duration_ms,
     }
 
 
@@ -339,12 +341,12 @@ def run_batch(
         save_batch(out)
         time.sleep(POLL_S)
         for t, run_id in list(active.items()):
-            run = _run_state(run_id, t) or {}
-            if run.get("status") in DONE:
+            run = _run_state(run_id, t)
+            if run is not None and run.status in DONE:
                 out.tenants[t] = _result(run)
-            elif not _alive(run.get("pid")):
-                run = _run_state(run_id, t) or {}  # it may have written its end just before exiting
-                if run.get("status") in DONE:
+            elif not _alive(run.pid if run is not None else None):
+                run = _run_state(run_id, t)  # it may have written its end just before exiting
+                if run is not None and run.status in DONE:
                     out.tenants[t] = _result(run)
                 else:  # it never started or died: its ledger row must not stay queued/running
                     from lib.pipeline import ledger

@@ -42,9 +42,13 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
             raise RunLocked(tenant.id, "its run lock is held")
         now = clock.now()
         for run in ledger.active_runs(tenant.id, conn=conn):  # dead runs reaped first (ledger.reap_dead_runs)
-            created = datetime.fromisoformat(run["created_at"])  # the database's wall clock, as is the grace
-            if run["status"] == "queued" and (datetime.now(UTC) - created).total_seconds() < QUEUED_GRACE_S:
-                raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
+            created = run.created_at  # the database's wall clock, as is the grace
+            if (
+                run.status == "queued"
+                and created
+                and (datetime.now(UTC) - created).total_seconds() < QUEUED_GRACE_S
+            ):
+                raise RunLocked(tenant.id, f"run {run.run_id} is queued")
         run_id = new_run_id(now)
         folder = archive.run_dir(get_settings().runs_path, now, run_id)
         ledger.queue_run(
