@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 import flask
 from sqlalchemy import text
 
+from lib.names import API_RUN_MODES
+
 if TYPE_CHECKING:
     from lib.pipeline.ledger import RunRecord
 
 log = logging.getLogger(__name__)
 bp = flask.Blueprint("pipeline_api", __name__)
-MODES = ("full", "transform-only")
+MODES = API_RUN_MODES
 ALLOWED_FIELDS = {"mode", "tenant"}
 DONE = ("success", "failed")
 

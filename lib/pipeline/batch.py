@@ -220,8 +220,10 @@ def batch_env() -> dict[str, str]:
 
 def launch_batch(mode: str, tenants: Sequence[str]) -> str:
     """Queue a batch (app login) and spawn its process; return the batch id."""
-    if mode not in ("full", "transform-only"):
-        raise ValueError(f"mode must be full or transform-only, got {mode!r}")
+    from lib.names import API_RUN_MODES, one_of
+
+    if mode not in API_RUN_MODES:
+        raise ValueError(f"mode must be {one_of(API_RUN_MODES)}, got {mode!r}")
     batch_id = new_batch_id()
     queue_batch(batch_id, mode, tenants)
     _spawn(batch_argv(batch_id, mode, tenants), batch_id)
@@ -234,13 +236,9 @@ DONE = ("success", "failed")
 
 
 def _now():  # noqa: ANN202 - datetime
-    """lib.clock.now() where it exists (BI_CLOCK_NOW in tests), else the UTC time."""
-    try:
-        from lib.clock import now  # type: ignore[import-not-found]
-    except ImportError:
-        from datetime import UTC, datetime
+    """`lib.clock.now()` (BI_CLOCK_NOW in tests)."""
+    from lib.clock import now
 
-        return datetime.now(UTC)
     return now()
 
 

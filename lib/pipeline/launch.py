@@ -17,6 +17,7 @@ from lib import clock
 from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings, get_tenant
 from lib.db import tenant_tx
+from lib.names import RUN_MODES, one_of
 from lib.pipeline import archive, ledger
 from lib.pipeline.lock import RunLocked, is_locked, lock_key
 from lib.pipeline.runner import new_run_id
@@ -30,8 +31,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
 
     `params` may hold date_from, date_to, full_refresh, from_step, only (the `bi run` options).
     """
-    if mode not in ("full", "transform-only", "report"):
-        raise ValueError(f"mode must be full, transform-only or report, got {mode!r}")
+    if mode not in RUN_MODES:
+        raise ValueError(f"mode must be {one_of(RUN_MODES)}, got {mode!r}")
     tenant = get_tenant(tenant_id)
     with tenant_tx(tenant.id, "app") as conn:
         conn.execute(

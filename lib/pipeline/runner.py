@@ -28,6 +28,7 @@ from typing import Any
 
 from lib import clock
 from lib.config import ConfigError, TenantConfig, get_settings, get_tenant
+from lib.names import RUN_MODES, one_of
 from lib.pipeline import archive, ledger, skips
 from lib.pipeline.graph import Step, all_steps, dependents, plan, restrict
 from lib.pipeline.lock import RunLocked, TenantLock
@@ -163,8 +164,8 @@ class _Run:
             self.started_at = run.started_at or clock.now()
             self.previous_ms = run.duration_ms or 0
         else:
-            if opts.mode not in ("full", "transform-only", "report"):
-                raise UsageError(f"--mode must be full, transform-only or report, got {opts.mode!r}")
+            if opts.mode not in RUN_MODES:
+                raise UsageError(f"--mode must be {one_of(RUN_MODES)}, got {opts.mode!r}")
             _check_dates(opts.date_from, opts.date_to)
             self.tenant = get_tenant(opts.tenant)
             self.mode = opts.mode
