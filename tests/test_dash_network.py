@@ -2,7 +2,7 @@
 network total as Σ/Σ, the median, the ranking, the deltas, row click → tenant dashboards, and a
 viewer reaching none of it (page, navigation, callbacks, HTTP)."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
+# ruff: noqa: F811 - pytest fixtures imported from fixtures_dash are redefined as arguments
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import statistics
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
-from test_dash_fixtures import (  # noqa: F401 - fixtures; first: puts dash_app on sys.path
+from fixtures_dash import (  # noqa: F401 - fixtures; first: puts dash_app on sys.path
     END,
     PASSWORD,
     START,
@@ -26,6 +25,7 @@ from test_dash_fixtures import (  # noqa: F401 - fixtures; first: puts dash_app 
     live_server,
     store,
 )
+from sqlalchemy import text
 
 W = {"s": START, "e": END}
 TRUTH = """

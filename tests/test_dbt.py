@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fixtures_dbt import Built, dbt_build, insert_rows  # noqa: F401 - fixture
 from sqlalchemy import text
-from test_dbt_fixtures import Built, dbt_build, insert_rows  # noqa: F401 - fixture
 
 from lib.db import get_engine, tenant_tx
 from lib.dbt_runner import DBT_PROJECT_DIR, build_command, cli_main, dbt_env, parse_run_results, run_dbt
