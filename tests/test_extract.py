@@ -94,6 +94,7 @@ def run_all(**kw) -> dict:
     return {name: run_extractor(name, date_from=START, date_to=END, **kw) for name in EXTRACTORS}
 
 
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_every_raw_table_filled_and_rows_equal_responses(tenant, ds):
     results = run_all()
     for name, res in results.items():
@@ -456,6 +457,7 @@ def test_contacts_resume_after_last_id_and_sweep_from_the_start_when_due(tenant,
     assert states(tenant)["contacts"]["last_cursor"] == str(last)
 
 
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_bi_extract_all_runs_the_stage_and_prints_every_summary(tenant, capsys):
     from lib.cli import main
 
