@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from fixtures_sim import configure_tenant
 from sqlalchemy import text
 
 from lib.api import Backoff, ClientConfig, IndigitallClient, RetryPolicy
@@ -52,12 +53,7 @@ def ds() -> Dataset:
 def tenant(db_url, sim, monkeypatch, tmp_path) -> str:
     """A fresh tenant id (RLS keeps tests apart) configured through the env, pointing at the simulator."""
     tid = f"t{secrets.token_hex(4)}"
-    monkeypatch.setenv("TENANT_ID", tid)
-    monkeypatch.setenv("INDIGITALL_BASE_URL", sim.url)
-    monkeypatch.setenv("INDIGITALL_SERVER_KEY", KEY)
-    monkeypatch.setenv("INDIGITALL_APP_ID", APP)
-    monkeypatch.setenv("TENANTS_FILE", str(tmp_path / "none.yml"))
-    reload_settings()
+    configure_tenant(monkeypatch, tmp_path, tenant=tid, url=sim.url, key=KEY, app=APP)
     yield tid
     reload_settings()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from fixtures_sim import demo_pipeline_env
 from sqlalchemy import text
 
 from lib.config import PROJECT_ROOT, reload_settings
@@ -34,23 +35,9 @@ SERVER_KEY = "test-server-key-5d0c2b7e"
 @pytest.fixture(scope="module")
 def pipeline_env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Simulator on loopback + env for tenant demo; RUNS_DIR and HOME in a scratch folder."""
-    from lib.simulator import start_in_thread
-
     scratch = tmp_path_factory.mktemp("pipeline")
-    sim = start_in_thread(port=0, server_key=SERVER_KEY)
-    env = {
-        "RUNS_DIR": str(scratch / "runs"), "HOME": str(scratch / "home"), "TENANT_ID": "demo",
-        "INDIGITALL_APP_ID": "100274", "INDIGITALL_SERVER_KEY": SERVER_KEY, "INDIGITALL_BASE_URL": sim.url,
-        "TENANTS_FILE": str(scratch / "no-tenants.yml"), "EXTRACT_BACKFILL_DAYS": "3",
-    }  # fmt: skip
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        mp.delenv("BI_PIPELINE_FAULT", raising=False)
-        reload_settings()
-        yield {**env, "DATABASE_URL": db_url}
-    reload_settings()
-    sim.stop()
+    with demo_pipeline_env(db_url, scratch, server_key=SERVER_KEY, backfill_days=3) as env:
+        yield env
 
 
 def _wait_unlocked(tenant: str = "demo", timeout_s: float = 60) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from fixtures_sim import configure_tenant
 from sqlalchemy import text
 
 from lib.api import Backoff, ClientConfig, IndigitallClient, RetryPolicy
@@ -58,11 +59,7 @@ def make_tenant(db_url, monkeypatch, tmp_path):
 
     def make(url: str, tz: str = "America/Bogota") -> str:
         tid = f"v{secrets.token_hex(4)}"
-        for name, value in (("TENANT_ID", tid), ("TENANT_TIMEZONE", tz), ("INDIGITALL_BASE_URL", url),
-                            ("INDIGITALL_SERVER_KEY", KEY), ("INDIGITALL_APP_ID", APP),
-                            ("TENANTS_FILE", str(tmp_path / "none.yml"))):  # fmt: skip
-            monkeypatch.setenv(name, value)
-        reload_settings()
+        configure_tenant(monkeypatch, tmp_path, tenant=tid, url=url, key=KEY, app=APP, TENANT_TIMEZONE=tz)
         return tid
 
     yield make

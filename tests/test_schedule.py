@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fixtures_sim import demo_pipeline_env
 from sqlalchemy import text
 
-from lib.config import PROJECT_ROOT, reload_settings
+from lib.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 SERVER_KEY = "schedule-key-3e1f0a9b"
@@ -30,23 +31,9 @@ def db_url(module_db_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def sched(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from lib.simulator import start_in_thread
-
     scratch = tmp_path_factory.mktemp("schedule")
-    sim = start_in_thread(port=0, server_key=SERVER_KEY, scale=0.3)
-    env = {
-        "RUNS_DIR": str(scratch / "runs"), "HOME": str(scratch / "home"), "TENANT_ID": "demo",
-        "INDIGITALL_APP_ID": "100274", "INDIGITALL_SERVER_KEY": SERVER_KEY, "INDIGITALL_BASE_URL": sim.url,
-        "TENANTS_FILE": str(scratch / "no-tenants.yml"), "EXTRACT_BACKFILL_DAYS": "1",
-    }  # fmt: skip
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        mp.delenv("BI_PIPELINE_FAULT", raising=False)
-        reload_settings()
-        yield {**env, "DATABASE_URL": db_url}
-    reload_settings()
-    sim.stop()
+    with demo_pipeline_env(db_url, scratch, server_key=SERVER_KEY, backfill_days=1, scale=0.3) as env:
+        yield env
 
 
 def _at(hours: float) -> str:
