@@ -42,10 +42,6 @@ ACME = {
 TENANTS = (DEMO, ACME)
 
 
-def _ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def direction(send_type: str | None, integration: str | None) -> str:
     """The data model's direction rule (for the hand-made EDGE rows only)."""
     mapping = {"input": "Inbound", "operator": "Agent", "dialogflow": "Bot", "agent_notification": "System"}

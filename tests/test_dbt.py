@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from fixtures_dbt import Built, dbt_build, insert_rows  # noqa: F401 - fixture
+from fixtures_dbt import Built, insert_rows
 from sqlalchemy import text
 
 from lib.db import get_engine, tenant_tx
@@ -24,7 +24,7 @@ QUERY_PARAMS = {"tenant": "demo", "start": "2026-03-02", "end": "2026-03-15", "d
 
 
 @pytest.fixture(scope="module")
-def marts(dbt_build: Built) -> dict[str, tuple[str, ...]]:  # noqa: F811
+def marts(dbt_build: Built) -> dict[str, tuple[str, ...]]:
     """The marts contract: every mart's declared columns, from the build's dbt manifest."""
     from lib.marts import mart_columns
 
@@ -68,7 +68,7 @@ def _relations(db_url: str) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def test_build_passes_every_model_and_test(dbt_build: Built) -> None:  # noqa: F811
+def test_build_passes_every_model_and_test(dbt_build: Built) -> None:
     r = dbt_build.result
     assert r.ok, r.errors
     m = r.metrics
@@ -80,7 +80,7 @@ def test_build_passes_every_model_and_test(dbt_build: Built) -> None:  # noqa: F
     assert archived["results"]
 
 
-def test_models_land_exactly_in_analytics(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:  # noqa: F811
+def test_models_land_exactly_in_analytics(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:
     rels = _relations(dbt_build.db_url)
     for name in marts:
         assert rels.get(name) == "r", f"analytics.{name} should be a table"
@@ -90,7 +90,7 @@ def test_models_land_exactly_in_analytics(dbt_build: Built, marts: dict[str, tup
     assert stray == []
 
 
-def test_marts_have_the_contract_columns(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:  # noqa: F811
+def test_marts_have_the_contract_columns(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:
     """Each built mart has exactly the columns dbt's manifest declares (the one source), and those
     include every column docs/contracts.md publishes."""
     insp = sa.inspect(get_engine("owner", dbt_build.db_url))
@@ -122,7 +122,7 @@ def test_synthetic_ddl_has_the_marts_columns(server_url: str, marts: dict[str, t
 
 
 def test_dashboard_queries_run_on_the_built_marts(
-    dbt_build: Built,  # noqa: F811
+    dbt_build: Built,
     marts: dict[str, tuple[str, ...]],
 ) -> None:
     """Every dashboard/KPI query that reads analytics.* plans against dbt's marts (a column or mart the
@@ -142,7 +142,7 @@ def test_dashboard_queries_run_on_the_built_marts(
     assert checked >= 20
 
 
-def test_every_analytics_table_is_rls_forced(dbt_build: Built) -> None:  # noqa: F811
+def test_every_analytics_table_is_rls_forced(dbt_build: Built) -> None:
     with get_engine("owner", dbt_build.db_url).connect() as conn:
         rows = conn.execute(
             text(
@@ -158,7 +158,7 @@ def test_every_analytics_table_is_rls_forced(dbt_build: Built) -> None:  # noqa:
     assert bad == []
 
 
-def test_reader_without_tenant_sees_nothing_in_analytics(dbt_build: Built) -> None:  # noqa: F811
+def test_reader_without_tenant_sees_nothing_in_analytics(dbt_build: Built) -> None:
     engine = get_engine("reader", dbt_build.db_url)
     for name in sorted(_relations(dbt_build.db_url)):
         with engine.connect() as conn:
@@ -170,7 +170,7 @@ def test_reader_without_tenant_sees_nothing_in_analytics(dbt_build: Built) -> No
             assert n == 0, f"reader without a tenant sees {n} rows of analytics.{name}"
 
 
-def test_reader_sees_only_its_tenant(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:  # noqa: F811
+def test_reader_sees_only_its_tenant(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:
     counts: dict[str, dict[str, int]] = {name: {} for name in marts}
     for tenant in ("demo", "acme"):
         with tenant_tx(tenant, "reader", dbt_build.db_url) as conn:
@@ -193,7 +193,7 @@ def test_reader_sees_only_its_tenant(dbt_build: Built, marts: dict[str, tuple[st
             assert counts[name]["demo"] > 0 and counts[name]["acme"] > 0, name
 
 
-def test_incremental_messages_and_rls_survive_a_rebuild(dbt_build: Built) -> None:  # noqa: F811
+def test_incremental_messages_and_rls_survive_a_rebuild(dbt_build: Built) -> None:
     """New rows of a new tenant reach fct_messages incrementally; rebuilt tables keep RLS and grants."""
     url = dbt_build.db_url
     owner = get_engine("owner", url)
@@ -275,7 +275,7 @@ def test_incremental_messages_and_rls_survive_a_rebuild(dbt_build: Built) -> Non
         assert conn.execute(text("SELECT count(*) FROM analytics.fct_messages")).scalar_one() == 0
 
 
-def test_docs_generate(dbt_build: Built, tmp_path: Path) -> None:  # noqa: F811
+def test_docs_generate(dbt_build: Built, tmp_path: Path) -> None:
     res = run_dbt("docs generate", run_dir=tmp_path)
     assert res.ok, res.errors
     from lib.dbt_runner import dbt_work_dir
@@ -285,7 +285,7 @@ def test_docs_generate(dbt_build: Built, tmp_path: Path) -> None:  # noqa: F811
     assert (tmp_path / "dbt_output.log").exists()
 
 
-def test_cli_lists_models(dbt_build: Built, capfd: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_cli_lists_models(dbt_build: Built, capfd: pytest.CaptureFixture[str]) -> None:
     rc = cli_main(argparse.Namespace(dbt_args=["ls", "--resource-type", "model", "--output", "name"]))
     out = capfd.readouterr().out
     assert rc == 0
