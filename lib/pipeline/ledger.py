@@ -1,5 +1,9 @@
 """The run ledger: `ops.pipeline_runs` and `ops.pipeline_steps` (same facts as the run's manifest).
 
+The one reader of it: `get_run`, `list_runs`, `active_runs` and `last_success_by_tenant` return typed
+`RunRecord`/`StepRecord`s (`as_dict()` for JSON) to the runner, the CLI, the pipeline API and the Runs
+page. Every read is one tenant's (RLS plus an explicit `tenant_id` filter).
+
 Writes go through `tenant_tx(tenant, "pipeline")`; reads for the dashboards/API use the app login
 (RLS: one tenant at a time, so cross-tenant reads loop over the configured tenants). The API queues a
 run as the app login through the narrow functions of migration 052 (`queue_run`, `set_queued_pid`).
