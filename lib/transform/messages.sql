@@ -112,7 +112,7 @@ up AS (
         is_fallback = EXCLUDED.is_fallback, message_body = EXCLUDED.message_body, is_bot = EXCLUDED.is_bot,
         is_human = EXCLUDED.is_human, wait_time_seconds = EXCLUDED.wait_time_seconds,
         handle_time_seconds = EXCLUDED.handle_time_seconds, channel = EXCLUDED.channel,
-        integration = EXCLUDED.integration, updated_at = now()
+        integration = EXCLUDED.integration, updated_at = EXCLUDED.updated_at
     WHERE (m."timestamp", m.date, m.hour, m.day_of_week, m.send_type, m.direction, m.content_type, m.status,
            m.contact_name, m.contact_id, m.conversation_id, m.agent_id, m.close_reason, m.intent,
            m.is_fallback, m.message_body, m.is_bot, m.is_human, m.wait_time_seconds,

@@ -6,7 +6,14 @@
 set -euo pipefail
 CITUS_VERSION=${CITUS_VERSION:-13.2.2}
 here=$(cd "$(dirname "$0")/../.." && pwd)
-vendor=${CITUS_VENDOR_DIR:-$here/../shared/vendor}
+# ../shared/vendor beside the checkout; a git worktree looks beside its main checkout too
+vendor=${CITUS_VENDOR_DIR:-}
+if [ -z "$vendor" ]; then
+  for dir in "$here/../shared/vendor" "$(git -C "$here" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)/../../shared/vendor"; do
+    [ -f "$dir/citus-$CITUS_VERSION.tar.gz" ] && { vendor=$(cd "$dir" && pwd); break; }
+  done
+  vendor=${vendor:-$here/../shared/vendor}
+fi
 tarball=$vendor/citus-$CITUS_VERSION.tar.gz
 [ -f "$tarball" ] || { echo "citus: $tarball not found (set CITUS_VENDOR_DIR)" >&2; exit 2; }
 
