@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BI := $(VENV)/bin/bi
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-deps lint format db-up db-down notebooks screenshots bench clean
+.PHONY: setup run test test-citus test-deps lint format db-up db-down notebooks screenshots bench clean
 
 setup: $(VENV)/.setup-stamp  ## venv + pinned requirements + editable lib (idempotent)
 
@@ -23,6 +23,10 @@ run: setup  ## the main job: embedded PostgreSQL, simulator, a full 90-day run, 
 
 test: setup test-deps  ## the whole test suite (real PostgreSQL, simulator, papermill, dbt, Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-citus: setup  ## Citus scale-out (issue 18; not part of `make test`): builds Citus (cached), 3 local nodes
+	bash scripts/citus/build.sh >/dev/null
+	BI_TEST_CITUS=1 $(PY) -m pytest tests/citus $(PYTEST_ARGS)
 
 test-deps:  ## Debian packages the tests need: Chromium + chromedriver (browser tests), PostgreSQL 15 (SQL check)
 	@missing=""; \

@@ -19,7 +19,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 _PLACEMENTS = text(
-    "SELECT format('%I.%I', n.nspname, c.relname), coalesce(ops.citus_placement(c.oid::regclass), 'local') "
+    "SELECT format('%I.%I', n.nspname, c.relname), ops.citus_plan(c.oid::regclass) "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname IN ('raw', 'public', 'ops', 'analytics') AND c.relkind IN ('r', 'p') "
     "AND NOT c.relispartition ORDER BY 1"
@@ -32,7 +32,9 @@ def _has(conn: Connection, function: str) -> bool:
 
 def citus_enabled(conn: Connection) -> bool:
     """True when the `citus` extension is installed in this database."""
-    return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")).scalar())
+    return bool(
+        conn.execute(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")).scalar()
+    )
 
 
 def apply_placement(conn: Connection) -> dict[str, str]:
@@ -56,7 +58,9 @@ def describe(conn: Connection) -> str | None:
     placed = placements(conn)
     if not placed:
         return None
-    nodes = conn.execute(text("SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND shouldhaveshards"))
+    nodes = conn.execute(
+        text("SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND shouldhaveshards")
+    )
     kinds = {k: sum(1 for v in placed.values() if v.split(":")[0] == k) for k in ("distributed", "reference")}
     local = sorted(t for t, v in placed.items() if v.startswith("local"))
     return (

@@ -42,6 +42,29 @@ def citus_root() -> Path:
     return root
 
 
+def socket_dsn(node: LocalCluster, database: str = "postgres") -> str:
+    """libpq DSN of the superuser over the node's unix socket (trust: the socket dir is the node's)."""
+    return f"host={node.sock} port={node.port or 5432} dbname={database} user={node.superuser}"
+
+
+def set_password(node: LocalCluster, user: str, password: str) -> None:
+    """ALTER ROLE ... PASSWORD with a SCRAM verifier computed here (never the password in SQL or argv)."""
+    import psycopg2
+    from psycopg2 import sql
+    from psycopg2.extensions import encrypt_password
+
+    conn = psycopg2.connect(socket_dsn(node))
+    try:
+        conn.autocommit = True
+        verifier = encrypt_password(password, user, conn, "scram-sha-256")
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(user), sql.Literal(verifier))
+            )
+    finally:
+        conn.close()
+
+
 @dataclass
 class CitusNode(LocalCluster):
     """A cluster whose postmaster reads its own password file (`PGPASSFILE`) for Citus' connections."""
@@ -60,32 +83,17 @@ class CitusNode(LocalCluster):
         if os.geteuid() == 0:
             shutil.chown(self.passfile, "postgres")
 
-    def dsn(self, database: str = "postgres") -> str:
-        """libpq DSN of the superuser over the node's unix socket (trust: the socket dir is the node's)."""
-        return f"host={self.sock} port={self.port} dbname={database} user={self.superuser}"
-
-    def set_password(self, user: str, password: str) -> None:
-        """ALTER ROLE ... PASSWORD with a SCRAM verifier computed here (never the password in SQL or argv)."""
-        import psycopg2
-        from psycopg2 import sql
-        from psycopg2.extensions import encrypt_password
-
-        conn = psycopg2.connect(self.dsn())
-        try:
-            conn.autocommit = True
-            verifier = encrypt_password(password, user, conn, "scram-sha-256")
-            with conn.cursor() as cur:
-                cur.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(user), sql.Literal(verifier)))
-        finally:
-            conn.close()
-
     def start(self) -> CitusNode:
         self.add_password("")  # libpq skips a missing file: create it, owned by the server, mode 0600
         argv = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "log"), "-w",
                 "-o", f"-k {self.sock}", "start"]  # fmt: skip
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--", *argv]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSFILE": str(self.passfile), "LANG": "C.UTF-8"}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PGPASSFILE": str(self.passfile),
+            "LANG": "C.UTF-8",
+        }
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed: {proc.stderr.strip()[-2000:]}")
@@ -145,7 +153,10 @@ def citus_cluster(
         "citus.local_hostname": "'127.0.0.1'",  # the coordinator's connections to itself
         **(settings or {}),
     }
-    nodes = [_node(f"{prefix}-c", root, conf), *(_node(f"{prefix}-w{i + 1}", root, conf) for i in range(workers))]
+    nodes = [
+        _node(f"{prefix}-c", root, conf),
+        *(_node(f"{prefix}-w{i + 1}", root, conf) for i in range(workers)),
+    ]
     password = secrets.token_urlsafe(18)
     with ExitStack() as stack:
         for node in nodes:
@@ -155,7 +166,7 @@ def citus_cluster(
             node.init()
             node.add_password(node.superuser, password)
             node.start()
-            node.set_password(node.superuser, password)
+            set_password(node, node.superuser, password)
             node.psql(f'CREATE DATABASE "{database}"')
             node.psql("CREATE EXTENSION citus", database)
         coordinator, *rest = nodes
@@ -168,3 +179,70 @@ def citus_cluster(
             from lib.db.engine import dispose_engines
 
             dispose_engines()
+
+
+@contextmanager
+def single_node(database: str = "bi", prefix: str = "bi-pg15") -> Iterator[tuple[LocalCluster, str]]:
+    """The same PostgreSQL 15 build without Citus, on a free loopback port: (cluster, owner URL).
+
+    The like-for-like single node the Citus runs are compared with (same server version)."""
+    from lib.db.pgcluster import local_cluster
+
+    with local_cluster(prefix, bin_dir=citus_root() / PG_BIN, tcp=True) as node:
+        password = secrets.token_urlsafe(18)
+        set_password(node, node.superuser, password)
+        node.psql(f'CREATE DATABASE "{database}"')
+        yield node, node.url(database, user=node.superuser, password=password)
+
+
+# --- a deployment: migrated by `bi db migrate`, with the four logins -----------------------------------
+LOGIN_ENV = {"app": "APP_DATABASE_URL", "analyst": "ANALYST_DATABASE_URL",
+             "pipeline": "PIPELINE_DATABASE_URL", "dbt": "DBT_DATABASE_URL"}  # fmt: skip
+
+
+@dataclass
+class Deployment:
+    """A database `bi db migrate` set up, and the environment its processes use (owner + four logins)."""
+
+    name: str
+    owner_url: str = field(repr=False)
+    logins: dict[str, str] = field(repr=False)  # kind -> URL (password included: never print)
+    migrate_output: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.owner_url, **{LOGIN_ENV[k]: u for k, u in self.logins.items()}}
+
+
+def bi(*args: str, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run the `bi` command line (`python -m lib`) from the project root with exactly `env`."""
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "lib", *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def deploy(
+    name: str,
+    owner_url: str,
+    *,
+    login_url,
+    allow=None,
+    base_env: dict[str, str] | None = None,  # noqa: ANN001
+) -> Deployment:
+    """Logins with fresh passwords (`login_url(user, password)` builds each URL; `allow(user,
+    password)` tells the Citus nodes), then `bi db migrate` as the owner. Raises when it fails."""
+    logins = {}
+    for kind in LOGIN_ENV:
+        user, password = f"bi_{kind}_login", secrets.token_urlsafe(18)
+        logins[kind] = login_url(user, password)
+        if allow is not None:
+            allow(user, password)
+    dep = Deployment(name, owner_url, logins)
+    proc = bi("db", "migrate", env={**(base_env or {}), **dep.env}, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bi db migrate on {name} failed: {proc.stderr[-3000:]}")
+    dep.migrate_output = proc.stdout
+    return dep

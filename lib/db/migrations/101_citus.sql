@@ -88,52 +88,40 @@ BEGIN
 END
 $$;
 
--- Place one table (see the header); returns what it is now: 'distributed', 'reference',
--- 'local: <reason>', or 'single node' without Citus. Idempotent. The caller must own the table
--- (bi_dbt for its marts, through the dbt macro bi_citus_create_table_as; the owner for the rest).
--- tenant_required: a nullable tenant_id is made NOT NULL first (dbt's CREATE TABLE AS leaves every
--- column nullable; a mart row without a tenant would be a bug, and now an error).
-CREATE OR REPLACE FUNCTION ops.citus_distribute(tbl regclass, tenant_required boolean DEFAULT false)
+-- Where a table belongs (see the header), without changing anything: its placement when Citus has
+-- it already, else 'distributed', 'reference' or 'local: <reason>'; 'single node' without Citus.
+-- tenant_required: a nullable tenant_id does not keep the table local (dbt's CREATE TABLE AS leaves
+-- every column nullable; ops.citus_distribute then makes it NOT NULL: a mart row without a tenant
+-- would be a bug, and is now an error).
+CREATE OR REPLACE FUNCTION ops.citus_plan(tbl regclass, tenant_required boolean DEFAULT false)
 RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     nsp text;
     placed text;
     tenant record;
     bad text;
-    anchor text;
-    has_rows boolean;
-    append_only boolean;
 BEGIN
     IF NOT ops.citus_enabled() THEN
         RETURN 'single node';
     END IF;
-    SELECT n.nspname INTO nsp FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid = tbl;
     placed := ops.citus_placement(tbl);
     IF placed IS NOT NULL THEN
         RETURN placed;
     END IF;
-    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);  -- the raw append-only triggers
-    SELECT a.attnotnull, a.atttypid INTO tenant
+    SELECT n.nspname INTO nsp FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = tbl;
+    SELECT a.attnum, a.attnotnull INTO tenant
     FROM pg_catalog.pg_attribute a WHERE a.attrelid = tbl AND a.attname = 'tenant_id' AND NOT a.attisdropped;
     IF NOT FOUND THEN
-        IF nsp IN ('public', 'analytics') THEN
-            PERFORM create_reference_table(tbl);
-            RETURN 'reference';
-        END IF;
-        RETURN 'local: no tenant_id';
+        RETURN CASE WHEN nsp IN ('public', 'analytics') THEN 'reference' ELSE 'local: no tenant_id' END;
     END IF;
-    IF NOT tenant.attnotnull AND tenant_required THEN
-        EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET NOT NULL', tbl);
-    ELSIF NOT tenant.attnotnull THEN
+    IF NOT tenant.attnotnull AND NOT tenant_required THEN
         RETURN 'local: tenant_id may be NULL';
     END IF;
     SELECT string_agg(i.indexrelid::regclass::text, ', ') INTO bad
     FROM pg_catalog.pg_index i
-    WHERE i.indrelid = tbl AND i.indisunique
-      AND NOT ((SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = tbl AND attname = 'tenant_id')
-               = ANY (i.indkey));
+    WHERE i.indrelid = tbl AND i.indisunique AND NOT (tenant.attnum = ANY (i.indkey));
     IF bad IS NOT NULL THEN
         RETURN 'local: unique key without tenant_id (' || bad || ')';
     END IF;
@@ -145,9 +133,33 @@ BEGIN
     IF bad IS NOT NULL THEN
         RETURN 'local: foreign key to a local table (' || bad || ')';
     END IF;
-    IF tenant.atttypid <> 'text'::regtype THEN
-        PERFORM ops.citus_tenant_id_as_text(tbl);
+    RETURN 'distributed';
+END
+$$;
+
+-- Place one table as ops.citus_plan says; returns the placement. Idempotent. The caller must own the
+-- table (bi_dbt for its marts, through the dbt macro bi_citus_create_table_as; the owner for the rest).
+CREATE OR REPLACE FUNCTION ops.citus_distribute(tbl regclass, tenant_required boolean DEFAULT false)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    plan text := ops.citus_plan(tbl, tenant_required);
+    anchor text;
+    has_rows boolean;
+BEGIN
+    IF ops.citus_placement(tbl) IS NOT NULL OR plan NOT IN ('distributed', 'reference') THEN
+        RETURN plan;
     END IF;
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);  -- the raw append-only triggers
+    IF plan = 'reference' THEN
+        PERFORM create_reference_table(tbl);
+        RETURN plan;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+               WHERE attrelid = tbl AND attname = 'tenant_id' AND NOT attnotnull) THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET NOT NULL', tbl);
+    END IF;
+    PERFORM ops.citus_tenant_id_as_text(tbl);  -- a VARCHAR(n) tenant_id; no-op for TEXT
     -- one co-location group for every tenant table: colocate with the first one distributed
     SELECT p.logicalrelid::text INTO anchor
     FROM pg_dist_partition p
@@ -157,16 +169,13 @@ BEGIN
     ORDER BY p.colocationid, p.logicalrelid::text LIMIT 1;
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', tbl) INTO has_rows;
     PERFORM create_distributed_table(tbl, 'tenant_id', colocate_with => coalesce(anchor, 'default'));
-    IF has_rows THEN
-        -- the rows were copied to the shards; the coordinator's copy is dead weight, except on
-        -- append-only tables, whose TRUNCATE trigger refuses even that (raw is never deleted)
-        SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = tbl AND tgname = 'append_only_truncate')
-          INTO append_only;
-        IF NOT append_only THEN
-            PERFORM truncate_local_data_after_distributing_table(tbl);
-        END IF;
+    -- the rows were copied to the shards; the coordinator's copy is dead weight, except on append-only
+    -- tables, whose TRUNCATE trigger refuses even that (raw is never deleted)
+    IF has_rows AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                                WHERE tgrelid = tbl AND tgname = 'append_only_truncate') THEN
+        PERFORM truncate_local_data_after_distributing_table(tbl);
     END IF;
-    RETURN 'distributed';
+    RETURN plan;
 END
 $$;
 
@@ -184,6 +193,19 @@ BEGIN
     END IF;
     EXECUTE format('ALTER DATABASE %I SET citus.propagate_set_commands = %L', current_database(), 'local');
     EXECUTE format('ALTER DATABASE %I SET citus.enable_unsafe_triggers = on', current_database());
+    -- Citus puts its metadata views (citus_tables, citus_schemas) in public, readable by PUBLIC: the
+    -- application logins read only the data model there (least privilege)
+    FOR r IN
+        SELECT c.oid::regclass AS rel
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind = 'v' AND c.relname IN ('citus_tables', 'citus_schemas')
+    LOOP
+        BEGIN
+            EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE NOTICE 'cannot revoke % from PUBLIC (not its owner)', r.rel;
+        END;
+    END LOOP;
     FOR r IN
         SELECT c.oid::regclass AS rel, n.nspname = 'analytics' AS mart
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -202,4 +224,5 @@ $$;
 
 REVOKE ALL ON FUNCTION ops.citus_tenant_id_as_text(regclass), ops.citus_distribute(regclass, boolean),
                        ops.apply_citus() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ops.citus_tenant_id_as_text(regclass) TO bi_dbt;  -- through citus_distribute
 GRANT EXECUTE ON FUNCTION ops.citus_distribute(regclass, boolean) TO bi_dbt;
