@@ -16,6 +16,8 @@ $(VENV)/.setup-stamp: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (indigitall-bi)" >/dev/null
+	# dash ships an old-style Lab extension that makes JupyterLab's first start offer a node build
+	rm -f $(VENV)/share/jupyter/lab/extensions/dash-jupyterlab.tgz
 	touch $@
 
 run: setup  ## the main job: embedded PostgreSQL, simulator, a full 90-day run, dashboards

@@ -73,23 +73,32 @@ def synth_rows(n: int, start_id: int, day0: str = "2025-01-06", sample_days: int
     return out
 
 
+FORMAT = 1  # raw history page format (--format): 1 rows as objects, 2 the page's CSV text
+
+
 def copy_pages(dsn: str, rows: list[dict], page: int) -> float:
-    """COPY rows into raw.raw_chat_stats as pages of `page` rows; returns seconds."""
+    """COPY rows into raw.raw_chat_stats as pages of `page` rows (format `FORMAT`); returns seconds."""
     import psycopg2
 
     from lib.api.history_csv import HISTORY_COLUMNS
+    from lib.simulator.csvfmt import HEADER_LINE, format_line
 
     t0 = time.perf_counter()
     conn = psycopg2.connect(dsn)
     with conn, conn.cursor() as cur:
         for i in range(0, len(rows), page):
+            chunk = rows[i : i + page]
             doc = {
                 "format": "csv",
                 "header": list(HISTORY_COLUMNS),
-                "rows": rows[i : i + page],
+                "rows": chunk,
                 "page": i // page,
                 "limit": page,
             }
+            if FORMAT == 2:
+                text = HEADER_LINE + "".join(format_line([r[c] for c in HISTORY_COLUMNS]) for r in chunk)
+                doc = {"format": "csv", "version": 2, "header": list(HISTORY_COLUMNS), "records": len(chunk),
+                       "text": text, "page": i // page, "limit": page}  # fmt: skip
             line = "\t".join((APP, TENANT, "/v1/chat/history/csv", _copy_escape(json.dumps(doc)))) + "\n"
             cur.copy_expert(
                 "COPY raw.raw_chat_stats (application_id, tenant_id, endpoint, source_data) FROM STDIN",
@@ -114,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--new-rows", type=int, default=10_000)
     p.add_argument("--rounds", type=int, default=2, help="interleaved transform/COPY rounds (best of)")
     p.add_argument("--keep", action="store_true", help="keep the scratch database")
+    p.add_argument("--format", type=int, choices=(1, 2), default=1, help="raw history page format")
     args = p.parse_args(argv)
+    global FORMAT
+    FORMAT = args.format
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still drop the scratch database
 
     import psycopg2

@@ -4,7 +4,8 @@
   409 while the tenant's run holds the lock; 401 bad/missing token; 400 bad body/unknown tenant;
   503 when PIPELINE_API_TOKEN is not configured. The run is a separate process (launch_run spawns it).
 - `GET /api/runs/<run_id>` → {run_id, status, done, steps, timings, error}.
-- `GET /healthz` (no auth) → {database, last_success: {tenant: iso}}; 200 or 503.
+- `GET /healthz` (no auth) → {database, last_success, last_success_age_s}: whether the database
+  answers and the newest successful run over every tenant (no tenant name); 200 or 503.
 The token is compared with `hmac.compare_digest` and never logged or echoed.
 """
 
@@ -184,7 +185,7 @@ def run_status(run_id: str) -> flask.Response:
 @bp.get("/healthz")
 def healthz() -> flask.Response:
     database = "ok"
-    last: dict[str, Any] = {}
+    newest: datetime | None = None
     try:
         from lib.db import get_engine
 
@@ -194,32 +195,26 @@ def healthz() -> flask.Response:
         log.exception("health check: database unreachable")
         database = "error"
     if database == "ok":
-        try:
-            from lib.pipeline.ledger import last_success_by_tenant
+        newest = _newest_success()
+    age = None
+    if newest is not None:
+        from lib.auth import clock_now
 
-            last = {
-                k: _iso(v.get("finished_at") if isinstance(v, dict) else v)
-                for k, v in (last_success_by_tenant() or {}).items()
-            }
-        except Exception:  # noqa: BLE001 - the ledger module may be missing: answer from SQL
-            last = _last_success_sql()
-    resp = flask.jsonify({"database": database, "last_success": last})
+        age = max(0, int((clock_now() - newest).total_seconds()))
+    resp = flask.jsonify({"database": database, "last_success": _iso(newest), "last_success_age_s": age})
     resp.status_code = 200 if database == "ok" else 503
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
-def _last_success_sql() -> dict[str, Any]:
-    from dash_app.queries import runs as runs_q
-    from lib.config import load_tenants
+def _newest_success() -> datetime | None:
+    """The newest successful run's end over every configured tenant (None when there is none)."""
+    from lib.pipeline.ledger import last_success_by_tenant
 
-    out: dict[str, Any] = {}
-    for t in load_tenants():
-        try:
-            value = runs_q.last_success(t.id)
-        except Exception:  # noqa: BLE001
-            log.exception("health check: ledger unreadable")
-            continue
-        if value is not None:
-            out[t.id] = _iso(value)
-    return out
+    try:
+        runs = last_success_by_tenant()
+    except Exception:  # noqa: BLE001 - the database answered; an unreadable ledger is only "unknown"
+        log.exception("health check: ledger unreadable")
+        return None
+    ends = [datetime.fromisoformat(r["finished_at"]) for r in runs.values() if r.get("finished_at")]
+    return max(ends, default=None)

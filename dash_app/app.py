@@ -13,11 +13,14 @@ from dash import Input, Output, dcc, html
 from dash_app import api
 from dash_app.components import filters as filter_components
 from dash_app.components.theme import register_template
+from dash_app.errors import init_errors
+from dash_app.exports import init_exports
 from dash_app.notebooks import init_notebooks
-from dash_app.pages import bot, campaigns, executive, operations, runs
+from dash_app.pages import bot, campaigns, executive, operations, reports, runs
+from dash_app.report_files import init_report_files
 from dash_app.security import current_user, init_auth
 
-PAGES = (executive, operations, bot, campaigns, runs)
+PAGES = (executive, operations, bot, campaigns, runs, reports)
 log = logging.getLogger(__name__)
 
 
@@ -43,8 +46,15 @@ def shell() -> html.Div:
             html.Nav(
                 [
                     html.A([html.Span("inDigitall"), " BI"], href="/", className="bi-brand"),
-                    html.Div(links, className="bi-nav nav"),
+                    html.Div(links, className="bi-nav nav", id="bi-nav"),
                     who,
+                    html.Button(
+                        "☰",
+                        id="nav-toggle",
+                        className="bi-toggle",
+                        title="Menú",
+                        **{"aria-label": "Menú", "aria-controls": "bi-nav", "aria-expanded": "false"},
+                    ),
                 ],
                 className="bi-navbar",
             ),
@@ -74,10 +84,16 @@ def create_app() -> dash.Dash:
         title="inDigitall BI",
         update_title=None,
         serve_locally=True,
+        compress=True,  # flask-compress: gzip/brotli for ~7 MB of JavaScript
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    app.index_string = app.index_string.replace("<html>", '<html lang="es-CO">', 1)
     server = app.server
     init_auth(server)
     init_notebooks(server)
+    init_exports(server)
+    init_report_files(server)
+    init_errors(server)
     server.register_blueprint(api.bp)
     for m in PAGES:
         dash.register_page(

@@ -7,19 +7,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dash_app.components.theme import fmt_int, fmt_pct, fmt_seconds
+from lib.analysis.kpis import FALLBACK_TARGET, KPIS, WAIT_TARGET_S, ratio
 
 Kind = Literal["count", "rate", "seconds", "ratio"]
 TargetOp = Literal["<", "<=", ">", ">="]
-
-
-def ratio(numerator: float | int | None, denominator: float | int | None) -> float | None:
-    """Σnumerator ÷ Σdenominator; None when the denominator is 0 or missing."""
-    if numerator is None or denominator is None:
-        return None
-    den = float(denominator)
-    if den == 0 or math.isnan(den):
-        return None
-    return float(numerator) / den
 
 
 def _num(value: object) -> float | None:
@@ -114,33 +105,36 @@ class Kpi:
         return f"Meta {op} {self.format(self.target)}"
 
 
-# Targets of kpis.md, and the cards that more than one page shows.
-WAIT_TARGET_S = 60
-FALLBACK_TARGET = 0.15
+def card(key: str, cur: dict, prev: dict, *, kpi: str | None = None, **overrides: object) -> Kpi:
+    """The card `key` of KPI `kpi` (default `key`): label, kind, direction and target from
+    lib.analysis.kpis.KPIS; the value is `cur[kpi]` against `prev[kpi]`."""
+    vk = kpi or key
+    d = KPIS[vk]
+    fields: dict = {
+        "label": d.label, "kind": d.kind, "up_is_good": d.up_is_good, "target": d.target,
+        "target_op": d.target_op, "help": d.help or None,
+    }  # fmt: skip
+    fields.update(overrides)
+    return Kpi(key, value=cur.get(vk), previous=prev.get(vk), **fields)  # type: ignore[arg-type]
 
 
 def containment_kpi(cur: dict, prev: dict, label: str = "Contención") -> Kpi:
-    """Bot containment: conversations with bot and no human ÷ conversations with bot (up is good)."""
-    return Kpi(
-        "containment",
-        label,
-        cur.get("containment_rate"),
-        prev.get("containment_rate"),
-        kind="rate",
-        help="conversaciones con bot y sin humano ÷ conversaciones con bot",
-    )
+    """Bot containment (up is good): no human and never queued for an agent."""
+    return card("containment", cur, prev, label=label)
 
 
 def fallback_kpi(cur: dict, prev: dict) -> Kpi:
     """Fallback rate against its < 15 % target (down is good)."""
-    return Kpi(
-        "fallback",
-        "Tasa de fallback",
-        cur.get("fallback_rate"),
-        prev.get("fallback_rate"),
-        kind="rate",
-        up_is_good=False,
-        target=FALLBACK_TARGET,
-        target_op="<",
-        help="fallbacks ÷ mensajes entrantes respondidos por el bot",
-    )
+    return card("fallback", cur, prev, kpi="fallback_rate")
+
+
+__all__ = [
+    "FALLBACK_TARGET",
+    "KPIS",
+    "WAIT_TARGET_S",
+    "Kpi",
+    "card",
+    "containment_kpi",
+    "fallback_kpi",
+    "ratio",
+]

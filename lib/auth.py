@@ -3,6 +3,12 @@
 Roles: `admin` sees every tenant; `viewer` sees exactly one. `bi users add NAME --role viewer
 --tenant T --password-env VAR` creates or updates a user; the password comes from the named env var
 or an interactive prompt and is never printed or logged.
+
+Managing users (`bi users`) uses the owner's login. The web process signs users in and checks their
+sessions with the dashboards login (`get_engine("app")`), through narrow SECURITY DEFINER functions
+(`ops.dashboard_user_for_sign_in`, `ops.dashboard_record_sign_in` of migration 051;
+`ops.session_lookup`, `ops.session_end` of 090): it never reads the table itself. Every sign-in attempt costs exactly one bcrypt check at the same cost,
+whether the user exists or not and whatever the password's length.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import getpass
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 import bcrypt
@@ -24,8 +31,27 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 MIN_PASSWORD_LENGTH = 8
 # bcrypt only looks at the first 72 bytes; longer passwords are rejected rather than truncated.
 MAX_PASSWORD_BYTES = 72
-# A hash of a random password: verifying unknown users costs the same as known ones (no timing oracle).
-_DUMMY_HASH = bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(rounds=12))
+# A sign-in form field longer than this is not even encoded (the attempt still costs one bcrypt).
+MAX_FIELD_CHARS = 4096
+BCRYPT_ROUNDS = 12
+# A stored hash above this cost is refused: one attempt never costs more than ~4× a normal one.
+MAX_BCRYPT_ROUNDS = 14
+_BCRYPT_HASH = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
+# A hash of a random password at the same cost as real ones: unknown users cost what known ones do.
+_DUMMY_HASH = bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS))
+
+
+def clock_now() -> datetime:
+    """The current UTC time through `lib.clock` (tests set BI_CLOCK_NOW)."""
+    try:
+        from lib.clock import now
+    except ImportError:  # lib.clock arrives with the ops-year branch; same contract meanwhile
+        value = os.environ.get("BI_CLOCK_NOW")
+        if not value:
+            return datetime.now(UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return now()
 
 
 class AuthError(ValueError):
@@ -39,28 +65,44 @@ class User:
     username: str
     role: Role
     tenant_id: str | None
+    uid: int | None = field(default=None, compare=False)
+    session_version: int | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
-    def to_session(self) -> dict[str, str | None]:
-        """What the web session stores (no secret)."""
-        return {"username": self.username, "role": self.role, "tenant_id": self.tenant_id}
+    def to_session(self, issued_at: datetime) -> dict[str, str | int]:
+        """What the web session cookie stores: who, which session version, since when (no secret)."""
+        if self.uid is None or self.session_version is None:
+            raise AuthError("only a user read from the database can start a session")
+        return {
+            "username": self.username,
+            "uid": self.uid,
+            "sv": self.session_version,
+            "iat": int(issued_at.timestamp()),
+        }
 
 
-def hash_password(password: str, rounds: int = 12) -> str:
+def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
     """A bcrypt hash (salted) of the password."""
     _check_password(password)
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode("ascii")
 
 
 def check_password(password: str, password_hash: str) -> bool:
-    """True when the password matches the bcrypt hash (constant-time inside bcrypt)."""
-    try:
-        return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
-    except (ValueError, TypeError):
+    """True when the password matches the bcrypt hash; always one full bcrypt check.
+
+    A password over 72 bytes cannot match (none is ever stored), but it is still checked (its first
+    72 bytes) so that its answer takes as long as any other.
+    """
+    raw = password[:MAX_FIELD_CHARS].encode("utf-8") if isinstance(password, str) else b""
+    shape = _BCRYPT_HASH.match(password_hash) if isinstance(password_hash, str) else None
+    if shape is None or int(shape.group(1)) > MAX_BCRYPT_ROUNDS:
+        bcrypt.checkpw(raw[:MAX_PASSWORD_BYTES], _DUMMY_HASH)
         return False
+    ok = bcrypt.checkpw(raw[:MAX_PASSWORD_BYTES], password_hash.encode("ascii"))
+    return ok and len(raw) <= MAX_PASSWORD_BYTES
 
 
 def _check_password(password: str) -> None:
@@ -107,23 +149,47 @@ def add_user(
     return User(username, role, tenant)
 
 
+def app_engine(url: str | None = None):  # noqa: ANN202 - sqlalchemy Engine
+    """The dashboards login (APP_DATABASE_URL): sign-in, session checks, throttling."""
+    return _engine(url, "app")
+
+
 def verify_user(username: str, password: str, *, url: str | None = None) -> User | None:
-    """The user when the credentials are right (and the user is active), else None."""
-    if not username or not password or len(username) > 100:
-        bcrypt.checkpw(b"x", _DUMMY_HASH)
-        return None
-    with _engine(url, "app").begin() as conn:
+    """The user when the credentials are right (and the user is active), else None.
+
+    Known or unknown user, short or over-long password: one lookup and one bcrypt check each.
+    """
+    name = username if isinstance(username, str) and _USERNAME.match(username) else ""  # "" matches none
+    with app_engine(url).begin() as conn:
         row = conn.execute(
-            text("SELECT username, password_hash, role, tenant_id FROM ops.dashboard_user_for_sign_in(:u)"),
-            {"u": username},
+            text(
+                "SELECT id, username, password_hash, role, tenant_id, session_version "
+                "FROM ops.dashboard_user_for_sign_in(:u)"
+            ),
+            {"u": name},
         ).first()
-        if row is None:
-            bcrypt.checkpw(password.encode("utf-8")[:MAX_PASSWORD_BYTES], _DUMMY_HASH)
-            return None
-        if not check_password(password, row.password_hash):
-            return None
-        conn.execute(text("SELECT ops.dashboard_record_sign_in(:u)"), {"u": username})
-    return User(row.username, row.role, row.tenant_id)
+    ok = check_password(password, row.password_hash if row is not None else _DUMMY_HASH.decode("ascii"))
+    if row is None or not ok:
+        return None
+    with app_engine(url).begin() as conn:
+        conn.execute(text("SELECT ops.dashboard_record_sign_in(:u)"), {"u": row.username})
+    return User(row.username, row.role, row.tenant_id, row.id, row.session_version)
+
+
+def session_user(uid: int, *, url: str | None = None) -> User | None:
+    """The active user behind a session id (with its current session version), or None."""
+    with app_engine(url).begin() as conn:
+        row = conn.execute(text("SELECT * FROM ops.session_lookup(:i)"), {"i": uid}).first()
+    if row is None:
+        return None
+    return User(row.username, row.role, row.tenant_id, row.id, row.session_version)
+
+
+def end_sessions(uid: int, version: int, *, url: str | None = None) -> bool:
+    """Sign-out everywhere: bump the user's session version (only from the current one)."""
+    with app_engine(url).begin() as conn:
+        new = conn.execute(text("SELECT ops.session_end(:i, :v)"), {"i": uid, "v": version}).scalar()
+    return new is not None
 
 
 def list_users(*, url: str | None = None) -> list[User]:

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_db)
 
     run = sub.add_parser("run", help="run the pipeline (extract -> transform -> dbt) through notebooks")
-    run.add_argument("--mode", choices=["full", "transform-only"], default="full")
+    run.add_argument("--mode", choices=["full", "transform-only", "report"], default="full")
     run.add_argument("--tenant")
     run.add_argument("--date-from")
     run.add_argument("--date-to")

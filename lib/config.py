@@ -231,6 +231,9 @@ def secret_values(settings: Settings | None = None) -> list[str]:
     from lib.db.logins import generated_passwords  # the embedded default's generated logins
 
     values.extend(generated_passwords(settings))
+    from lib.identity import signing_keys  # the dashboards' session signing key (env or generated)
+
+    values.extend(signing_keys(settings.data_dir))
     try:
         tenants = load_tenants(settings)
     except ConfigError:

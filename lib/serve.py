@@ -1,7 +1,8 @@
 """`bi serve dash|voila|lab`: the serving processes, one command line each.
 
 - dash  → gunicorn `dash_app.app:server` (port 8050; workers from DASH_WORKERS / WEB_CONCURRENCY, default 2)
-- voila → Voila on `notebooks/analysis` with the code hidden (port 8866; sources stripped, no tracebacks)
+- voila → Voila on `notebooks/analysis` with the code hidden (port 8866; sources stripped, no tracebacks),
+  behind the dashboards' sign-in (`lib/voila_config/voila.py`, `lib.voila_auth`)
 - lab   → JupyterLab on the project root (port 8888) with this venv's ipykernel, so `lib` imports
 
 The project's `.env` is merged into the child's environment (existing variables win), so kernels
@@ -20,6 +21,7 @@ from pathlib import Path
 from lib.config import PROJECT_ROOT
 
 ANALYSIS_DIR = PROJECT_ROOT / "notebooks" / "analysis"
+VOILA_CONFIG_DIR = PROJECT_ROOT / "lib" / "voila_config"
 DEFAULT_PORTS = {"dash": 8050, "voila": 8866, "lab": 8888}
 APPS = tuple(DEFAULT_PORTS)
 
@@ -56,6 +58,8 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
             "--strip_sources=True",
             "--show_tracebacks=False",
             "--theme=light",
+            f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",  # only ours: the sign-in cannot be switched off
+            "--Voila.identity_provider_class=lib.voila_auth.BIIdentityProvider",
         ]  # fmt: skip
         base_url = os.environ.get("VOILA_BASE_URL")
         if base_url:

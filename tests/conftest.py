@@ -29,6 +29,8 @@ for _var, _sub in (
 ):
     os.environ.setdefault(_var, str(_scratch_home / _sub))
 os.environ.setdefault("MPLCONFIGDIR", str(_scratch_home / "mpl"))
+# Scheduled runs add the weekly report on Mondays (lib.report.schedule): not in tests that count steps.
+os.environ.setdefault("BI_WEEKLY_REPORT", "off")
 # Login URLs of the shell (another server) must not be carried over to the scratch databases; with an
 # external TEST_DATABASE_URL they name the logins to use on it.
 if not os.environ.get("TEST_DATABASE_URL"):

@@ -128,3 +128,33 @@ def test_client_decodes_utf8_even_when_headers_say_latin1():
     assert len(pages) == 1 and pages[0].csv.rows[0]["profileName"] == name
     no_charset = httpx.Response(200, content=body, headers={"Content-Type": "text/csv"})
     assert no_charset.content.decode("utf-8").count(name) == 1
+
+
+def test_records_of_a_page_kept_as_text_are_counted_without_parsing_rows():
+    """count_csv_records: quoted newlines and commas do not count, blank lines do not; exact near the limit."""
+    from lib.api.body import count_csv_records, csv_header, parse_json_body
+
+    lines = [row(messageId=str(i), content='"a, ""b""\nc\n"' if i % 3 else "x") for i in range(10)]
+    body = ("\ufeff" + HEADER + "\n" + "\n".join(lines) + "\n").encode()
+    assert len(parse_history_csv(body).rows) == 10
+    assert count_csv_records(body) == 10 and count_csv_records(body, at_least=10) == 10
+    assert count_csv_records(body.rstrip(b"\n")) == 10  # no final newline
+    assert count_csv_records((HEADER + "\n").encode()) == 0 and count_csv_records(b"") == 0
+    assert csv_header(body.decode()) == list(HISTORY_COLUMNS)
+    # a JSON body that is not UTF-8 or holds a raw control character is bad input, not a truncated body
+    assert parse_json_body(b'{"a":"\xff\x01"}') == {"a": "\udcff\x01"}
+    with pytest.raises(ValueError):
+        parse_json_body(b'{"a":')
+
+
+def test_history_pages_are_kept_as_sent(tmp_path):
+    body = (HEADER + "\n" + row(messageId="1", content="\x00 hola") + "\n").encode() + b"\xff\n"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"Content-Type": "text/csv"})
+
+    client = IndigitallClient("https://am1.api.indigitall.com", "k", transport=httpx.MockTransport(handler),
+                              config=ClientConfig(rate_limit=None))  # fmt: skip
+    [page] = list(client.history_pages("100274", __import__("datetime").date(2026, 1, 1),
+                                       __import__("datetime").date(2026, 1, 1), limit=10))  # fmt: skip
+    assert page.content == body and page.csv is None and page.records == 2 and page.size == 2

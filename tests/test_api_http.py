@@ -20,6 +20,7 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
     dash_db,
     dash_env,
     dash_users,
+    live_server,
 )
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -180,15 +181,24 @@ def test_api_is_exempt_from_dashboard_sign_in_but_pages_are_not(client):
     assert client.get("/", headers=AUTH).status_code == 302  # the token does not open the dashboards
 
 
-def test_healthz(client, dash_db):
-    r = client.get("/healthz")
-    assert r.status_code == 200
-    body = r.get_json()
-    assert body["database"] == "ok"
-    assert set(body["last_success"]) == {TENANT_A, TENANT_B}
-    from datetime import datetime
+def test_healthz_names_no_tenant_but_gives_the_newest_success_and_its_age(client, dash_db):
+    from datetime import UTC, datetime
 
-    assert all(datetime.fromisoformat(v).year >= 2026 for v in body["last_success"].values())
+    from lib.db import get_engine
+
+    with get_engine("owner", dash_db).connect() as conn:
+        newest = conn.execute(
+            text("SELECT max(finished_at) FROM ops.pipeline_runs WHERE status = 'success'")
+        ).scalar()
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    body = r.get_json()
+    assert set(body) == {"database", "last_success", "last_success_age_s"}
+    assert body["database"] == "ok"
+    assert datetime.fromisoformat(body["last_success"]) == newest
+    expected_age = (datetime.now(UTC) - newest).total_seconds()
+    assert abs(body["last_success_age_s"] - expected_age) < 60
+    assert TENANT_A not in r.get_data(as_text=True) and TENANT_B not in r.get_data(as_text=True)
 
 
 def test_healthz_503_when_database_is_down(client, monkeypatch):
@@ -226,3 +236,63 @@ def test_token_never_logged(client, fake_launch, caplog, capfd, dash_app_obj):
     logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records) + out.out + out.err
     assert "api/runs" in logged  # the server did log its requests
     assert TOKEN not in logged and TOKEN[::-1] not in logged
+
+
+def _stop_launched_runs(dash_db: str, tenant: str) -> list[str]:
+    """Kill the runs the test launched (each leads its own process group) and mark them failed;
+    returns their run ids."""
+    import os
+    import signal
+
+    from lib.db import get_engine
+
+    with get_engine("owner", dash_db).begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT run_id, pid FROM ops.pipeline_runs WHERE tenant_id = :t AND status IN ('queued', 'running')"
+            ),
+            {"t": tenant},
+        ).all()
+        for row in rows:
+            if row.pid:
+                try:
+                    os.killpg(row.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        conn.execute(
+            text("UPDATE ops.pipeline_runs SET status = 'failed', error = 'stopped by a test' "
+                 "WHERE tenant_id = :t AND status IN ('queued', 'running')"),
+            {"t": tenant},
+        )  # fmt: skip
+    return [r.run_id for r in rows]
+
+
+@pytest.mark.parametrize("n", [2, 6])
+def test_simultaneous_triggers_get_one_202_and_the_rest_409(dash_app_obj, dash_db, n):
+    """Real HTTP, the real launch_run: the requests pass the door together; the database lets one
+    queue. The run it spawns is stopped at once (this test only needs the ledger row)."""
+    import httpx
+
+    barrier = threading.Barrier(n)
+    answers: list[httpx.Response] = []
+
+    def trigger(base: str) -> None:
+        with httpx.Client(timeout=60) as client:
+            barrier.wait()
+            body = {"mode": "transform-only", "tenant": TENANT_B}
+            answers.append(client.post(f"{base}/api/run-pipeline", json=body, headers=AUTH))
+
+    try:
+        with live_server(dash_app_obj.server) as base:
+            threads = [threading.Thread(target=trigger, args=(base,)) for _ in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+    finally:
+        queued = _stop_launched_runs(dash_db, TENANT_B)
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [202] + [409] * (n - 1), [r.text for r in answers]
+    accepted = next(r for r in answers if r.status_code == 202).json()["run_id"]
+    assert {r.json()["run_id"] for r in answers if r.status_code == 409} == {accepted}
+    assert queued == [accepted]

@@ -63,6 +63,44 @@ def test_hashes_are_stored_not_passwords_and_reader_cannot_read_them(dash_db):
     auth.remove_user("t_hash")
 
 
+def test_session_rows_reach_the_dashboards_login_only_through_its_functions(dash_db):
+    """The app login checks a session by id (no hash) and ends it by version; the analyst and pipeline
+    logins can call none of the sign-in, session or throttle functions."""
+    from lib.db import get_engine
+
+    user = auth.add_user("t_session", PASSWORD, "viewer", TENANT_A)
+    signed = auth.verify_user("t_session", PASSWORD)
+    assert signed == user and signed.uid and signed.session_version
+    row = auth.session_user(signed.uid)
+    assert (row.username, row.tenant_id, row.session_version) == (
+        "t_session",
+        TENANT_A,
+        signed.session_version,
+    )
+    with get_engine("app").connect() as conn:
+        cols = conn.execute(text("SELECT * FROM ops.session_lookup(:i)"), {"i": signed.uid}).keys()
+    assert "password_hash" not in cols
+    assert not auth.end_sessions(signed.uid, signed.session_version + 7)  # not the current version
+    assert auth.end_sessions(signed.uid, signed.session_version)
+    assert auth.session_user(signed.uid).session_version == signed.session_version + 1
+    auth.add_user("t_session", PASSWORD, "admin")  # a change of role (and password) moves it on too
+    assert auth.session_user(signed.uid).session_version == signed.session_version + 2
+    calls = (
+        "SELECT * FROM ops.session_lookup(1)",
+        "SELECT ops.session_end(1, 1)",
+        "SELECT * FROM ops.dashboard_user_for_sign_in('t_session')",
+        "SELECT ops.signin_wait('x', 'y', now())",
+        "SELECT ops.signin_failed('x', 'y', now(), 5, 20, 900, 300)",
+        "SELECT count(*) FROM ops.dashboard_sign_in_throttle",
+    )
+    for role in ("analyst", "pipeline"):
+        for sql in calls:
+            with pytest.raises(ProgrammingError, match="permission denied"), get_engine(role).begin() as conn:
+                conn.execute(text(sql))
+    auth.remove_user("t_session")
+    assert auth.session_user(signed.uid) is None
+
+
 def test_cli_add_reads_env_and_never_prints_the_password(dash_db, monkeypatch, capsys):
     monkeypatch.setenv("T_PW", PASSWORD)
     ns = argparse.Namespace(

@@ -59,13 +59,33 @@ def test_secrets_never_in_repr_str_or_logs(env, caplog: pytest.LogCaptureFixture
 def test_secret_values_lists_every_secret(env) -> None:
     from lib.config import reload_settings
 
+    signing_key = "dash-signing-key-" + "9f" * 16
+    env.setenv("DASH_SECRET_KEY", signing_key)
     reload_settings()
     try:
         values = secret_values()
     finally:
         env.undo()
         reload_settings()
-    assert KEY in values and TOKEN in values and DB_PW in values
+    assert KEY in values and TOKEN in values and DB_PW in values and signing_key in values
+
+
+def test_secret_values_include_the_generated_signing_key(env, tmp_path) -> None:
+    """Without DASH_SECRET_KEY the dashboards generate one under BI_DATA_DIR: it is scanned for too."""
+    from dash_app.security import secret_key
+    from lib.config import reload_settings
+
+    env.delenv("DASH_SECRET_KEY", raising=False)
+    env.setenv("BI_DATA_DIR", str(tmp_path / "data"))
+    reload_settings()
+    try:
+        before = secret_values()
+        generated = secret_key()
+        after = secret_values()
+    finally:
+        env.undo()
+        reload_settings()
+    assert len(generated) >= 32 and generated not in before and generated in after
 
 
 def test_single_tenant_from_env(env) -> None:

@@ -114,6 +114,8 @@ def test_sign_in_is_required_then_pages_render(dash_duo, dash_users):
     assert "/login" in dash_duo.driver.current_url
     sign_in(dash_duo, "ana_admin", "/", password="wrong-password-1")
     assert dash_duo.wait_for_element("#login-error").text
+    assert dash_duo.find_element("#username").get_attribute("value") == "ana_admin"  # kept after an error
+    dash_duo.find_element("#username").clear()
     sign_in(dash_duo, "ana_admin", f"/operations?{WINDOW}")
     wait_for(lambda: "/operations" in dash_duo.driver.current_url, what="redirect back to the page")
     pages = {"/": "messages", "/operations": "wait", "/bot": "containment", "/campaigns": "push_ctr"}
@@ -214,10 +216,14 @@ def test_agent_table_csv_export(dash_duo, dash_users):
     dash_duo.driver.execute_script(
         "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", button
     )
-    target = Path(dash_duo.download_path) / "agentes.csv"
-    wait_for(lambda: target.exists() and target.stat().st_size > 0, what="agentes.csv downloaded")
-    text = target.read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0].startswith('"Agente"') and "@demo.co" in text
+    folder = Path(dash_duo.download_path)
+    found = wait_for(lambda: [p for p in folder.glob("agentes_acme_*.csv") if p.stat().st_size > 0],
+                     what="agentes CSV downloaded")  # fmt: skip
+    raw = found[0].read_bytes()
+    assert raw.startswith("\ufeff".encode())  # UTF-8 BOM: Excel reads the accents
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].split(";")[:3] == ["Agente", "ID agente", "Mensajes"] and "Espera mediana (s)" in lines[0]
+    assert "@demo.co" in lines[1] and " s;" not in lines[1] and "min" not in lines[1]  # raw values, no units
 
 
 def test_viewer_cannot_reach_another_tenant(dash_duo, dash_users, dash_db):
@@ -226,3 +232,73 @@ def test_viewer_cannot_reach_another_tenant(dash_duo, dash_users, dash_db):
     assert count(dash_db, TENANT_A) != count(dash_db, TENANT_B)
     assert not dash_duo.find_element("#f-tenant").is_displayed()
     assert TENANT_A in dash_duo.find_element("#user-badge").text
+
+
+def test_phone_width_menu_spanish_and_no_cloud_share(dash_duo, dash_users):
+    """390 px: no sideways scroll, "Salir" on screen, the menu opens; Spanish modebar and calendar;
+    no button that sends a chart to Plotly's cloud."""
+    dash_duo.driver.set_window_size(390, 844)
+    try:
+        sign_in(dash_duo, "ana_admin", f"/?{WINDOW}")
+        wait_for(lambda: kpi(dash_duo, "messages") not in ("", "—"), what="executive KPI")
+        wait_for(lambda: dash_duo.driver.find_elements("css selector", "#exec-daily .main-svg"), what="chart")
+        time.sleep(0.5)
+        width = dash_duo.driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert width[0] <= width[1], width
+        salir = dash_duo.find_element("#logout-link")
+        rect = dash_duo.driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", salir)
+        assert salir.is_displayed() and 0 <= rect["left"] and rect["right"] <= width[1]
+        assert not dash_duo.find_element("#nav-operations").is_displayed()
+        dash_duo.find_element("#nav-toggle").click()
+        wait_for(lambda: dash_duo.find_element("#nav-operations").is_displayed(), what="menu opened")
+        titles = dash_duo.driver.execute_script(
+            "return Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'))"
+        )
+        assert titles and not [
+            t for t in titles if "Chart Studio" in t or "cloud" in t.lower() or "Share" in t
+        ]
+        assert any("Descargar" in t for t in titles), titles  # the Spanish plotly locale is active
+        dash_duo.driver.set_window_size(1400, 1000)
+        dash_duo.find_element("#f-dates").click()
+        month = wait_for(lambda: dash_duo.driver.execute_script(
+            "var c = document.querySelector('.dash-datepicker-calendar-container, [class*=calendar]');"
+            "return c && c.innerText"), what="calendar open")  # fmt: skip
+        assert any(m in month.lower() for m in ("enero", "febrero", "marzo", "abril")), month[:200]
+        assert "January" not in month and "February" not in month
+    finally:
+        dash_duo.driver.set_window_size(1400, 1000)
+
+
+def test_page_prints_to_a_clean_pdf(dash_duo, dash_users):
+    import base64
+    import io
+
+    from pypdf import PdfReader
+
+    sign_in(dash_duo, "ana_admin", f"/operations?{WINDOW}")
+    value = wait_for(lambda: kpi(dash_duo, "wait") not in ("", "—") and kpi(dash_duo, "wait"), what="KPI")
+    wait_for(lambda: dash_duo.driver.find_elements("css selector", "#ops-heatmap .main-svg"), what="charts")
+    time.sleep(0.5)
+    pdf = base64.b64decode(dash_duo.driver.print_page())
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert pdf[:4] == b"%PDF" and "Operaciones" in text and value in text
+    assert "Datos al" in text  # the window and the freshness stay on paper
+    for control in ("Salir", "Incluir hoy", "Exportar", "Imprimir", "Generar"):
+        assert control not in text, control  # navigation, filters and buttons are not printed
+
+
+def test_back_after_sign_out_shows_no_numbers(dash_duo, dash_users, dash_db):
+    """Pages are `no-store` and sign-out ends the session: Back re-asks the server, which sends the
+    browser to the sign-in page; no figure of the previous page is shown."""
+    sign_in(dash_duo, "victor_acme", f"/?{WINDOW}")
+    expected = count(dash_db, TENANT_A)
+    wait_for(lambda: kpi(dash_duo, "messages") == expected, what="the page's numbers")
+    dash_duo.find_element("#logout-link").click()
+    wait_for(lambda: "/login" in dash_duo.driver.current_url, what="the sign-in page")
+    dash_duo.driver.back()
+    time.sleep(1.5)  # let a cached page (if any) show itself
+    wait_for(lambda: "/login" in dash_duo.driver.current_url, what="Back lands on the sign-in page")
+    body = dash_duo.driver.find_element("css selector", "body").text
+    assert expected not in body and not dash_duo.driver.find_elements("css selector", "#kpi-messages-value")

@@ -298,7 +298,7 @@ def test_heatmap_matches_sql_and_drills_to_its_rows(dash_app_obj, dash_db):
         ]
     }
     with as_user(dash_app_obj, "admin"):
-        title, rows = drill_down(click, store())
+        title, rows, links, style = drill_down(click, store())
     with get_engine("owner", dash_db).connect() as conn:
         expected = {
             r[0]
@@ -314,6 +314,15 @@ def test_heatmap_matches_sql_and_drills_to_its_rows(dash_app_obj, dash_db):
     assert {r["conversation_key"] for r in rows} <= expected
     assert f"{cell['hour']:02d}:00" in title
     assert all(r["hour"] == cell["hour"] for r in rows)
+    # times are tenant-local text (Bogotá), never left to the browser's zone
+    with get_engine("owner", dash_db).connect() as conn:
+        newest = conn.execute(
+            text("SELECT max(message_ts) AT TIME ZONE 'America/Bogota' FROM analytics.fct_messages WHERE tenant_id='acme' "
+                 "AND direction='Inbound' AND weekday_num=:w AND hour=:h AND date BETWEEN :s AND :e"),
+            {"w": cell["weekday_num"], "h": cell["hour"], **W},
+        ).scalar()  # fmt: skip
+    assert rows[0]["message_ts"] == f"{newest:%Y-%m-%d %H:%M:%S}"
+    assert f"weekday={cell['weekday_num']}" in str(links) and style == {}
 
 
 def test_agent_table_matches_sql(dash_app_obj, dash_db):
@@ -390,8 +399,15 @@ def test_bot_page_rates_and_pareto(dash_app_obj, dash_db):
     top = sql_one(
         dash_db,
         """
-        SELECT intent, count(*) AS n FROM analytics.fct_messages WHERE tenant_id='acme' AND direction='Inbound'
-          AND intent IS NOT NULL AND date BETWEEN :s AND :e GROUP BY 1 ORDER BY 2 DESC LIMIT 1""",
+        SELECT first_meaningful_intent AS intent, count(*) AS n, sum(count(*)) OVER () AS total
+        FROM analytics.fct_conversations WHERE tenant_id='acme' AND first_meaningful_intent IS NOT NULL
+          AND start_date BETWEEN :s AND :e GROUP BY 1 ORDER BY 2 DESC LIMIT 1""",
+        **W,
+    )
+    context = sql_one(
+        dash_db,
+        "SELECT context_intent, sum(fallbacks) AS n FROM analytics.mart_fallback_context WHERE tenant_id='acme' "
+        "AND date BETWEEN :s AND :e GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
         **W,
     )
     with as_user(dash_app_obj, "admin"):
@@ -400,7 +416,10 @@ def test_bot_page_rates_and_pareto(dash_app_obj, dash_db):
     assert texts(cards)["kpi-fallback-target"] == "Meta < 15,0 %"
     assert pareto.data[0].x[0] == top["intent"] and pareto.data[0].y[0] == top["n"]
     assert list(pareto.data[1].y) == sorted(pareto.data[1].y)  # cumulative share rises
-    assert fallbacks.data[0].y[-1] == "Default Fallback Intent"
+    assert pareto.data[1].y[0] == pytest.approx(top["n"] / float(top["total"]))  # share of ALL intents
+    # where the bot fails: by the intent recognised before the fallback, not one "Default Fallback" bar
+    assert fallbacks.data[0].y[-1] == context["context_intent"] != "Default Fallback Intent"
+    assert fallbacks.data[0].x[-1] == context["n"]
 
 
 def test_push_page_league_and_funnel(dash_app_obj, dash_db):
@@ -430,8 +449,10 @@ def test_push_page_league_and_funnel(dash_app_obj, dash_db):
     assert list(fun.data[0].x)[0] == truth["sent"]
     assert list(fun_ios.data[0].x)[0] < truth["sent"]
     assert any(o["value"].startswith("campaign:") for o in options)
-    # best-send-time heatmap: cells without data are hidden (None), not drawn as zero
+    # best-send-time heatmap: cells the API does not report are hidden (None), not drawn as zero
     assert any(v is None for row in heat.data[0].z for v in row)
+    # the funnel's "Abiertos" stage shows the open-rate card's value (÷ delivered), not ÷ sent
+    assert t["kpi-push_open-value"] in fun.data[0].text[2]
 
 
 def test_viewer_cannot_get_another_tenant_by_forging_the_store(dash_app_obj, dash_db):
@@ -468,7 +489,7 @@ def test_reader_rls_hides_other_tenant_even_in_sql(dash_db):
     """The query layer runs as bi_reader with the tenant set: another tenant's rows are invisible."""
     from dash_app.queries.db import fetch_all
 
-    rows = fetch_all(TENANT_A, "chat_totals", {"start": START, "end": END, "channel": "all"}, ttl=0)
+    rows = fetch_all(TENANT_A, "kpi_chat_totals", {"start": START, "end": END, "channel": "all"}, ttl=0)
     from lib.db import tenant_tx
 
     with tenant_tx(TENANT_A, "reader") as conn:
@@ -483,7 +504,7 @@ def test_runs_page_lists_tenant_runs_and_steps(dash_app_obj, dash_db):
 
     window = store(start=date(2026, 1, 1), end=date(2026, 1, 31))
     with as_user(dash_app_obj, "viewer", TENANT_A):
-        runs = update_runs(window)
+        runs, no_refresh = update_runs(window)
         steps = show_steps([{"run_id": RUN_A_FAIL}], window)
         other = show_steps([{"run_id": RUN_B_OK}], window)  # a globex run id: not found for acme
     assert {r["run_id"] for r in runs} == {"20260110T120000Z-acme01", RUN_A_FAIL}
@@ -491,6 +512,15 @@ def test_runs_page_lists_tenant_runs_and_steps(dash_app_obj, dash_db):
     assert failed["status"] == "failed" and failed["steps_failed"] == 1
     rendered = str(steps)
     assert "boom: 3 rejects" in rendered and "celda 4" in rendered
+    assert "Paso fallido" in rendered and "StepFailed:" not in rendered  # Spanish label, detail kept
+    assert failed["error_es"] == "falló el paso transform_messages"
+    from dash_app.pages.runs import error_es
+
+    assert (
+        error_es(None, "extract_chat: StepFailed: boom") == "falló el paso extract_chat (Paso fallido): boom"
+    )
+    assert no_refresh is True  # nothing queued or running: no auto-refresh
+    assert failed["created_at"] == "2026-01-11 07:00:00"  # 12:00 UTC in Bogotá
     assert "no encontrada" in str(other)
 
 
@@ -518,8 +548,21 @@ def test_filters_from_url_and_back(dash_app_obj, dash_db):
             11,
         )
         assert resolve_filters(dict(_parse(f.to_query())), user) == f
+        # presets end at the last complete local day (yesterday here), "incluir hoy" moves them to today
         seven = resolve_filters({"range": "7"}, user, today=date(2026, 2, 10))
-        assert (seven.start, seven.end, seven.tenant) == (date(2026, 2, 4), date(2026, 2, 10), TENANT_A)
+        assert (seven.start, seven.end, seven.tenant) == (date(2026, 2, 3), date(2026, 2, 9), TENANT_A)
+        with_today = resolve_filters({"range": "7", "hoy": "1"}, user, today=date(2026, 2, 10))
+        assert (with_today.start, with_today.end, with_today.include_today) == (
+            date(2026, 2, 4),
+            date(2026, 2, 10),
+            True,
+        )
+        assert (
+            resolve_filters(dict(_parse(with_today.to_query())), user, today=date(2026, 2, 10)) == with_today
+        )
+        # data that stop before yesterday: the window ends on the last day with data
+        stale = resolve_filters({"range": "7"}, user, today=END + timedelta(days=20))
+        assert stale.end == END
         bad = resolve_filters(
             {"range": "custom", "from": "2026-02-10", "to": "2026-01-01", "channel": "fax", "tenant": "nope"},
             user,
@@ -542,9 +585,11 @@ def test_sync_url_writes_the_query(dash_app_obj, dash_db):
     from dash_app.components.filters import sync_url
 
     with as_user(dash_app_obj, "viewer", TENANT_A):
-        search = sync_url(TENANT_B, "7", "2026-01-01", "2026-01-31", "cloudapi", "")
+        search = sync_url(TENANT_B, "7", "2026-01-01", "2026-01-31", "cloudapi", False, "")
         assert dict(_parse(search)) == {"tenant": TENANT_A, "range": "7", "channel": "cloudapi"}
-        custom = sync_url(TENANT_A, "custom", "2026-01-01", "2026-01-31", "all", "")
+        today = sync_url(TENANT_B, "7", "2026-01-01", "2026-01-31", "cloudapi", True, "")
+        assert dict(_parse(today))["hoy"] == "1"
+        custom = sync_url(TENANT_A, "custom", "2026-01-01", "2026-01-31", "all", False, "")
         assert dict(_parse(custom))["from"] == "2026-01-01"
 
 

@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -175,6 +176,22 @@ def _seed_runs(url: str, runs_dir: Path) -> None:
                 )
 
 
+@contextmanager
+def live_server(flask_app) -> Iterator[str]:  # noqa: ANN001
+    """The Flask app on a free loopback port (werkzeug, threaded, in this process: env changes of a
+    test reach it); yields the base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    httpd = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+
+
 @pytest.fixture(scope="module")
 def dash_users(dash_db: str) -> dict[str, str]:
     """An admin and a viewer of each tenant (same password)."""
@@ -194,9 +211,22 @@ def dash_app_obj(dash_db: str, dash_users: dict[str, str]):
     return create_app()
 
 
-def session_user(role: str = "admin", tenant: str | None = None) -> dict[str, str | None]:
+def session_user(role: str = "admin", tenant: str | None = None) -> dict[str, str | int]:
+    """A real session payload (user row id, session version, now) of the fixture user of that role;
+    the user is created first when the database lacks it (e.g. a module's own database)."""
+    from sqlalchemy import text
+
+    from lib.auth import User, add_user, app_engine, clock_now
+
     names = {"admin": "ana_admin", TENANT_A: "victor_acme", TENANT_B: "gina_globex"}
-    return {"username": names[tenant or "admin"], "role": role, "tenant_id": tenant}
+    name = names[tenant or "admin"]
+    for attempt in range(2):
+        with app_engine().connect() as conn:
+            row = conn.execute(text("SELECT * FROM ops.dashboard_user_for_sign_in(:u)"), {"u": name}).first()
+        if row is not None or attempt:
+            break
+        add_user(name, PASSWORD, role, tenant)
+    return User(row.username, row.role, row.tenant_id, row.id, row.session_version).to_session(clock_now())
 
 
 class as_user:  # noqa: N801 - reads as a context phrase: `with as_user(app, "viewer", "acme"):`

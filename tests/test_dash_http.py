@@ -22,6 +22,7 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
     dash_db,
     dash_env,
     dash_users,
+    live_server,
     store,
 )
 
@@ -106,8 +107,8 @@ def test_open_redirect_is_refused(client, dash_users):
     assert r.headers["Location"] == "/"
 
 
-def _messages_card(resp) -> str:  # noqa: ANN001
-    body = json.loads(resp.get_data(as_text=True))
+def _messages_card(resp) -> str:  # noqa: ANN001 - a Flask test response or an httpx one
+    body = json.loads(resp.get_data(as_text=True) if hasattr(resp, "get_data") else resp.text)
     blob = json.dumps(body["response"]["exec-kpis"]["children"])
     return re.search(r'"children": "([0-9.]+)", "id": "kpi-messages-value"', blob).group(1)
 
@@ -179,3 +180,312 @@ def test_safe_notebook_path(tmp_path):
         "/etc/passwd",
     ):
         assert safe_notebook_path(bad, root) is None, bad
+
+
+# -- identity and sessions over real HTTP (a threaded server in this process: env changes reach it) --
+@pytest.fixture(scope="module")
+def live(dash_app_obj):  # noqa: ANN001, ANN201
+    """The app on a free loopback port."""
+    with live_server(dash_app_obj.server) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle(dash_db):  # noqa: ANN001, ANN201
+    """Each test starts with no failed attempts counted (they are shared by every worker)."""
+    from sqlalchemy import text
+
+    from lib.db import get_engine
+
+    with get_engine("owner", dash_db).begin() as conn:
+        conn.execute(text("DELETE FROM ops.dashboard_sign_in_throttle"))
+
+
+def http_sign_in(base: str, username: str, password: str = PASSWORD, *, next_url: str = "/", headers=None):  # noqa: ANN001, ANN201
+    """A fresh httpx client, signed in (or not: the POST's response is returned with it)."""
+    import httpx
+
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=30, headers=headers or {})
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    resp = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token, "next": next_url}
+    )
+    return client, resp
+
+
+def owner_sql(dash_db: str, sql: str, **params):  # noqa: ANN003, ANN201
+    from sqlalchemy import text
+
+    from lib.db import get_engine
+
+    with get_engine("owner", dash_db).begin() as conn:
+        return conn.execute(text(sql), params)
+
+
+def test_public_routes_are_matched_exactly(live, dash_users):
+    import httpx
+
+    from dash_app.security import is_public
+
+    for path in ("/login", "/logout", "/healthz", "/auth/verify", "/api/run-pipeline", "/api/runs/r1"):
+        assert is_public(path), path
+    for path in ("/login/x", "/loginx", "/api/x", "/api/", "/api/runs/a/b", "/healthzx", "/healthz/",
+                 "/logout/x", "/auth/verify/x", "/favicon.ico", "/_dash-layout"):  # fmt: skip
+        assert not is_public(path), path
+        r = httpx.get(live + path, follow_redirects=False)
+        assert r.status_code in (302, 401), (path, r.status_code)
+        assert r.status_code == 401 or r.headers["Location"].startswith("/login?next=")
+        assert "_dash-config" not in r.text and "react" not in r.text.lower(), path  # no app shell
+    assert httpx.get(live + "/healthz").status_code == 200
+    assert httpx.get(live + "/login").status_code == 200
+
+
+def test_no_store_on_pages_and_callbacks(live, dash_users):
+    client, resp = http_sign_in(live, "victor_acme")
+    assert resp.status_code == 302
+    for path in ("/", "/operations?range=7", "/_dash-layout", "/_dash-dependencies", "/login"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store", path
+    r = client.post("/_dash-update-component", json=exec_payload(TENANT_A))
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    logout = client.get("/logout")
+    assert logout.headers["Cache-Control"] == "no-store" and "cache" in logout.headers["Clear-Site-Data"]
+    css = client.get("/assets/10_style.css")  # static and data-free: may be cached
+    assert "no-store" not in css.headers.get("Cache-Control", "")
+
+
+def test_auth_verify_answers(live, dash_users, monkeypatch):
+    import httpx
+
+    monkeypatch.setenv("DASH_PUBLIC_URL", "https://bi.example.test")
+    monkeypatch.setenv("DASH_SIBLING_HOSTS", "https://voila.example.test, lab.example.test")
+    fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "voila.example.test",
+           "X-Forwarded-Uri": "/voila/render/02.ipynb?tenant=globex", "X-Forwarded-Method": "GET"}  # fmt: skip
+    browser = httpx.get(live + "/auth/verify", headers={**fwd, "Accept": "text/html,*/*"})
+    assert browser.status_code == 302
+    from urllib.parse import parse_qs, urlsplit
+
+    loc = urlsplit(browser.headers["Location"])
+    assert (loc.scheme, loc.netloc, loc.path) == ("https", "bi.example.test", "/login")
+    assert parse_qs(loc.query)["next"] == ["https://voila.example.test/voila/render/02.ipynb?tenant=globex"]
+    evil = httpx.get(
+        live + "/auth/verify", headers={**fwd, "X-Forwarded-Host": "evil.test", "Accept": "text/html"}
+    )
+    assert evil.status_code == 302 and evil.headers["Location"] == "https://bi.example.test/login"
+    for headers in (
+        {"Accept": "application/json"},
+        {**fwd, "X-Forwarded-Method": "POST", "Accept": "text/html"},
+    ):
+        assert httpx.get(live + "/auth/verify", headers=headers).status_code == 401
+    viewer, _ = http_sign_in(live, "victor_acme")
+    ok = viewer.get("/auth/verify")
+    assert ok.status_code == 200
+    assert (ok.headers["X-BI-User"], ok.headers["X-BI-Role"], ok.headers["X-BI-Tenant"]) == (
+        "victor_acme", "viewer", TENANT_A)  # fmt: skip
+    assert viewer.get("/auth/verify?role=admin").status_code == 403
+    assert viewer.get("/auth/verify?role=root").status_code == 400
+    admin, _ = http_sign_in(live, "ana_admin")
+    ok = admin.get("/auth/verify?role=admin")
+    assert ok.status_code == 200 and ok.headers["X-BI-Role"] == "admin" and ok.headers["X-BI-Tenant"] == ""
+    viewer.get("/logout")
+    assert viewer.get("/auth/verify").status_code == 401
+
+
+def test_sign_in_returns_to_sibling_hosts_only(live, dash_users, monkeypatch):
+    monkeypatch.setenv("DASH_SIBLING_HOSTS", "https://voila.example.test,http://127.0.0.1:8866")
+    good = "https://voila.example.test/voila/render/01.ipynb?date_from=2026-01-05"
+    for target, expected in (
+        (good, good),
+        ("http://127.0.0.1:8866/voila/tree", "http://127.0.0.1:8866/voila/tree"),
+        ("http://voila.example.test/x", "/"),  # scheme differs
+        ("https://voila.example.test:8443/x", "/"),  # port differs
+        ("https://voila.example.test@evil.test/x", "/"),
+        ("https://evil.test/", "/"),
+        ("//evil.test/x", "/"),
+        ("/\\evil.test", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/runs?range=7", "/runs?range=7"),
+    ):
+        _, resp = http_sign_in(live, "victor_acme", next_url=target)
+        assert resp.status_code == 302 and resp.headers["Location"] == expected, target
+
+
+def test_sign_out_ends_every_copy_of_the_cookie(live, dash_users):
+    import httpx
+
+    client, _ = http_sign_in(live, "victor_acme")
+    copy = httpx.Client(base_url=live, follow_redirects=False, cookies=dict(client.cookies))
+    assert copy.get("/").status_code == 200
+    client.get("/logout")
+    assert copy.get("/").status_code == 302  # this worker forgets at once; others within the cache
+    assert copy.post("/_dash-update-component", json=exec_payload(TENANT_A)).status_code == 401
+    again, _ = http_sign_in(live, "victor_acme")  # a new sign-in works, with a new version
+    assert again.get("/").status_code == 200
+
+
+def test_revocation_by_another_worker_is_seen_within_the_cache_window(live, dash_users, dash_db, monkeypatch):
+    import time
+
+    monkeypatch.setenv("DASH_SESSION_CHECK_S", "1.5")
+    client, _ = http_sign_in(live, "gina_globex")
+    assert client.get("/").status_code == 200  # the row is now cached for 1.5 s
+    owner_sql(
+        dash_db,
+        "UPDATE ops.dashboard_users SET session_version = session_version + 1 WHERE username = 'gina_globex'",
+    )  # fmt: skip  - a sign-out on another worker
+    t0 = time.monotonic()
+    while client.get("/").status_code == 200:
+        assert time.monotonic() - t0 < 3.0, "the revoked session outlived the cache window"
+        time.sleep(0.1)
+    assert time.monotonic() - t0 <= 2.5
+
+
+def test_removed_or_demoted_users_lose_their_sessions(live, dash_users, dash_db, monkeypatch):
+    from lib.auth import add_user, remove_user
+
+    monkeypatch.setenv("DASH_SESSION_CHECK_S", "0")
+    add_user("tmp_viewer", PASSWORD, "viewer", TENANT_A)
+    viewer, _ = http_sign_in(live, "tmp_viewer")
+    assert viewer.get("/").status_code == 200
+    remove_user("tmp_viewer")
+    assert viewer.get("/").status_code == 302
+    add_user(
+        "tmp_viewer", PASSWORD, "viewer", TENANT_A
+    )  # same name again: a new row, the old cookie stays dead
+    assert viewer.get("/").status_code == 302
+    assert viewer.post("/_dash-update-component", json=exec_payload(TENANT_A)).status_code == 401
+
+    add_user("tmp_admin", PASSWORD, "admin")
+    admin, _ = http_sign_in(live, "tmp_admin")
+    assert _messages_card(admin.post("/_dash-update-component", json=exec_payload(TENANT_B)))
+    add_user("tmp_admin", PASSWORD, "viewer", TENANT_A)  # demoted to a viewer of acme
+    assert admin.get("/").status_code == 302
+    assert admin.post("/_dash-update-component", json=exec_payload(TENANT_B)).status_code == 401
+    assert admin.get("/auth/verify?role=admin").status_code == 401
+    demoted, _ = http_sign_in(live, "tmp_admin")
+    own = demoted.post("/_dash-update-component", json=exec_payload(TENANT_A))
+    forged = demoted.post("/_dash-update-component", json=exec_payload(TENANT_B))
+    assert _messages_card(forged) == _messages_card(own)  # globex asked, acme's numbers served
+    remove_user("tmp_admin")
+    remove_user("tmp_viewer")
+
+
+def test_session_ends_twelve_hours_after_sign_in_however_busy(live, dash_users, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    monkeypatch.setenv("BI_CLOCK_NOW", t0.isoformat())
+    client, _ = http_sign_in(live, "victor_acme")
+    for hours in (1, 6, 11, 11.99):  # activity does not slide the end
+        monkeypatch.setenv("BI_CLOCK_NOW", (t0 + timedelta(hours=hours)).isoformat())
+        r = client.get("/")
+        assert r.status_code == 200 and "set-cookie" not in r.headers, hours
+    monkeypatch.setenv("BI_CLOCK_NOW", (t0 + timedelta(hours=12, seconds=1)).isoformat())
+    assert client.get("/").status_code == 302
+    assert client.get("/auth/verify").status_code == 401
+    monkeypatch.setenv("DASH_SESSION_HOURS", "2")
+    monkeypatch.setenv("BI_CLOCK_NOW", t0.isoformat())
+    short, _ = http_sign_in(live, "victor_acme")
+    monkeypatch.setenv("BI_CLOCK_NOW", (t0 + timedelta(hours=2, seconds=1)).isoformat())
+    assert short.get("/").status_code == 302
+
+
+def test_throttling_per_user_and_per_address(live, dash_users):
+    for attempt in range(1, 5):
+        _, r = http_sign_in(live, "victor_acme", "wrong-password-x")
+        assert r.status_code == 401, attempt
+    _, fifth = http_sign_in(live, "victor_acme", "wrong-password-x")
+    assert fifth.status_code == 429 and int(fifth.headers["Retry-After"]) > 0
+    assert "Demasiados intentos fallidos. Espere 5 minutos" in fifth.text
+    late, right = http_sign_in(live, "victor_acme", PASSWORD)  # right, but too late
+    assert right.status_code == 429 and "Demasiados intentos" in right.text
+    assert late.get("/").status_code == 302
+    _, variant = http_sign_in(live, "Victor_Acme", PASSWORD)  # case variants share the count
+    assert variant.status_code == 429
+    _, elsewhere = http_sign_in(live, "victor_acme", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert elsewhere.status_code == 429  # the user's lock holds from any address
+    other, ok = http_sign_in(live, "gina_globex")  # another user, same address: unaffected
+    assert ok.status_code == 302 and other.get("/").status_code == 200
+
+    spray = {"X-Forwarded-For": "198.51.100.7"}  # one address guessing many names
+    codes = [
+        http_sign_in(live, f"nobody{i}", "wrong-password-x", headers=spray)[1].status_code for i in range(20)
+    ]
+    assert codes[:19] == [401] * 19 and codes[19] == 429
+    _, blocked = http_sign_in(live, "ana_admin", headers=spray)
+    assert blocked.status_code == 429
+    _, fine = http_sign_in(live, "ana_admin", headers={"X-Forwarded-For": "198.51.100.8"})
+    assert fine.status_code == 302
+
+
+def test_unknown_and_known_users_cost_the_same(live, dash_users, monkeypatch):
+    """Over HTTP, attempts in pairs (known and unknown user, back to back in a random order, so both
+    see the same load): the median of the pairs' time ratios is within 20 %, for short and for
+    over-long passwords; every attempt costs a real bcrypt check (no early return)."""
+    import random
+    import statistics
+    import time
+
+    import httpx
+
+    monkeypatch.setenv("DASH_LOGIN_MAX_FAILURES", "1000")
+    monkeypatch.setenv("DASH_LOGIN_MAX_FAILURES_PER_ADDRESS", "1000")
+    pairs = {
+        "short password": (("victor_acme", "wrong-password-x"), ("nobody_at_all", "wrong-password-x")),
+        "80 bytes": (("victor_acme", "p" * 80), ("nobody_at_all", "p" * 80)),
+        "4000 characters": (("victor_acme", "ü" * 4000), ("bad name;--", "ü" * 4000)),  # not even a name
+    }
+    client = httpx.Client(base_url=live, timeout=60)
+
+    def attempt(name: str, password: str) -> float:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+        t0 = time.perf_counter()
+        r = client.post("/login", data={"username": name, "password": password, "csrf_token": token})
+        elapsed = time.perf_counter() - t0
+        assert r.status_code == 401, name
+        return elapsed
+
+    rng = random.Random(13)
+    ratios: dict[str, list[float]] = {k: [] for k in pairs}
+    fastest = float("inf")
+    for _ in range(15):
+        for kind, (known, unknown) in pairs.items():
+            if rng.random() < 0.5:
+                t_known, t_unknown = attempt(*known), attempt(*unknown)
+            else:
+                t_unknown, t_known = attempt(*unknown), attempt(*known)
+            ratios[kind].append(t_unknown / t_known)
+            fastest = min(fastest, t_known, t_unknown)
+    medians = {k: round(statistics.median(v), 3) for k, v in ratios.items()}
+    print("sign-in time ratios unknown/known (median of 15 pairs):", medians, f"fastest {fastest:.3f} s")
+    for kind, ratio in medians.items():
+        assert 1 / 1.2 <= ratio <= 1.2, (kind, medians)
+    assert fastest > 0.05  # one real bcrypt check each (~0.25 s at cost 12), not an early return
+
+
+def test_a_short_signing_key_is_refused(monkeypatch):
+    from dash_app.security import secret_key
+    from lib.config import ConfigError
+
+    monkeypatch.setenv("DASH_SECRET_KEY", "k" * 31)
+    with pytest.raises(ConfigError, match="at least 32 bytes") as err:
+        secret_key()
+    assert "k" * 31 not in str(err.value)
+    monkeypatch.setenv("DASH_SECRET_KEY", "k" * 32)
+    assert secret_key() == "k" * 32
+
+
+def test_cookie_domain_scopes_the_session_for_sibling_hosts(dash_users, monkeypatch):
+    import flask
+
+    from dash_app.security import init_auth
+
+    monkeypatch.setenv("DASH_COOKIE_DOMAIN", ".bi.localhost")
+    monkeypatch.setenv("DASH_COOKIE_SECURE", "true")
+    server = flask.Flask("cookie-domain-test")
+    init_auth(server)
+    cookie = server.test_client().get("/login").headers["Set-Cookie"]
+    assert cookie.startswith("bi_session=")
+    for attr in ("Domain=bi.localhost", "Secure", "HttpOnly", "SameSite=Lax"):  # subdomains included
+        assert attr in cookie, attr

@@ -21,7 +21,8 @@ from dash_app.figures import (
     volume_heatmap,
 )
 from dash_app.kpi import Kpi, ratio
-from dash_app.security import _safe_next, secret_key
+from dash_app.security import secret_key
+from lib.identity import safe_next
 
 
 def test_ratio_is_null_on_zero_denominator():
@@ -69,16 +70,34 @@ def test_heat_matrix_and_peak():
     assert peak([]) is None
 
 
-def test_push_heatmap_hides_thin_cells():
+def test_push_heatmap_hides_only_unreported_cells():
     fig = push_heatmap([{"weekday_num": 2, "hour": 10, "ctr": 1.5}, {"weekday_num": 2, "hour": 11, "ctr": 0}])
     z = fig.data[0].z
-    assert z[1][10] == 1.5 and z[1][11] is None and z[0][0] is None
+    assert z[1][10] == 1.5 and z[0][0] is None
+    assert z[1][11] == 0  # a reported 0 % CTR is a real (bad) send time: drawn, not hidden
+
+
+def test_pareto_share_is_over_all_intents():
+    rows = [
+        {"intent": "a", "occurrences": 50, "total_all": 200},
+        {"intent": "b", "occurrences": 30, "total_all": 200},
+    ]
+    cum = list(intents_pareto(rows).data[1].y)
+    assert cum == [0.25, 0.4]  # over the 200 of every intent, not the 80 of the rows shown
+
+
+def test_funnel_stages_show_the_cards_rates():
+    fig = funnel(1000, 900, 450, 30)
+    text = list(fig.data[0].text)
+    assert "entrega 90,0 %" in text[1] and "50,0 %" in text[2] and "3,0 %" in text[3]
+    assert "45,0 %" not in text[2]  # not the share of the first stage (opened ÷ sent)
+    assert fig.data[0].type == "bar"  # the cartesian bundle the app loads has no funnel trace
 
 
 def test_redirect_targets_stay_local():
-    assert _safe_next("/bot?range=7") == "/bot?range=7"
+    assert safe_next("/bot?range=7") == "/bot?range=7"
     for bad in ("//evil.example", "https://evil.example/", "\\\\evil", "javascript:alert(1)", "", None):
-        assert _safe_next(bad) == "/"
+        assert safe_next(bad) == "/"
 
 
 def test_secret_key_is_generated_once_and_private(tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
 """While Voila serves a notebook, every database session its kernel holds belongs to the analyst login,
-with neither SUPERUSER nor BYPASSRLS (pg_stat_activity). The server gets only ANALYST_DATABASE_URL."""
+with neither SUPERUSER nor BYPASSRLS (pg_stat_activity). The server gets only ANALYST_DATABASE_URL.
+Voila asks the dashboards who is signed in (BI_AUTH_URL): they run on a database of their own, so
+none of their sessions is in the watched one."""
 
 # ruff: noqa: F811 - the dbt_build fixture is redefined as an argument
 
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from db_sessions import SessionWatch, assert_least_privilege, serve, server_env
+from test_dash_fixtures import PASSWORD, dash_db, dash_env, dash_users  # noqa: F401, I001
 from test_dbt_fixtures import dbt_build  # noqa: F401
 
 from lib.db import dispose_engines
@@ -22,16 +25,30 @@ NOTEBOOK = sorted(p.name for p in ANALYSIS_DIR.glob("*.ipynb"))[0]
 
 
 @pytest.mark.slow
-def test_voila_kernels_hold_only_analyst_login_sessions(dbt_build, tmp_path: Path) -> None:
+def test_voila_kernels_hold_only_analyst_login_sessions(
+    dbt_build, dash_db, dash_users, tmp_path: Path
+) -> None:
     dispose_engines()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = server_env("analyst", dbt_build.db_url)
+    port, dash_port = free_port(), free_port()
+    base, dash = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dash_port}"
+    env = {**server_env("analyst", dbt_build.db_url), "BI_AUTH_URL": f"{dash}/auth/verify"}
     login = re.search(r"//([^:]+):", env["ANALYST_DATABASE_URL"]).group(1)
     query = "?tenant=demo&date_from=2026-03-02&date_to=2026-03-15"
     argv = build_command("voila", host="127.0.0.1", port=port)
-    with SessionWatch(dbt_build.db_url) as watch, serve(argv, env, base + "/", tmp_path / "voila.log"):
-        page = requests.get(f"{base}/voila/render/{NOTEBOOK}{query}", timeout=180)
+    dash_argv = build_command("dash", host="127.0.0.1", port=dash_port)
+    with (
+        serve(dash_argv, server_env("app", dash_db), f"{dash}/login", tmp_path / "dash.log"),
+        SessionWatch(dbt_build.db_url) as watch,
+        serve(argv, env, base + "/", tmp_path / "voila.log"),
+    ):
+        http = requests.Session()
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', http.get(f"{dash}/login", timeout=30).text
+        ).group(1)
+        signed = http.post(f"{dash}/login", data={"username": "ana_admin", "password": PASSWORD, "csrf_token": token},
+                           allow_redirects=False, timeout=60)  # fmt: skip
+        assert signed.status_code == 302
+        page = http.get(f"{base}/voila/render/{NOTEBOOK}{query}", timeout=180)
         assert page.status_code == 200 and "bi-kpi" in page.text and "bi-error" not in page.text
         time.sleep(0.3)
     assert_least_privilege(watch, login)

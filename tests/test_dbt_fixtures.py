@@ -269,13 +269,76 @@ def insert_rows(db_url: str, rows: dict[str, list[tuple]]) -> None:
         conn.close()
 
 
+EDGE = "edge"  # hand-made rows: the edge cases of the KPI definitions (docs/contracts.md)
+EDGE_TZ = ZoneInfo("America/Bogota")
+
+
+def _local(day: str, hms: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hms}").replace(tzinfo=EDGE_TZ)
+
+
+def edge_rows() -> dict[str, list[tuple]]:
+    """Five contacts, 2026-03-10..12 (Bogotá): e1 asks for an agent and gives up in the queue (not
+    contained), with a fallback flagged on a bot message too; e2 comes back within 24 h; e3 closes
+    less than 24 h before the end of the data (censored); e4's agent session crosses midnight; e5 is
+    the last message of the data."""
+    t = EDGE
+    welcome, saldo, fb = "Default Welcome Intent", "[1.2] Consulta de saldo", "Default Fallback Intent"
+    # (id, day, time, contact, send_type, intent, is_fallback, session, agent, channel)
+    spec = [
+        ("e1-1", "2026-03-10", "10:00:00", "e1", "input", welcome, False, None, None, "cloudapi"),
+        ("e1-2", "2026-03-10", "10:00:05", "e1", "dialogflow", None, None, None, None, "cloudapi"),
+        ("e1-3", "2026-03-10", "10:01:00", "e1", "input", saldo, False, None, None, "cloudapi"),
+        ("e1-4", "2026-03-10", "10:01:05", "e1", "dialogflow", fb, True, None, None, "cloudapi"),
+        ("e1-5", "2026-03-10", "10:02:00", "e1", "input", fb, True, None, None, "cloudapi"),
+        ("e1-6", "2026-03-10", "10:03:00", "e1", "agent_notification", None, None, "es1", None, "cloudapi"),
+        ("e2-1", "2026-03-10", "11:00:00", "e2", "input", welcome, False, None, None, "cloudapi"),
+        ("e2-2", "2026-03-10", "11:00:05", "e2", "dialogflow", None, None, None, None, "cloudapi"),
+        ("e2-3", "2026-03-10", "11:01:00", "e2", "input", "[3.1] Oficinas y horarios", False, None, None, "cloudapi"),
+        ("e2-4", "2026-03-10", "11:01:05", "e2", "dialogflow", None, None, None, None, "cloudapi"),
+        ("e2-5", "2026-03-10", "20:00:00", "e2", "input", "[3.2] Créditos", False, None, None, "cloudapi"),
+        ("e2-6", "2026-03-10", "20:00:05", "e2", "dialogflow", None, None, None, None, "cloudapi"),
+        ("e4-1", "2026-03-11", "23:40:00", "e4", "input", "[4.1] Hablar con un asesor", False, None, None, "cloudapi"),
+        ("e4-2", "2026-03-11", "23:41:00", "e4", "agent_notification", None, None, "es4", None, "cloudapi"),
+        ("e4-3", "2026-03-11", "23:50:00", "e4", "operator", None, None, "es4", "a9", "cloudapi"),
+        ("e4-4", "2026-03-12", "00:05:00", "e4", "input", None, None, "es4", "a9", "cloudapi"),
+        ("e4-5", "2026-03-12", "00:10:00", "e4", "operator", None, None, "es4", "a9", "cloudapi"),
+        ("e3-1", "2026-03-12", "12:00:00", "e3", "input", "[1.3] Extractos", False, None, None, "webchat"),
+        ("e3-2", "2026-03-12", "12:00:05", "e3", "dialogflow", None, None, None, None, "webchat"),
+        ("e5-1", "2026-03-12", "23:00:00", "e5", "input", welcome, False, None, None, "cloudapi"),
+        ("e5-2", "2026-03-12", "23:00:05", "e5", "dialogflow", None, None, None, None, "cloudapi"),
+    ]  # fmt: skip
+    rows: dict[str, list[tuple]] = {k: [] for k in INSERTS}
+    rows["tenants"].append((t, "EDGE", "America/Bogota"))
+    for mid, day, hms, contact, st, intent, fallback, session, agent, channel in spec:
+        ts = _local(day, hms)
+        integration = "agent" if session else "df"
+        rows["messages"].append(
+            (t, mid, ts, ts.date(), ts.hour, ts.strftime("%A"), st, direction(st, integration), "text", None,
+             f"Contacto {contact}", contact, session, agent, None, intent, fallback, f"texto {mid}",
+             integration == "df" and st != "input", st == "operator", None, None, channel, integration)
+        )  # fmt: skip
+    rows["chat_conversations"] += [
+        (t, "es1", "c1", "e1", None, None, "cloudapi", _local("2026-03-10", "10:03:00"), None,
+         _local("2026-03-10", "10:25:00"), "es1", None, None),
+        (t, "es4", "c4", "e4", "a9", "ana.gomez@edge.co", "cloudapi", _local("2026-03-11", "23:41:00"),
+         _local("2026-03-11", "23:49:00"), _local("2026-03-12", "00:20:00"), "es4", 480, 1860),
+    ]  # fmt: skip
+    rows["contacts"] += [
+        (t, c, f"Contacto {c}", "cloudapi", None, None) for c in ("e1", "e2", "e3", "e4", "e5")
+    ]
+    rows["agents"].append((t, "a9", "ana.gomez@edge.co"))
+    return rows
+
+
 def load_public(db_url: str) -> dict[str, Loaded]:
-    """Load every test tenant's simulator window into public.*."""
+    """Load every test tenant's simulator window into public.*, plus the hand-made EDGE tenant."""
     out = {}
     for cfg in TENANTS:
         loaded, rows = public_rows(cfg)
         insert_rows(db_url, rows)
         out[loaded.tenant_id] = loaded
+    insert_rows(db_url, edge_rows())
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import secrets
 import threading
@@ -16,7 +18,7 @@ from lib.api import Backoff, ClientConfig, IndigitallClient, RetryPolicy
 from lib.config import reload_settings
 from lib.db import get_engine, tenant_tx
 from lib.extract import EXTRACTORS, ExtractOptions, run_extractor, run_extractors
-from lib.simulator import Dataset, FaultConfig, start_in_thread
+from lib.simulator import HISTORY_COLUMNS, Dataset, FaultConfig, start_in_thread
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,15 @@ def states(tenant_id: str) -> dict[str, dict]:
     return {r["entity"]: dict(r) for r in q(tenant_id, "SELECT * FROM public.sync_state")}
 
 
+def page_rows(source_data: dict) -> list[dict]:
+    """The rows of a raw history page, read independently of lib: v2 (the page's text) by the csv module."""
+    if source_data.get("version") != 2:
+        return source_data["rows"]
+    reader = csv.reader(io.StringIO(source_data["text"], newline=""))
+    header = next(reader)
+    return [{k: (v or None) for k, v in zip(header, values, strict=True)} for values in reader if values]
+
+
 def run_all(**kw) -> dict:
     return {name: run_extractor(name, date_from=START, date_to=END, **kw) for name in EXTRACTORS}
 
@@ -101,23 +112,27 @@ def test_every_raw_table_filled_and_rows_equal_responses(tenant, ds):
     }
     assert all(r["error"] for r in logs)
 
-    # history CSV: windows cover the range exactly; rows equal the simulator's data
+    # history CSV: the local days START..END of Bogota (UTC-5) need the UTC dates START..END+1; windows
+    # are ISO weeks (START is a Monday), without gap or overlap; rows equal the simulator's data
     pages = q(tenant, "SELECT date_from, date_to, source_data, request_params FROM raw.raw_chat_stats "
                       "WHERE endpoint = '/v1/chat/history/csv' ORDER BY date_from")  # fmt: skip
     windows = sorted({(p["date_from"], p["date_to"]) for p in pages})
-    assert windows[0][0] == START and windows[-1][1] == END
+    assert windows[0][0] == START and windows[-1][1] == END + timedelta(days=1)
     for (_, hi), (lo, _) in zip(windows, windows[1:], strict=False):
         assert lo == hi + timedelta(days=1)
-    assert all((hi - lo).days <= 6 for lo, hi in windows)
+    assert all((hi - lo).days <= 6 and lo.weekday() == 0 for lo, hi in windows)
     for lo, hi in windows:
         rows = [
-            r for p in pages if (p["date_from"], p["date_to"]) == (lo, hi) for r in p["source_data"]["rows"]
+            r
+            for p in pages
+            if (p["date_from"], p["date_to"]) == (lo, hi)
+            for r in page_rows(p["source_data"])
         ]
         assert rows == ds.history_rows(lo, hi)
     doc = pages[0]["source_data"]
-    assert (
-        doc["format"] == "csv" and len(doc["header"]) == 24 and doc["page"] == 0 and doc["limit"] == 100_000
-    )
+    assert (doc["format"], doc["version"], doc["page"], doc["limit"]) == ("csv", 2, 0, 100_000)
+    assert doc["header"] == list(HISTORY_COLUMNS) and doc["records"] == len(ds.history_rows(*windows[0]))
+    assert doc["text"] == ds.history_csv(*windows[0])  # the page exactly as sent
     assert pages[0]["request_params"]["dateFrom"] == str(START)
 
     # JSON endpoints: the whole envelope as returned
@@ -134,9 +149,13 @@ def test_every_raw_table_filled_and_rows_equal_responses(tenant, ds):
     assert [c for r in camp for c in r["source_data"]["data"]] == ds.campaigns()
     assert "count" in camp[0]["source_data"]
     conv = q(
-        tenant, "SELECT source_data FROM raw.raw_chat_stats WHERE endpoint = '/v1/chat/agent/conversations'"
+        tenant,
+        "SELECT source_data FROM raw.raw_chat_stats WHERE endpoint = '/v1/chat/agent/conversations' "
+        "ORDER BY date_from",
+    )  # sessions are filtered by the UTC date of queuedAt too: local END needs END + 1
+    assert [s for r in conv for s in r["source_data"]["data"]] == ds.agent_sessions(
+        START, END + timedelta(days=1)
     )
-    assert [s for r in conv for s in r["source_data"]["data"]] == ds.agent_sessions(START, END)
 
     # every successful call has a log row pointing at its raw row
     orphan = q(tenant, "SELECT count(*) AS n FROM raw.raw_chat_stats r WHERE NOT EXISTS (SELECT 1 FROM "
@@ -174,8 +193,8 @@ def test_faults_lose_nothing(tenant, ds):
             assert res.ok, res.errors
     pages = q(tenant, "SELECT date_from, source_data FROM raw.raw_chat_stats "
                       "WHERE endpoint = '/v1/chat/history/csv' ORDER BY date_from")  # fmt: skip
-    rows = [r for p in pages for r in p["source_data"]["rows"]]
-    assert rows == ds.history_rows(START, END)
+    rows = [r for p in pages for r in page_rows(p["source_data"])]
+    assert rows == ds.history_rows(START, END + timedelta(days=1))
     contacts = q(tenant, "SELECT source_data FROM raw.raw_contacts_api ORDER BY id")
     assert [c for r in contacts for c in r["source_data"]["data"]] == ds.contacts()
     failed = q(tenant, "SELECT http_status, error, raw_id FROM raw.extraction_log WHERE error IS NOT NULL")
@@ -187,15 +206,43 @@ def test_faults_lose_nothing(tenant, ds):
                                                       "toques_daily", "campaigns"))  # fmt: skip
 
 
-def test_rerun_appends_and_never_changes_old_rows(tenant):
-    window = dict(date_from=START, date_to=START + timedelta(days=6))
-    run_extractor("chat", **window)
+class EditHistory(httpx.HTTPTransport):
+    """Real HTTP; history pages come back with one message's content changed (the data moved on)."""
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        if request.url.path != "/v1/chat/history/csv":
+            return response
+        header, first, rest = response.read().split(b"\n", 2)
+        body = b"\n".join([header, first + b"EDITED", rest])
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+
+def test_rerun_appends_only_what_changed_and_never_changes_old_rows(tenant, sim):
+    window = dict(date_from=START, date_to=START + timedelta(days=5))
+    run_extractor("chat", run_id="first", **window)
     before = q(tenant, "SELECT id, loaded_at, source_data::text AS s FROM raw.raw_chat_stats ORDER BY id")
-    run_extractor("chat", **window)
-    after = q(tenant, "SELECT id, loaded_at, source_data::text AS s FROM raw.raw_chat_stats ORDER BY id")
-    assert len(after) == 2 * len(before)
-    assert [dict(r) for r in after[: len(before)]] == [dict(r) for r in before]
-    assert min(r["loaded_at"] for r in after[len(before) :]) > max(r["loaded_at"] for r in before)
+    run_extractor("chat", run_id="same", **window)  # identical responses: logged, not stored again
+    assert (
+        q(tenant, "SELECT id, loaded_at, source_data::text AS s FROM raw.raw_chat_stats ORDER BY id")
+        == before
+    )
+    logs = q(tenant, "SELECT l.raw_id, l.repeated, l.response_sha256 = r.response_sha256 AS same "
+                     "FROM raw.extraction_log l JOIN raw.raw_chat_stats r ON r.id = l.raw_id "
+                     "WHERE l.run_id = 'same'")  # fmt: skip
+    assert len(logs) == len(before) and all(r["repeated"] and r["same"] for r in logs)
+    assert {r["raw_id"] for r in logs} == {r["id"] for r in before}
+    run_extractor("chat", run_id="edited", client=fast_client(sim.url, transport=EditHistory()), **window)
+    after = q(
+        tenant, "SELECT id, loaded_at, source_data::text AS s, endpoint FROM raw.raw_chat_stats ORDER BY id"
+    )
+    assert [{k: r[k] for k in ("id", "loaded_at", "s")} for r in after[: len(before)]] == [
+        dict(r) for r in before
+    ]
+    new = after[len(before) :]
+    assert {r["endpoint"] for r in new} == {"/v1/chat/history/csv"}  # only the changed responses
+    assert len(new) == 1 and "EDITED" in new[0]["s"]  # local 01-05..01-10 = UTC 01-05..01-11: one ISO week
+    assert min(r["loaded_at"] for r in new) > max(r["loaded_at"] for r in before)
     with pytest.raises(Exception, match="append-only|permission denied"):  # noqa: B017, PT011 - any DB error naming the rule
         with tenant_tx(tenant) as conn:
             conn.execute(text("UPDATE raw.raw_chat_stats SET endpoint = 'x'"))
@@ -311,7 +358,8 @@ def test_middle_window_failure_holds_the_cursor(tenant, sim):
     res = run_extractor("chat", date_from=START, date_to=END, client=client)
     assert not res.ok
     st = states(tenant)["messages"]
-    assert st["status"] == "error" and st["last_cursor"] == "2026-01-11"
+    # UTC dates through 01-11 fetched: the last whole Bogota day is 01-10 (01-11 ends 01-12 05:00 UTC)
+    assert st["status"] == "error" and st["last_cursor"] == "2026-01-10"
     n = q(tenant, "SELECT count(*) AS n FROM raw.raw_chat_stats WHERE endpoint = '/v1/chat/history/csv'")[0][
         "n"
     ]
@@ -346,11 +394,11 @@ def test_stage_runs_every_extractor_at_once_on_one_client(tenant, sim, ds):
     assert all(r.ok for r in results.values()), {n: r.errors for n, r in results.items()}
     assert {r.metrics["run_id"] for r in results.values()} == {"stage-run"}
     assert 1 <= live["peak"] <= 2
-    history = q(tenant, "SELECT r AS row FROM raw.raw_chat_stats, jsonb_array_elements(source_data->'rows') r "
-                        "WHERE endpoint = '/v1/chat/history/csv' AND run_id = 'stage-run' "
-                        "ORDER BY date_from, (r->>'messageDate'), (r->>'messageId')")  # fmt: skip
-    want = sorted(ds.history_rows(START, END), key=lambda r: (r["messageDate"], r["messageId"]))
-    assert [h["row"] for h in history] == want
+    pages = q(tenant, "SELECT source_data FROM raw.raw_chat_stats "
+                      "WHERE endpoint = '/v1/chat/history/csv' AND run_id = 'stage-run' ORDER BY date_from")  # fmt: skip
+    assert [r for p in pages for r in page_rows(p["source_data"])] == ds.history_rows(
+        START, END + timedelta(days=1)
+    )
     st = states(tenant)
     assert st["messages"]["status"] == "success" and st["email_stats"]["status"] == "error"
     calls = sum(r.calls for r in results.values())

@@ -225,3 +225,15 @@ def test_scale_multiplies_volume() -> None:
     one = len(Dataset(seed=5).history_rows("2026-03-02", "2026-03-02"))
     three = len(Dataset(seed=5, scale=3).history_rows("2026-03-02", "2026-03-02"))
     assert 2.4 * one <= three <= 3.6 * one
+
+
+def test_contacts_exist_before_their_messages() -> None:
+    """createdAt is consistent with the data: ids grow with creation and nobody writes before existing."""
+    ds = Dataset(seed=42, scale=0.2)
+    contacts = ds.contacts()
+    assert [c["createdAt"] for c in contacts] == sorted(c["createdAt"] for c in contacts)
+    created = {c["contactId"]: c["createdAt"][:19] for c in contacts}
+    rows = ds.history_rows("2025-01-01", "2025-02-15") + ds.history_rows("2026-03-01", "2026-03-03")
+    assert len(rows) > 50_000 * 0.2
+    assert all(created[r["contactId"]] <= r["messageDate"][:19] for r in rows)
+    assert ds.history_rows("2024-12-01", "2024-12-02") == []  # before the first contact was created

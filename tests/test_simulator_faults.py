@@ -82,3 +82,56 @@ def test_latency() -> None:
 def test_bad_config() -> None:
     with pytest.raises(ValueError):
         FaultConfig(rate_429=0.7, rate_5xx=0.5)
+
+
+def test_bandwidth_limit_paces_each_response() -> None:
+    """bandwidth_bps caps the transfer rate of a response; the body arrives whole and unchanged."""
+    url = "/v1/chat/history/csv?applicationId=100274&dateFrom=2026-03-02&dateTo=2026-03-03&limit=100000"
+    rate = 400_000
+    with start_in_thread(port=0, faults=FaultConfig(bandwidth_bps=rate), scale=0.5) as slow, \
+         start_in_thread(port=0, scale=0.5) as fast:  # fmt: skip
+        bodies, elapsed = [], []
+        for sim in (slow, fast):
+            with httpx.Client(base_url=sim.url, headers=HEADERS) as c:
+                c.get(url)  # the day is generated and cached; time the transfer
+                t0 = time.perf_counter()
+                r = c.get(url)
+                elapsed.append(time.perf_counter() - t0)
+                bodies.append(r.content)
+    assert bodies[0] == bodies[1] and len(bodies[0]) > 200_000
+    need = len(bodies[0]) / rate
+    assert need * 0.95 <= elapsed[0] <= need * 1.5 + 0.3
+    assert elapsed[1] < need / 4
+
+
+def test_bad_input_bytes_in_chosen_records() -> None:
+    """bad_input: NUL, bytes that are not UTF-8 and a generalized-UTF-8 surrogate in CSV contents; \\u0000,
+    \\ud800 and raw FF in contact names; untypable timestamps. Other records stay byte for byte."""
+    from lib.simulator import Dataset
+    from lib.simulator.faults import BAD_AGENT_TIMESTAMP, bad_form
+
+    url = "/v1/chat/history/csv?applicationId=100274&dateFrom=2026-03-02&dateTo=2026-03-04&limit=100000"
+    with start_in_thread(port=0, faults=FaultConfig(bad_input=True), scale=0.2) as sim, \
+         httpx.Client(base_url=sim.url, headers=HEADERS) as c:  # fmt: skip
+        body = c.get(url).content
+        contacts = c.get("/v1/chat/contacts?applicationId=100274&limit=1000").content
+    ds = Dataset(seed=42, scale=0.2)
+    rows = ds.history_rows("2026-03-02", "2026-03-04")
+    forms = {r["messageId"]: bad_form("history", r["messageId"]) for r in rows}
+    chosen = {m: f for m, f in forms.items() if f}
+    assert set(chosen.values()) == {"nul", "invalid_utf8", "surrogate", "marker", "bad_agent_timestamp"}
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    for r in rows:
+        form, content = chosen.get(r["messageId"]), (r["content"] or "").replace('"', '""').encode()
+        if form == "nul":
+            assert content + b"\x00 100%" in body
+        elif form == "invalid_utf8":
+            assert content + b"\xff\xc3(" in body
+        elif form == "surrogate":
+            assert content + b"\xed\xa0\x80" in body
+        elif form == "bad_agent_timestamp":
+            assert f"{r['messageId']},".encode() in body and BAD_AGENT_TIMESTAMP.encode() in body
+    assert body.count(b"\n") == ds.history_csv("2026-03-02", "2026-03-04").count("\n")
+    assert b'\\u0000"' in contacts and b'\\ud800"' in contacts and b'\xff"' in contacts
+    assert b'"createdAt":"not-a-date"' in contacts

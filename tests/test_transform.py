@@ -42,6 +42,7 @@ TENANTS = {
     "tx_move": "America/Bogota",
     "tx_cli": "America/Bogota",
     "tx_late": "America/Bogota",
+    "tx_heat": "America/Bogota",
 }
 PUBLIC_TABLES = (
     "contacts", "daily_stats", "toques_daily", "toques_heatmap", "campaigns", "messages",
@@ -334,17 +335,23 @@ def test_rejects_are_counted_sampled_and_left_in_raw() -> None:
     )
     results = run_everything(t)
     res = results["messages"]
-    assert res.ok and (res.rows_in, res.rows_out, res.rejects) == (7, 1, 6)
+    # 24's unparseable agent timestamp is a reject too, but the message is kept with that field NULL
+    assert res.ok and (res.rows_in, res.rows_out, res.rejects) == (7, 2, 6)
     reasons = {s["reason"] for s in res.reject_samples}
     assert {"missing messageId", "unparseable messageDate"} <= reasons and len(res.reject_samples) == 5
+    assert res.metrics["kept_with_null_fields"] == 1
     assert res.warnings and "stay in raw" in res.warnings[0]
     assert results["chat_conversations"].rejects == 2 and results["toques_daily"].rejects == 1
     assert {s["reason"] for s in results["chat_conversations"].reject_samples} == {
         "missing agentSessionId",
-        "unparseable timestamp",
+        "unparseable queuedAt (row kept, set to NULL)",
     }
     assert rows_of(t, "SELECT count(*) AS n FROM raw.raw_chat_stats")[0]["n"] == 3  # nothing removed
-    assert list(by_key(t, "messages", "message_id")) == ["20"]
+    messages = by_key(t, "messages", "message_id")
+    assert sorted(messages) == ["20", "24"] and messages["24"]["wait_time_seconds"] is None
+    assert messages["24"]["send_type"] is None and messages["24"]["date"] == date(2026, 3, 2)
+    session = by_key(t, "chat_conversations", "session_id")["9"]
+    assert session["queued_at"] is None and session["wait_time_seconds"] is None
 
 
 # -- conversations, agents, contacts ---------------------------------------------------------------
@@ -452,8 +459,11 @@ def test_contacts_channels_and_totals() -> None:
         "2025-05-29T02:01:19.632"
     )
     # 5 messages; conversation ids: none on 30-33, '8' on 34 -> 1 distinct; dates tenant-local
-    assert (lucho["total_messages"], lucho["total_conversations"]) == (5, 1)
-    assert (lucho["first_contact"], lucho["last_contact"]) == (date(2026, 3, 2), date(2026, 3, 3))
+    # 5 messages: 30-33 within minutes on 03-02, 34 two days later -> 2 conversations (the dashboards'
+    # 30-minute rule, not distinct agent-session ids)
+    assert (lucho["total_messages"], lucho["total_conversations"]) == (5, 2)
+    # first_contact: the earlier of createdAt (2025-05-29T02:01Z = 05-28 in Bogota) and the first message
+    assert (lucho["first_contact"], lucho["last_contact"]) == (date(2025, 5, 28), date(2026, 3, 3))
     assert (
         c["573200"]["total_messages"],
         c["573200"]["total_conversations"],
@@ -501,7 +511,8 @@ def test_push_toques_daily_heatmap_and_daily_stats() -> None:
             "weekday-hour": {"monday": {"8": 0.0204, "22": 0.1}, "sunday": {"9": 0}, "funday": {"8": 0.5},
                              "tuesday": {"24": 0.1, "10": "x"}}}  # fmt: skip
     insert_raw(t, "raw_push_stats", "/v1/application/{id}/pushHeatmap", envelope(heat))
-    history(t, [hrow("40", "2026-03-02T15:00:00+00:00", contactId="1", agentConversationId="5", isFallback="Yes"),
+    history(t, [hrow("40", "2026-03-02T15:00:00+00:00", contactId="1", agentConversationId="5", isFallback="Yes",
+                     sendType="input", dfIntentName="Default Fallback Intent"),
                 hrow("41", "2026-03-02T15:01:00+00:00", contactId="1", agentConversationId="5"),
                 hrow("42", "2026-03-02T15:02:00+00:00", contactId="2", agentConversationId="6"),
                 hrow("43", "2026-03-04T15:00:00+00:00", contactId="2")])  # fmt: skip
@@ -550,11 +561,12 @@ def test_push_toques_daily_heatmap_and_daily_stats() -> None:
         d["2026-03-03"]["total_messages"],
     ) == (0, 3, 3)
     d4 = d["2026-03-04"]
+    # a message without an agent session still starts a conversation (the dashboards' rule)
     assert (d4["chat_messages"], d4["push_enviados"], d4["total_messages"], d4["conversations"]) == (
         1,
         0,
         1,
-        0,
+        1,
     )
 
 
@@ -591,12 +603,13 @@ def test_campaigns_read_defensively() -> None:
         date(2026, 3, 4),
     )
     alt = c["c-2"]
+    # a draft was created, never sent: no start date (its createdAt is not one)
     assert (alt["campana_nombre"], alt["canal"], alt["total_enviados"], alt["ctr"], alt["fecha_inicio"]) == (
         "Alt",
         "sms",
         0,
         None,
-        date(2026, 3, 1),
+        None,
     )
 
 
@@ -653,12 +666,20 @@ def test_incremental_equals_full_refresh_and_generator_consistency() -> None:
 
 def test_post_transforms_recompute_old_and_new_keys() -> None:
     t = "tx_move"
-    history(t, [hrow("50", "2026-03-02T15:00:00+00:00", contactId="1", agentId="7")], "2026-03-03T00:00:00Z")
+    history(
+        t,
+        [hrow("50", "2026-03-02T15:00:00+00:00", contactId="1", agentId="7", sendType="operator")],
+        "2026-03-03T00:00:00Z",
+    )
     insert_raw(t, "raw_contacts_api", "/v1/chat/contacts", envelope([{"contactId": "1"}, {"contactId": "2"}]))
     run_everything(t)
     assert [str(r["date"]) for r in rows_of(t, "SELECT date FROM public.daily_stats")] == ["2026-03-02"]
     # re-extracted: the message moved to another day, contact and agent
-    history(t, [hrow("50", "2026-03-05T15:00:00+00:00", contactId="2", agentId="8")], "2026-03-06T00:00:00Z")
+    history(
+        t,
+        [hrow("50", "2026-03-05T15:00:00+00:00", contactId="2", agentId="8", sendType="operator")],
+        "2026-03-06T00:00:00Z",
+    )
     run_everything(t)
     assert [str(r["date"]) for r in rows_of(t, "SELECT date FROM public.daily_stats")] == ["2026-03-05"]
     c = by_key(t, "contacts", "contact_id")
@@ -725,3 +746,28 @@ def test_raw_row_committed_late_below_the_watermark_is_not_lost() -> None:
     res = run("messages", t)
     assert res.metrics.get("late_rows_fallback") is True and res.rows_out == 1
     assert set(by_key(t, "messages", "message_id")) == {"80", "81"}
+
+
+def test_heatmap_is_the_current_window_and_every_application():
+    """A newer response replaces the cells of an older window (not only those it reports), and two
+    applications' latest responses are averaged per cell (not 'the last loaded wins')."""
+    t = "tx_heat"
+
+    def heat(grid: dict) -> dict:
+        return envelope({"heatmap": "general", "hour": {}, "weekday": {}, "weekday-hour": grid})
+
+    ep = "/v1/application/{id}/pushHeatmap"
+    insert_raw(
+        t, "raw_push_stats", ep, heat({"monday": {"8": 0.02, "9": 0.04}}), "2026-03-01T00:00:00Z", app="A"
+    )
+    run("toques_heatmap", t)
+    assert {(r["dia_semana"], r["hora"]) for r in rows_of(t, "SELECT * FROM public.toques_heatmap")} == {
+        ("monday", 8), ("monday", 9)}  # fmt: skip
+    # a newer window of A reports only 08:00; B (another application) reports 08:00 and 10:00
+    insert_raw(t, "raw_push_stats", ep, heat({"monday": {"8": 0.06}}), "2026-03-08T00:00:00Z", app="A")
+    insert_raw(
+        t, "raw_push_stats", ep, heat({"monday": {"8": 0.02, "10": 0.01}}), "2026-03-07T00:00:00Z", app="B"
+    )
+    run("toques_heatmap", t)
+    hm = {(r["dia_semana"], r["hora"]): r["ctr"] for r in rows_of(t, "SELECT * FROM public.toques_heatmap")}
+    assert hm == {("monday", 8): Decimal("4.00"), ("monday", 10): Decimal("1.00")}  # 09:00 was A's old window

@@ -10,7 +10,15 @@ from dash.development.base_component import Component
 
 from dash_app.components.empty import empty_figure
 
-GRAPH_CONFIG = {"displaylogo": False, "locale": "es", "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# Spanish locale (assets/05_plotly_locale_es.js); nothing that uploads a chart to Plotly's cloud.
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "locale": "es",
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "editInChartStudio"],
+}
 
 
 def section(

@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 
+from dash_app.components.exports import export_links
 from dash_app.filters import CHANNEL_LABELS, CHANNELS, Filters, resolve_filters
 from dash_app.security import SessionUser, allowed_tenants, require_user
 
@@ -81,6 +82,18 @@ def filter_bar(f: Filters, user: SessionUser, *, show_channel: bool = True) -> d
         ],
         className="filter-item",
     )
+    today_ctl = html.Div(
+        [
+            html.Label("Hoy", htmlFor="f-today", className="filter-label"),
+            dbc.Switch(
+                id="f-today",
+                label="Incluir hoy (parcial)",
+                value=f.include_today,
+                className="filter-today",
+            ),
+        ],
+        className="filter-item",
+    )
     channel_ctl = html.Div(
         [
             html.Label("Canal", className="filter-label"),
@@ -100,7 +113,7 @@ def filter_bar(f: Filters, user: SessionUser, *, show_channel: bool = True) -> d
     )
     return dbc.Card(
         dbc.CardBody(
-            html.Div([tenant_ctl, range_ctl, dates_ctl, channel_ctl], className="filter-bar"),
+            html.Div([tenant_ctl, range_ctl, dates_ctl, today_ctl, channel_ctl], className="filter-bar"),
             className="py-2",
         ),
         className="filter-card mb-3",
@@ -115,8 +128,9 @@ def page_frame(
     *,
     subtitle: str | None = None,
     show_channel: bool = True,
+    push: bool = False,
 ) -> html.Div:
-    """Title, filter bar, the trusted filter store (`filters`) and the page body."""
+    """Title, "datos al …", filter bar, the trusted filter store (`filters`) and the page body."""
     return html.Div(
         [
             html.Div(
@@ -126,14 +140,49 @@ def page_frame(
                         [html.Span(f.label, id="window-label"), html.Span(subtitle or "", className="ms-2")],
                         className="page-subtitle",
                     ),
+                    html.Div(
+                        [
+                            html.Span("Indicadores:", className="export-label"),
+                            export_links("indicadores", f, link_id="kpis-export"),
+                            html.Button(
+                                "Imprimir / PDF",
+                                id="print-page",
+                                className="export-link print-button",
+                                **{"data-print": "1"},
+                            ),
+                        ],
+                        className="page-tools no-print",
+                    ),  # fmt: skip
                 ],
                 className="page-header",
             ),
+            freshness_line(f, push=push),
             filter_bar(f, user, show_channel=show_channel),
             dcc.Store(id="filters", data=f.to_store()),
             *body,
         ],
         className="page",
+    )
+
+
+def freshness_line(f: Filters, *, push: bool = False) -> html.Div:
+    """'Datos al <fecha hora local> · última actualización …' and the partial days of the window."""
+    from dash_app.queries.fresh import freshness
+
+    try:
+        fr = freshness(f.tenant, push=push)
+    except Exception:  # noqa: BLE001 - database down: say so instead of breaking the page
+        return html.Div("No se pudo consultar la frescura de los datos.", id="data-freshness",
+                        className="data-freshness text-danger")  # fmt: skip
+    partial = fr.partial_days(f.start, f.end)
+    note = ""
+    if partial:
+        note = " · días parciales en el periodo: " + ", ".join(d.strftime("%d/%m") for d in partial[:5])
+        note += "…" if len(partial) > 5 else ""
+    return html.Div(
+        [html.Span(fr.label(), id="data-freshness-text"), html.Span(f" · {fr.complete_label()}{note}")],
+        id="data-freshness",
+        className="data-freshness",
     )
 
 
@@ -149,6 +198,7 @@ def sync_url(
     start: str | None,
     end: str | None,
     channel: str | None,
+    include_today: bool | None,
     current_search: str | None,
 ) -> str:
     """Control change → the URL query (custom range when the dates were edited)."""
@@ -156,7 +206,7 @@ def sync_url(
     if _triggered_id() == "f-dates" or preset == "custom":
         query = {"tenant": tenant, "range": "custom", "from": start, "to": end, "channel": channel}
     else:
-        query = {"tenant": tenant, "range": preset, "channel": channel}
+        query = {"tenant": tenant, "range": preset, "channel": channel, "hoy": "1" if include_today else ""}
     search = resolve_filters(query, user).to_query()
     return no_update if search == (current_search or "") else search
 
@@ -178,6 +228,7 @@ def register_callbacks(app) -> None:  # noqa: ANN001 - dash.Dash
         Input("f-dates", "start_date"),
         Input("f-dates", "end_date"),
         Input("f-channel", "value"),
+        Input("f-today", "value"),
         State(PAGES_LOCATION, "search"),
         prevent_initial_call=True,
     )(sync_url)

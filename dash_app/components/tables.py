@@ -17,13 +17,19 @@ SECS = {
     )
 }
 MS = {"function": "params.value == null ? '—' : (params.value / 1000).toFixed(1).replace('.', ',') + ' s'"}
+# Rows carry tenant-local 'YYYY-MM-DD HH:MM:SS' text (lib.analysis.fmt.local_iso): shown as is, never
+# through the browser's time zone.
 DATETIME = {
-    "function": "params.value == null ? '—' : d3.timeFormat('%d/%m/%Y %H:%M')(d3.isoParse(params.value))"
+    "function": (
+        "params.value == null ? '—' : params.value.slice(8, 10) + '/' + params.value.slice(5, 7) + '/' + "
+        "params.value.slice(0, 4) + ' ' + params.value.slice(11, 16)"
+    )
 }
 STATUS = {
     "function": (
         "params.value == 'success' ? 'éxito' : params.value == 'failed' ? 'falló' : "
-        "params.value == 'running' ? 'en curso' : params.value == 'queued' ? 'en cola' : params.value"
+        "params.value == 'running' ? 'en curso' : params.value == 'queued' ? 'en cola' : "
+        "params.value == 'skipped' ? 'omitido' : params.value == 'pending' ? 'pendiente' : params.value"
     )
 }
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from lib.analysis.fmt import fmt_int, fmt_pct, fmt_seconds, missing
+
+__all__ = ["fmt_int", "fmt_ms", "fmt_pct", "fmt_seconds", "register_template"]
 
 PRIMARY = "#1E88E5"
 SECONDARY = "#76C043"
@@ -64,36 +66,6 @@ def register_template() -> None:
     pio.templates.default = TEMPLATE_NAME
 
 
-def _is_missing(value: float | int | None) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt_int(value: float | int | None) -> str:
-    """12.345 (Spanish thousands separator); '—' when missing."""
-    if _is_missing(value):
-        return "—"
-    return f"{round(float(value)):,}".replace(",", ".")
-
-
-def fmt_pct(value: float | None, decimals: int = 1) -> str:
-    """A ratio 0..1 as '12,3 %'; '—' when missing (zero denominator)."""
-    if _is_missing(value):
-        return "—"
-    return f"{float(value) * 100:.{decimals}f} %".replace(".", ",")
-
-
-def fmt_seconds(value: float | None) -> str:
-    """Durations: '42 s', '3,5 min', '1,2 h'; '—' when missing."""
-    if _is_missing(value):
-        return "—"
-    v = float(value)
-    if abs(v) < 90:
-        return f"{v:.0f} s"
-    if abs(v) < 5400:
-        return f"{v / 60:.1f} min".replace(".", ",")
-    return f"{v / 3600:.1f} h".replace(".", ",")
-
-
 def fmt_ms(value: float | None) -> str:
     """Milliseconds as a duration ('—' when missing)."""
-    return "—" if _is_missing(value) else fmt_seconds(float(value) / 1000.0)
+    return "—" if missing(value) else fmt_seconds(float(value) / 1000.0)  # type: ignore[arg-type]

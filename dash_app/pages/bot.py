@@ -11,11 +11,11 @@ from dash_app.components.cards import graph_card, kpi_placeholder
 from dash_app.components.filters import denied_frame, page_frame
 from dash_app.components.kpi_card import kpi_row
 from dash_app.components.theme import ERROR, PRIMARY, SECONDARY
-from dash_app.figures import intents_bars, intents_pareto, rate_lines
+from dash_app.figures import intents_bars, intents_pareto, mark_partial, rate_lines
 from dash_app.filters import resolve_filters
 from dash_app.kpi import Kpi, containment_kpi, fallback_kpi
 from dash_app.pages._common import comparable_previous, trusted_filters
-from dash_app.queries import chat
+from dash_app.queries import chat, fresh
 from dash_app.queries.parallel import gather
 from dash_app.security import current_user
 
@@ -41,7 +41,15 @@ def layout(**query: str) -> html.Div:
                     ),
                     lg=7,
                 ),
-                dbc.Col(graph_card("Intents con más fallback", "bot-fallback-intents", height=300), lg=5),
+                dbc.Col(
+                    graph_card(
+                        "Intents con más fallback",
+                        "bot-fallback-intents",
+                        height=300,
+                        subtitle="fallbacks según el último intent reconocido en la conversación",
+                    ),
+                    lg=5,
+                ),
             ],
             className="g-3 mb-3",
         ),
@@ -49,7 +57,8 @@ def layout(**query: str) -> html.Div:
             "Pareto de intents",
             "bot-pareto",
             height=360,
-            subtitle="top 10 y % acumulado; el tooltip muestra la parte que terminó en escalamiento",
+            subtitle="conversaciones por primer intent con sentido (sin bienvenida ni fallback); "
+            "% acumulado sobre todos los intents",
         ),
     ]
     return page_frame("Bot", f, user, body)
@@ -61,8 +70,8 @@ def bot_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
         Kpi(
             "escalation",
             "Escalamiento",
-            cur.get("escalation_rate"),
-            prev.get("escalation_rate"),
+            cur.get("escalation"),
+            prev.get("escalation"),
             kind="rate",
             up_is_good=False,
             help="conversaciones con bot y humano ÷ conversaciones con bot",
@@ -82,8 +91,9 @@ def update_bot(store: dict[str, Any] | None) -> tuple:
     """(cards, daily rates, top fallback intents, Pareto)."""
     f = trusted_filters(store)
     p = comparable_previous(f)
-    r = gather(cur=lambda: chat.totals(f), prev=lambda: chat.totals(p) if p else {}, intents=lambda: chat.intents(f, limit=200),
-               daily=lambda: chat.daily(f))  # fmt: skip
+    r = gather(cur=lambda: chat.totals(f), prev=lambda: chat.totals(p) if p else {},
+               intents=lambda: chat.intents(f, limit=10), context=lambda: chat.fallback_context(f),
+               daily=lambda: chat.daily(f), fresh=lambda: fresh.freshness(f.tenant))  # fmt: skip
     cur, prev, intents = r["cur"], r["prev"], r["intents"]
     rates = rate_lines(
         r["daily"],
@@ -95,8 +105,8 @@ def update_bot(store: dict[str, Any] | None) -> tuple:
     )
     return (
         kpi_row(bot_kpis(cur, prev)),
-        rates,
-        intents_bars(intents, value="fallbacks", title="Fallbacks"),
+        mark_partial(rates, r["fresh"].partial_days(f.start, f.end)),
+        intents_bars(r["context"], value="fallbacks", title="Fallbacks"),
         intents_pareto(intents),
     )
 

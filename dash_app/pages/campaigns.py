@@ -9,16 +9,24 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from dash_app.components.cards import graph_card, kpi_placeholder, section
+from dash_app.components.exports import export_links
 from dash_app.components.filters import denied_frame, page_frame
 from dash_app.components.kpi_card import kpi_row
 from dash_app.components.tables import col, grid
 from dash_app.components.theme import PLATFORM_LABELS
-from dash_app.figures import funnel, platform_rates, push_daily_lines, push_heatmap, push_sent_bars
+from dash_app.figures import (
+    funnel,
+    mark_partial,
+    platform_rates,
+    push_daily_lines,
+    push_heatmap,
+    push_sent_bars,
+)
 from dash_app.filters import resolve_filters
 from dash_app.kpi import Kpi
 from dash_app.pages._common import comparable_previous, trusted_filters
 from dash_app.pages.executive import LEAGUE_COLUMNS
-from dash_app.queries import push
+from dash_app.queries import fresh, push
 from dash_app.queries.parallel import gather
 from dash_app.security import current_user
 
@@ -86,6 +94,7 @@ def layout(**query: str) -> html.Div:
                         "Liga de campañas",
                         grid("push-league", FUNNEL_COLUMNS, height=380, csv_name="campanas.csv"),
                         subtitle="≥ 100 enviados, por CTR",
+                        tools=export_links("campanas", f, link_id="push-league-export"),
                     ),
                     lg=7,
                 ),
@@ -106,7 +115,13 @@ def layout(**query: str) -> html.Div:
         ),
     ]
     return page_frame(
-        "Campañas y push", f, user, body, show_channel=False, subtitle="(el canal de chat no aplica a push)"
+        "Campañas y push",
+        f,
+        user,
+        body,
+        show_channel=False,
+        push=True,
+        subtitle="(el canal de chat no aplica a push)",
     )
 
 
@@ -145,7 +160,7 @@ def update_push(store: dict[str, Any] | None) -> tuple:
     p = comparable_previous(f)
     r = gather(daily=lambda: push.daily(f), league=lambda: push.league(f), cur=lambda: push.totals(f),
                prev=lambda: push.totals(p) if p else {}, platforms=lambda: push.by_platform(f),
-               heat=lambda: push.heatmap(f))  # fmt: skip
+               heat=lambda: push.heatmap(f), fresh=lambda: fresh.freshness(f.tenant, push=True))  # fmt: skip
     daily, league, platforms = r["daily"], r["league"], r["platforms"]
     options = [{"label": "Todas las plataformas", "value": ALL}]
     options += [
@@ -162,8 +177,8 @@ def update_push(store: dict[str, Any] | None) -> tuple:
     ]
     return (
         kpi_row(push_kpis(r["cur"], r["prev"])),
-        push_sent_bars(daily),
-        push_daily_lines(daily, "ctr"),
+        mark_partial(push_sent_bars(daily), r["fresh"].partial_days(f.start, f.end)),
+        mark_partial(push_daily_lines(daily, "ctr"), r["fresh"].partial_days(f.start, f.end)),
         platform_rates(platforms),
         push_heatmap(r["heat"]),
         league,

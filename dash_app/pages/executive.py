@@ -9,14 +9,15 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
 from dash_app.components.cards import graph_card, kpi_placeholder, section
+from dash_app.components.exports import export_links
 from dash_app.components.filters import denied_frame, page_frame
 from dash_app.components.kpi_card import kpi_row
 from dash_app.components.tables import col, grid
-from dash_app.figures import direction_donut, messages_per_day
+from dash_app.figures import direction_donut, mark_partial, messages_per_day
 from dash_app.filters import resolve_filters
 from dash_app.kpi import WAIT_TARGET_S, Kpi, containment_kpi, fallback_kpi
 from dash_app.pages._common import comparable_previous, trusted_filters
-from dash_app.queries import chat, push
+from dash_app.queries import chat, fresh, push
 from dash_app.queries.parallel import gather
 from dash_app.security import current_user
 
@@ -54,6 +55,7 @@ def layout(**query: str) -> html.Div:
             "Liga de campañas",
             grid("exec-league", LEAGUE_COLUMNS, height=360, csv_name="liga_campanas.csv"),
             subtitle="campañas con ≥ 100 enviados, por CTR",
+            tools=export_links("campanas", f, link_id="exec-league-export"),
         ),
     ]
     return page_frame("Resumen ejecutivo", f, user, body)
@@ -131,13 +133,13 @@ def update_executive(store: dict[str, Any] | None) -> tuple:
         contacts=lambda: chat.unique_contacts(f), prev_contacts=lambda: chat.unique_contacts(p) if p else None,
         cur_s=lambda: chat.sessions(f), prev_s=lambda: chat.sessions(p) if p else {},
         cur_p=lambda: push.totals(f), prev_p=lambda: push.totals(p) if p else {},
-        daily=lambda: chat.daily(f), league=lambda: push.league(f),
+        daily=lambda: chat.daily(f), league=lambda: push.league(f), fresh=lambda: fresh.freshness(f.tenant),
     )  # fmt: skip
     cur = {**r["cur"], "unique_contacts": r["contacts"]}
     prev = {**r["prev"], "unique_contacts": r["prev_contacts"]}
     return (
         kpi_row(headline_kpis(cur, prev, r["cur_s"], r["prev_s"])),
-        messages_per_day(r["daily"]),
+        mark_partial(messages_per_day(r["daily"]), r["fresh"].partial_days(f.start, f.end)),
         direction_donut(cur),
         kpi_row(secondary_kpis(cur, prev, r["cur_s"], r["prev_s"], r["cur_p"], r["prev_p"])),
         r["league"],

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
 from dash_app.components.cards import graph_card, kpi_placeholder, section
+from dash_app.components.exports import export_links
 from dash_app.components.filters import denied_frame, page_frame
 from dash_app.components.kpi_card import kpi_row
 from dash_app.components.tables import col, grid
@@ -26,7 +27,7 @@ PATH = "/operations"
 NAME = "Operaciones"
 
 AGENT_COLUMNS = [
-    col("agent_email", "Agente", minWidth=200, pinned="left"),
+    col("agent", "Agente", minWidth=200, pinned="left"),
     col("messages", "Mensajes", "int"),
     col("sessions", "Sesiones", "int", sort="desc"),
     col("contacts", "Contactos", "int"),
@@ -51,7 +52,7 @@ def layout(**query: str) -> html.Div:
     if user is None:
         return denied_frame()
     f = resolve_filters(query, user)
-    export = dbc.Button("Exportar CSV", id="ops-agents-export", size="sm", color="primary", outline=True)
+    export = export_links("agentes", f, link_id="ops-agents-export")
     body = [
         kpi_placeholder("ops-kpis"),
         kpi_placeholder("ops-kpis-2"),
@@ -93,6 +94,11 @@ def layout(**query: str) -> html.Div:
                 ),
             ],
             card_id="ops-drill-card",
+            tools=html.Div(
+                export_links("mensajes_celda", f, link_id="ops-drill-export", weekday=1, hour=0),
+                id="ops-drill-export-holder",
+                style={"display": "none"},
+            ),  # fmt: skip
         ),
         dbc.Row(
             [
@@ -102,7 +108,14 @@ def layout(**query: str) -> html.Div:
             className="g-3 my-3",
         ),
         dbc.Row(
-            dbc.Col(graph_card("Intents principales", "ops-intents", height=360, subtitle="top 10")),
+            dbc.Col(
+                graph_card(
+                    "Intents principales",
+                    "ops-intents",
+                    height=360,
+                    subtitle="top 10 por primer intent con sentido",
+                )
+            ),
             className="g-3 mb-3",
         ),
         section(
@@ -156,11 +169,11 @@ def operations_kpis(cur: dict[str, Any], prev: dict[str, Any]) -> list[Kpi]:
         Kpi(
             "abandonment",
             "Abandono",
-            cur.get("abandonment_rate"),
-            prev.get("abandonment_rate"),
+            cur.get("abandonment"),
+            prev.get("abandonment"),
             kind="rate",
             up_is_good=False,
-            detail=f"transferencias: {_pct(cur.get('transfer_rate'))}",
+            detail=f"transferencias: {_pct(cur.get('transfers'))}",
         ),
     ]
 
@@ -182,8 +195,8 @@ def quality_kpis(
         Kpi(
             "transfers",
             "Transferencias",
-            cur_s.get("transfer_rate"),
-            prev_s.get("transfer_rate"),
+            cur_s.get("transfers"),
+            prev_s.get("transfers"),
             kind="rate",
             up_is_good=False,
             help="sesiones cerradas con AGENT_TRANSFER ÷ sesiones",
@@ -200,16 +213,16 @@ def quality_kpis(
         Kpi(
             "outbound_delivery",
             "Entrega saliente",
-            cur.get("delivery_rate"),
-            prev.get("delivery_rate"),
+            cur.get("outbound_delivery"),
+            prev.get("outbound_delivery"),
             kind="rate",
             help="entregados ÷ enviados (estado del mensaje)",
         ),
         Kpi(
             "outbound_read",
             "Lectura saliente",
-            cur.get("read_rate"),
-            prev.get("read_rate"),
+            cur.get("outbound_read"),
+            prev.get("outbound_read"),
             kind="rate",
             help="leídos ÷ entregados",
         ),
@@ -254,15 +267,16 @@ def update_operations(store: dict[str, Any] | None) -> tuple:
         wait_buckets(chat.wait_buckets(cur)),
         hourly_bars(heat),
         weekday_bars(heat),
-        intents_bars(r["intents"]),
+        intents_bars(r["intents"], title="Conversaciones"),
         r["agents"],
     )
 
 
-def drill_down(click_data: dict[str, Any] | None, store: dict[str, Any] | None) -> tuple[str, list[dict]]:
-    """The inbound messages behind the clicked heatmap cell (weekday × hour) in the window."""
+def drill_down(click_data: dict[str, Any] | None, store: dict[str, Any] | None) -> tuple:
+    """The inbound messages behind the clicked heatmap cell (weekday × hour) in the window, and the
+    cell's export links."""
     if not click_data or not click_data.get("points"):
-        return no_update, no_update
+        return no_update, no_update, no_update, no_update
     f = trusted_filters(store)
     point = click_data["points"][0]
     custom = point.get("customdata")
@@ -271,7 +285,7 @@ def drill_down(click_data: dict[str, Any] | None, store: dict[str, Any] | None) 
     else:
         weekday_num, hour = WEEKDAYS_ES.index(point["y"]) + 1, int(point["x"])
     if not (1 <= weekday_num <= 7 and 0 <= hour <= 23):
-        return no_update, no_update
+        return no_update, no_update, no_update, no_update
     rows = chat.heatmap_rows(f, weekday_num, hour)
     shown = (
         f" (se muestran los {chat.DRILL_ROW_LIMIT} más recientes)"
@@ -282,16 +296,13 @@ def drill_down(click_data: dict[str, Any] | None, store: dict[str, Any] | None) 
         f"{WEEKDAYS_ES[weekday_num - 1]} {hour:02d}:00–{hour:02d}:59 · {fmt_int(len(rows))} "
         f"mensajes entrantes{shown} · {f.label}"
     )
-    return title, rows
+    return title, rows, export_links("mensajes_celda", f, link_id="ops-drill-export", weekday=weekday_num,
+                                     hour=hour), {}  # fmt: skip
 
 
 def peak_text(heat: list[dict[str, Any]]) -> str:
     p = peak(heat)
     return "—" if p is None else f"{WEEKDAYS_ES[p[0] - 1]} {p[1]:02d}:00"
-
-
-def export_agents(n_clicks: int | None) -> bool:
-    return bool(n_clicks)
 
 
 def register_callbacks(app) -> None:  # noqa: ANN001 - dash.Dash
@@ -309,12 +320,9 @@ def register_callbacks(app) -> None:  # noqa: ANN001 - dash.Dash
     app.callback(
         Output("ops-drill-title", "children"),
         Output("ops-drill-grid", "rowData"),
+        Output("ops-drill-export-holder", "children"),
+        Output("ops-drill-export-holder", "style"),
         Input("ops-heatmap", "clickData"),
         State("filters", "data"),
         prevent_initial_call=True,
     )(drill_down)
-    app.callback(
-        Output("ops-agents-grid", "exportDataAsCsv"),
-        Input("ops-agents-export", "n_clicks"),
-        prevent_initial_call=True,
-    )(export_agents)

@@ -1,68 +1,53 @@
-"""Conversation KPIs for a window: Σ/Σ rates over the daily marts, distinct counts and percentiles
-over the fct_* rows (analytics schema, reader role, tenant RLS)."""
+"""Conversation KPIs of the dashboards: `lib.analysis.kpis` (the one KPI source) over the cached
+reader queries, plus the page-only queries (daily series, heatmap, drill-down, intents, agents)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dash_app.filters import Filters
-from dash_app.kpi import ratio
 from dash_app.queries.db import fetch_all, fetch_one
+from lib.analysis import kpis
+from lib.analysis.fmt import agent_label, local_iso
 
-DEFAULT_SL_THRESHOLD_S = 60
 DRILL_ROW_LIMIT = 500
 
 
+def fetcher(tenant: str) -> kpis.Fetch:
+    """A `kpis.Fetch` for one tenant through the web process's cached reader queries."""
+    return lambda name, params: fetch_all(tenant, name, params)
+
+
+def window(f: Filters) -> kpis.Window:
+    return kpis.Window(f.start, f.end, f.channel)
+
+
 def window_params(f: Filters) -> dict[str, Any]:
-    return {"start": f.start, "end": f.end, "channel": f.channel}
+    return window(f).params()
 
 
 def unique_contacts(f: Filters) -> int:
-    """Distinct contacts with a message in the window (over fct_messages)."""
-    return int(fetch_one(f.tenant, "unique_contacts", window_params(f)).get("unique_contacts") or 0)
+    return kpis.unique_contacts(fetcher(f.tenant), window(f))
 
 
-def totals(f: Filters, contacts: int | None = None) -> dict[str, Any]:
-    """Σ of the daily mart over the window and the derived rates (`contacts`: from unique_contacts)."""
-    t = dict(fetch_one(f.tenant, "chat_totals", window_params(f)))
-    t["unique_contacts"] = contacts
-    t["fallback_rate"] = ratio(t.get("fallback_count"), t.get("bot_answered_inbound"))
-    t["containment_rate"] = ratio(t.get("contained_conversations"), t.get("bot_conversations"))
-    t["escalation_rate"] = ratio(t.get("escalated_conversations"), t.get("bot_conversations"))
-    t["delivery_rate"] = ratio(t.get("delivered_outbound"), t.get("sent_outbound"))
-    t["read_rate"] = ratio(t.get("read_outbound"), t.get("delivered_outbound"))
-    t["messages_per_conversation"] = ratio(t.get("messages"), t.get("conversations"))
-    for part in ("inbound", "bot", "agent"):
-        t[f"{part}_per_conversation"] = ratio(t.get(f"{part}_messages"), t.get("conversations"))
-    return t
+def totals(f: Filters) -> dict[str, Any]:
+    return kpis.chat_totals(fetcher(f.tenant), window(f))
 
 
 def sessions(f: Filters) -> dict[str, Any]:
-    """Agent-session medians/p90 and service level (T per tenant), abandonment, transfer rates."""
-    s = dict(fetch_one(f.tenant, "session_stats", {**window_params(f), "sl_default": DEFAULT_SL_THRESHOLD_S}))
-    for name in ("wait", "handle", "first_response"):
-        pct = s.pop(f"{name}_pct", None) or [None, None]
-        s[f"{name}_p50"], s[f"{name}_p90"] = pct[0], pct[1]
-    base = (s.get("assigned_with_wait") or 0) + (s.get("abandoned") or 0)
-    s["service_level"] = ratio(s.get("within_sl"), base)
-    s["abandonment_rate"] = ratio(s.get("abandoned"), s.get("queued"))
-    s["transfer_rate"] = ratio(s.get("transfers"), s.get("sessions"))
-    return s
+    return kpis.sessions(fetcher(f.tenant), window(f))
 
 
 def repeat_contact(f: Filters) -> float | None:
-    """Contacts back within 24 h of a closed conversation ÷ contacts with a closed conversation."""
-    r = fetch_one(f.tenant, "repeat_contact", window_params(f))
-    return ratio(r.get("repeat_contacts"), r.get("closed_contacts"))
+    return kpis.repeat_contact(fetcher(f.tenant), window(f))
+
+
+def wait_buckets(session_stats: dict[str, Any]) -> list[dict[str, Any]]:
+    return kpis.wait_buckets(session_stats)
 
 
 def daily(f: Filters) -> list[dict[str, Any]]:
     return fetch_all(f.tenant, "chat_daily", window_params(f))
-
-
-def wait_buckets(session_stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Assigned sessions per wait bucket (1..5), from the `sessions()` result (same scan)."""
-    return [{"bucket": b, "sessions": int(session_stats.get(f"wait_b{b}") or 0)} for b in range(1, 6)]
 
 
 def heatmap(f: Filters) -> list[dict[str, Any]]:
@@ -72,20 +57,33 @@ def heatmap(f: Filters) -> list[dict[str, Any]]:
 def heatmap_rows(
     f: Filters, weekday_num: int, hour: int, limit: int = DRILL_ROW_LIMIT
 ) -> list[dict[str, Any]]:
-    """The inbound messages behind one weekday × hour cell."""
-    return fetch_all(
+    """The inbound messages behind one weekday × hour cell, times in the tenant's zone."""
+    from dash_app.filters import tenant_timezone
+
+    rows = fetch_all(
         f.tenant,
         "heatmap_drill",
         {**window_params(f), "weekday_num": int(weekday_num), "hour": int(hour), "row_limit": int(limit)},
     )
+    tz = tenant_timezone(f.tenant)
+    return [{**r, "message_ts": local_iso(r.get("message_ts"), tz)} for r in rows]
 
 
 def intents(f: Filters, limit: int = 50) -> list[dict[str, Any]]:
-    return fetch_all(f.tenant, "intents", {**window_params(f), "row_limit": int(limit)})
+    """Conversations by first meaningful intent (welcome skipped), with the share over all intents."""
+    return fetch_all(f.tenant, "kpi_intents", {**window_params(f), "row_limit": int(limit)})
+
+
+def fallback_context(f: Filters, limit: int = 10) -> list[dict[str, Any]]:
+    """Fallbacks by the intent the contact was in when the bot failed."""
+    return fetch_all(f.tenant, "kpi_fallback_context", {**window_params(f), "row_limit": int(limit)})
 
 
 def agents(f: Filters) -> list[dict[str, Any]]:
-    return fetch_all(f.tenant, "agents", window_params(f))
+    return [
+        {**r, "agent": agent_label(r.get("agent_id"), r.get("agent_email"))}
+        for r in fetch_all(f.tenant, "kpi_agents", window_params(f))
+    ]
 
 
 def data_bounds(tenant: str) -> dict[str, Any]:

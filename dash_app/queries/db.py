@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 SQL_DIR = Path(__file__).parent
+KPI_SQL_DIR = Path(__file__).resolve().parents[2] / "lib" / "analysis" / "sql"  # the one KPI source
 CACHE_TTL_S = 60.0
 CACHE_MAX = 512
 WORK_MEM = "64MB"
@@ -28,7 +29,8 @@ def load_sql(name: str) -> str:
     """The text of `queries/<name>.sql` (names are fixed identifiers, never user input)."""
     if not name.replace("_", "").isalnum():
         raise ValueError(f"bad query name {name!r}")
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    path = SQL_DIR / f"{name}.sql"
+    return (path if path.exists() else KPI_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _plain(value: Any) -> Any:

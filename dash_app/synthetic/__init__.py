@@ -21,6 +21,7 @@ TABLES = (
     "mart_push_daily",
     "mart_campaign_performance",
     "mart_push_heatmap",
+    "mart_fallback_context",
 )
 
 

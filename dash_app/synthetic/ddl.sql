@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS analytics.fct_conversations (
     queued_at TIMESTAMPTZ, assigned_at TIMESTAMPTZ, wait_seconds INTEGER,
     first_human_response_seconds INTEGER, handle_seconds INTEGER, resolution_seconds INTEGER,
     is_closed BOOLEAN, next_started_at TIMESTAMPTZ, is_followed_within_24h BOOLEAN,
+    reached_queue BOOLEAN, first_meaningful_intent TEXT, is_repeat_observable BOOLEAN,
     PRIMARY KEY (tenant_id, conversation_key)
 );
 CREATE TABLE IF NOT EXISTS analytics.fct_agent_sessions (
@@ -23,7 +24,8 @@ CREATE TABLE IF NOT EXISTS analytics.fct_agent_sessions (
     contact_id TEXT, agent_id TEXT, agent_email TEXT, channel TEXT, queued_at TIMESTAMPTZ,
     assigned_at TIMESTAMPTZ, closed_at TIMESTAMPTZ, date DATE, wait_seconds INTEGER, handle_seconds INTEGER,
     first_response_seconds INTEGER, close_reason TEXT, is_transfer BOOLEAN, is_assigned BOOLEAN,
-    is_abandoned BOOLEAN, is_abandoned_within_5s BOOLEAN, is_anomaly BOOLEAN,
+    is_abandoned BOOLEAN, is_abandoned_within_5s BOOLEAN, is_anomaly BOOLEAN, is_queued BOOLEAN,
+    service_level_seconds INTEGER, is_within_service_level BOOLEAN, counts_for_service_level BOOLEAN,
     PRIMARY KEY (tenant_id, session_id)
 );
 CREATE INDEX IF NOT EXISTS ix_syn_fct_agent_sessions_date ON analytics.fct_agent_sessions (tenant_id, date);
@@ -33,7 +35,7 @@ CREATE TABLE IF NOT EXISTS analytics.mart_daily_kpis (
     outbound_messages INTEGER, unique_contacts INTEGER, conversations INTEGER, agent_conversations INTEGER,
     fallback_count INTEGER, bot_answered_inbound INTEGER, bot_conversations INTEGER,
     contained_conversations INTEGER, escalated_conversations INTEGER, sent_outbound INTEGER,
-    delivered_outbound INTEGER, read_outbound INTEGER
+    delivered_outbound INTEGER, read_outbound INTEGER, queued_conversations INTEGER DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS analytics.mart_agent_performance (
     tenant_id TEXT NOT NULL, date DATE NOT NULL, agent_id TEXT, agent_email TEXT, messages INTEGER,
@@ -58,6 +60,10 @@ CREATE TABLE IF NOT EXISTS analytics.mart_campaign_performance (
     delivery_rate NUMERIC(6,2), ctr NUMERIC(6,2), ctr_delivered NUMERIC(6,2), open_rate NUMERIC(6,2),
     in_league BOOLEAN, league_rank INTEGER
 );
+CREATE TABLE IF NOT EXISTS analytics.mart_fallback_context (
+    tenant_id TEXT NOT NULL, date DATE NOT NULL, channel TEXT, context_intent TEXT, fallbacks INTEGER,
+    conversations INTEGER
+);
 CREATE TABLE IF NOT EXISTS analytics.mart_push_heatmap (
     tenant_id TEXT NOT NULL, canal TEXT, weekday TEXT, weekday_num SMALLINT, hour SMALLINT, ctr NUMERIC(6,2)
 );
@@ -66,7 +72,7 @@ DECLARE t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['fct_messages', 'fct_conversations', 'fct_agent_sessions', 'mart_daily_kpis',
         'mart_agent_performance', 'mart_intent_performance', 'mart_volume_heatmap', 'mart_push_daily',
-        'mart_campaign_performance', 'mart_push_heatmap']
+        'mart_campaign_performance', 'mart_push_heatmap', 'mart_fallback_context']
     LOOP
         PERFORM ops.enable_tenant_rls(format('analytics.%I', t)::regclass);
         EXECUTE format('GRANT SELECT ON analytics.%I TO bi_reader', t);

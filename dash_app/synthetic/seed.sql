@@ -109,6 +109,12 @@ FROM (
     GROUP BY conversation_key
 ) a;
 
+UPDATE analytics.fct_agent_sessions SET
+    is_queued = queued_at IS NOT NULL, service_level_seconds = 60,
+    is_within_service_level = COALESCE(is_assigned AND wait_seconds BETWEEN 0 AND 60, false),
+    counts_for_service_level = COALESCE(is_assigned AND wait_seconds >= 0, false) OR is_abandoned
+WHERE tenant_id = :tenant;
+
 INSERT INTO analytics.fct_conversations (
     tenant_id, conversation_key, contact_id, channel, started_at, start_date, ended_at, messages,
     inbound_messages, bot_messages, agent_messages, system_messages, outbound_messages, has_bot, has_human,
@@ -134,6 +140,13 @@ FROM (
     FROM analytics.fct_conversations WHERE tenant_id = :tenant
 ) n
 WHERE c.tenant_id = :tenant AND c.conversation_key = n.conversation_key;
+
+UPDATE analytics.fct_conversations c SET
+    reached_queue = agent_sessions > 0,
+    first_meaningful_intent = NULLIF(first_intent, 'Default Fallback Intent'),
+    is_repeat_observable = is_closed AND ended_at <= (
+        SELECT max(ended_at) FROM analytics.fct_conversations WHERE tenant_id = :tenant) - interval '24 hours'
+WHERE c.tenant_id = :tenant;
 
 INSERT INTO analytics.mart_daily_kpis
 SELECT :tenant, COALESCE(m.date, c.date), COALESCE(m.channel, c.channel),
@@ -190,6 +203,15 @@ FROM analytics.fct_messages m
 JOIN analytics.fct_conversations c ON c.tenant_id = m.tenant_id AND c.conversation_key = m.conversation_key
 WHERE m.tenant_id = :tenant AND m.direction = 'Inbound' AND m.intent IS NOT NULL
 GROUP BY m.date, m.channel, m.intent;
+
+INSERT INTO analytics.mart_fallback_context
+SELECT :tenant, m.date, m.channel,
+       COALESCE(NULLIF(c.first_intent, 'Default Fallback Intent'), '(inicio de la conversación)'),
+       count(*), count(DISTINCT m.conversation_key)
+FROM analytics.fct_messages m
+JOIN analytics.fct_conversations c ON c.tenant_id = m.tenant_id AND c.conversation_key = m.conversation_key
+WHERE m.tenant_id = :tenant AND m.direction = 'Inbound' AND m.is_fallback
+GROUP BY 1, 2, 3, 4;
 
 INSERT INTO analytics.mart_volume_heatmap
 SELECT :tenant, date, channel, weekday_num, hour, count(*) FILTER (WHERE direction = 'Inbound'), count(*)

@@ -22,3 +22,10 @@
 {% macro clean_text(column) -%}
     nullif(trim({{ column }}::text), '')
 {%- endmacro %}
+
+{#- True for a welcome / greeting intent (var welcome_intents, plus names that say so): such intents
+    open nearly every conversation, so Paretos and routes skip them. -#}
+{% macro is_welcome_intent(column) -%}
+    ({{ column }} in ({%- for w in var('welcome_intents') -%}'{{ w }}'{{ ", " if not loop.last }}{%- endfor -%})
+     or {{ column }} ilike '%welcome%' or {{ column }} ilike '%bienvenida%' or {{ column }} ilike '%saludo%')
+{%- endmacro %}

@@ -6,8 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lib.analysis import display as d
+from lib.analysis import kpis as K
 from lib.analysis.db import read_frame, to_numeric
-from lib.analysis.funnel import ratio
+from lib.analysis.fmt import agent_label
 from lib.analysis.params import Filters
 
 WAIT_BUCKETS = [
@@ -18,14 +19,24 @@ WAIT_BUCKETS = [
     (1800, float("inf"), "30+ min"),
 ]
 WEEKDAYS_ES = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"]
-WAIT_TARGET_S = 60
+WAIT_TARGET_S = K.WAIT_TARGET_S
 
 
 def load(filters: Filters) -> pd.DataFrame:
     """The window's sessions."""
     params = dict(filters.sql_params(), tz=filters.timezone)
     df = read_frame(filters.tenant, "agents_sessions", params)
-    return to_numeric(df, ["wait_seconds", "handle_seconds", "first_response_seconds", "hour", "weekday_num"])
+    df = to_numeric(df, ["wait_seconds", "handle_seconds", "first_response_seconds", "hour", "weekday_num"])
+    return with_agent_labels(df)
+
+
+def with_agent_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """Add `agent`: people, not ids (the e-mail the data carry for the agent, else its id)."""
+    if df.empty:
+        return df.assign(agent=pd.Series(dtype=object))
+    emails = df.dropna(subset=["agent_email"]).groupby("agent_id")["agent_email"].first()
+    df["agent"] = [agent_label(a, emails.get(a)) for a in df["agent_id"]]
+    return df
 
 
 def valid_waits(sessions: pd.DataFrame) -> pd.Series:
@@ -46,7 +57,7 @@ def wait_buckets(sessions: pd.DataFrame) -> pd.DataFrame:
         {
             "bucket": [label for *_, label in WAIT_BUCKETS],
             "sessions": counts,
-            "share": [100 * c / total if total else 0.0 for c in counts],
+            "share": [c / total if total else 0.0 for c in counts],
         }
     )
 
@@ -62,7 +73,7 @@ def buckets_figure(buckets: pd.DataFrame) -> go.Figure:
             x=buckets["bucket"],
             y=buckets["sessions"],
             marker_color=colors,
-            text=[f"{s:.0f} %" for s in buckets["share"]],
+            text=[d.format_value(s, "pct") for s in buckets["share"]],
             textposition="outside",
         )
     )
@@ -89,7 +100,7 @@ def agent_table(sessions: pd.DataFrame) -> pd.DataFrame:
     if s.empty:
         return pd.DataFrame(columns=cols)
     s["valid_wait"] = s["wait_seconds"].where(~s["is_anomaly"].astype(bool) & (s["wait_seconds"] >= 0))
-    g = s.groupby("agent_id")
+    g = s.groupby("agent")
     out = pd.DataFrame(
         {
             "Correo": g["agent_email"].agg(lambda x: x.dropna().iloc[0] if x.notna().any() else None),
@@ -102,7 +113,7 @@ def agent_table(sessions: pd.DataFrame) -> pd.DataFrame:
             "Días activos": g["date"].nunique(),
         }
     )
-    out = out.sort_values("Sesiones", ascending=False).reset_index().rename(columns={"agent_id": "Asesor"})
+    out = out.sort_values("Sesiones", ascending=False).reset_index().rename(columns={"agent": "Asesor"})
     return out[cols]
 
 
@@ -115,11 +126,11 @@ def wait_box_figure(sessions: pd.DataFrame, top: int = 15) -> go.Figure:
     s = s[s["wait_seconds"] >= 0]
     if s.empty:
         return d.empty_figure(title)
-    busiest = s["agent_id"].value_counts().head(top).index
+    busiest = s["agent"].value_counts().head(top).index
     fig = go.Figure()
     for agent in busiest:
         fig.add_box(
-            y=s.loc[s["agent_id"] == agent, "wait_seconds"] / 60,
+            y=s.loc[s["agent"] == agent, "wait_seconds"] / 60,
             name=str(agent),
             marker_color=d.PALETTE["primary"],
             boxpoints=False,
@@ -161,27 +172,24 @@ def workload_figure(grid: pd.DataFrame) -> go.Figure:
     return d.style_figure(fig, title, height=340)
 
 
-def kpis(sessions: pd.DataFrame) -> dict[str, tuple[object, str]]:
-    """Headline numbers."""
-    w = valid_waits(sessions)
-    n = len(sessions)
-    assigned = int(sessions["is_assigned"].astype(bool).sum()) if n else 0
-    abandoned = int(sessions["is_abandoned"].astype(bool).sum()) if n else 0
-    agents = sessions.loc[sessions["is_assigned"].astype(bool), "agent_id"].nunique() if n else 0
+def kpis(filters: Filters) -> dict[str, tuple[object, str]]:
+    """Headline numbers from the one KPI source: service level with the tenant's T over assigned +
+    abandoned (> 5 s), abandonment over queued sessions (as on the Operations page)."""
+    sess = K.sessions(K.analysis_fetch(filters.tenant), filters.window)
     return {
-        "Sesiones": (n, "int"),
-        "Asesores activos": (agents, "int"),
-        "Espera mediana": (w.median() if len(w) else None, "seconds"),
-        "Espera p90": (w.quantile(0.9) if len(w) else None, "seconds"),
-        "Abandono": (ratio(abandoned, n), "pct"),
-        "Asignadas ≤ 60 s": (ratio(int((w <= WAIT_TARGET_S).sum()), assigned), "pct"),
+        "Sesiones": (sess.get("sessions"), "int"),
+        "Asesores activos": (sess.get("agents"), "int"),
+        "Espera mediana": (sess["wait_p50"], "wait_p50"),
+        "Espera p90": (sess["wait_p90"], "wait_p90"),
+        f"Nivel de servicio (≤ {sess['sl_threshold']} s)": (sess["service_level"], "service_level"),
+        "Abandono": (sess["abandonment"], "abandonment"),
     }
 
 
 def report(filters: Filters) -> None:
     """Render the whole view."""
     sessions = load(filters)
-    d.show_kpis(kpis(sessions))
+    d.show_kpis(kpis(filters))
     if sessions.empty:
         d.show_note("No hay sesiones de asesor en el periodo seleccionado.")
     d.show_figure(buckets_figure(wait_buckets(sessions)))

@@ -98,7 +98,7 @@ def show_figure(fig: go.Figure) -> None:
 
 def table_html(df: pd.DataFrame, *, caption: str | None = None, max_rows: int = 50) -> str:
     """A compact HTML table (class `bi-table`) of at most `max_rows` rows."""
-    shown = df.head(max_rows)
+    shown = formatted_frame(df.head(max_rows))
     body = shown.to_html(index=False, classes="bi-table", border=0, na_rep="—", escape=True)
     cap = (
         f'<div class="bi-table-caption" style="font-weight:600;margin:8px 0 4px">{html.escape(caption)}</div>'
@@ -141,28 +141,59 @@ def show_note(text: str) -> None:
 
 
 def format_value(value: Any, kind: str = "int") -> str:
-    """Format a KPI value: int, pct (already 0-100), seconds, or plain text; None → '—'."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "—"
+    """Format a value (es-CO): int, pct (a ratio 0..1), seconds, float, or a KPI key of
+    lib.analysis.kpis.KPIS (formatted as every surface does); None → '—'."""
+    from lib.analysis import fmt
+    from lib.analysis.kpis import KPIS
+    from lib.analysis.kpis import format_value as kpi_format
+
+    if kind in KPIS:
+        return kpi_format(kind, value)
+    if kind != "text" and fmt.missing(value):
+        return fmt.MISSING
     if kind == "int":
-        return f"{int(round(float(value))):,}".replace(",", ".")
+        return fmt.fmt_int(value)
     if kind == "pct":
-        return f"{float(value):.1f} %"
+        return fmt.fmt_pct(value)
     if kind == "seconds":
-        secs = float(value)
-        return f"{secs:.0f} s" if secs < 120 else f"{secs / 60:.1f} min"
+        return fmt.fmt_seconds(value)
     if kind == "float":
-        return f"{float(value):.2f}"
-    return str(value)
+        return fmt.fmt_num(value, 2)
+    return "—" if value is None else str(value)
+
+
+def formatted_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A table's text as an analyst reads it (es-CO): ratio columns named '… %' as '58,0 %',
+    integers '4.051', other numbers '1,5', dates '15/03/2026'."""
+    from datetime import date as _date
+
+    from lib.analysis import fmt
+
+    out = df.copy()
+    for col in out.columns:
+        series = out[col]
+        name = str(col)
+        if name.endswith("%"):
+            out[col] = [fmt.fmt_pct(v) for v in series]
+        elif pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series):
+            out[col] = [fmt.fmt_int(v) if not isinstance(v, bool) else ("sí" if v else "no") for v in series]
+        elif pd.api.types.is_float_dtype(series):
+            whole = series.dropna()
+            ints = bool(len(whole)) and bool((whole == whole.round()).all())
+            out[col] = [fmt.fmt_int(v) if ints else fmt.fmt_num(v, 1) for v in series]
+        else:
+            out[col] = [fmt.fmt_date(v) if isinstance(v, _date) else v for v in series]
+    return out
 
 
 def kpi_html(cards: Mapping[str, tuple[Any, str]]) -> str:
-    """KPI cards: {label: (value, kind)} → HTML (class `bi-kpi`)."""
+    """KPI cards: {label: (value, kind)} → HTML (class `bi-kpi`; `data-kpi` names a KPIS key)."""
     items = "".join(
-        '<div class="bi-kpi" style="background:#fff;border:1px solid #E5E7EB;border-radius:10px;'
-        'padding:10px 16px;min-width:150px">'
+        f'<div class="bi-kpi" data-kpi="{html.escape(kind)}" style="background:#fff;border:1px solid #E5E7EB;'
+        'border-radius:10px;padding:10px 16px;min-width:150px">'
         f'<div style="color:#6B7280;font-size:12px">{html.escape(label)}</div>'
-        f'<div style="color:#1A1A2E;font-size:22px;font-weight:700">{html.escape(format_value(v, kind))}</div>'
+        f'<div class="bi-kpi-value" style="color:#1A1A2E;font-size:22px;font-weight:700">'
+        f"{html.escape(format_value(v, kind))}</div>"
         "</div>"
         for label, (v, kind) in cards.items()
     )
@@ -193,8 +224,24 @@ def style_figure(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
         margin={"l": 50, "r": 20, "t": 60, "b": 40},
         font={"color": PALETTE["text"]},
         legend={"orientation": "h", "y": -0.18},
+        separators=",.",  # es-CO: 4.051 and 58,0
     )
+    if _has_dates(fig):
+        fig.update_xaxes(tickformat="%d/%m", hoverformat="%d/%m/%Y")  # numeric dates: no English months
     return fig
+
+
+def _has_dates(fig: go.Figure) -> bool:
+    import numpy as np
+
+    for trace in fig.data:
+        xs = getattr(trace, "x", None)
+        if xs is None or not len(xs):
+            continue
+        arr = np.asarray(xs)
+        if np.issubdtype(arr.dtype, np.datetime64) or hasattr(arr.flat[0], "year"):
+            return True
+    return False
 
 
 def empty_figure(title: str, message: str = "Sin datos en el periodo") -> go.Figure:

@@ -6,7 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lib.analysis import display as d
+from lib.analysis import kpis as K
 from lib.analysis.db import read_frames, to_numeric
+from lib.analysis.kpis import ratio
 from lib.analysis.params import Filters
 
 STAGES = [
@@ -34,23 +36,16 @@ def load(filters: Filters) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def ratio(num: float, den: float) -> float | None:
-    """Σnum ÷ Σden as a percentage; None when the denominator is 0."""
-    return None if not den else 100.0 * float(num) / float(den)
-
-
-def kpis(conv: pd.DataFrame, wait: pd.DataFrame | None = None) -> dict[str, tuple[object, str]]:
-    """Headline numbers: conversations, containment, escalation, fallback share, median wait."""
-    tot = conv[COUNT_COLUMNS].sum() if not conv.empty else pd.Series(0, index=COUNT_COLUMNS)
-    wait_p50 = None
-    if wait is not None and not wait.empty:
-        wait_p50 = wait["wait_p50"].iloc[0]
+def kpis(filters: Filters) -> dict[str, tuple[object, str]]:
+    """Headline numbers from the one KPI source (the values a Dash page shows for the same window)."""
+    fetch, w = K.analysis_fetch(filters.tenant), filters.window
+    chat, sess = K.chat_totals(fetch, w), K.sessions(fetch, w)
     return {
-        "Conversaciones": (tot["conversations"], "int"),
-        "Contención del bot": (ratio(tot["contained"], tot["bot_conversations"]), "pct"),
-        "Escalamiento": (ratio(tot["escalated"], tot["bot_conversations"]), "pct"),
-        "Con fallback": (ratio(tot["with_fallback"], tot["conversations"]), "pct"),
-        "Espera mediana": (wait_p50, "seconds"),
+        "Conversaciones": (chat["conversations"], "conversations"),
+        "Contención del bot": (chat["containment"], "containment"),
+        "Escalamiento": (chat["escalation"], "escalation"),
+        "Tasa de fallback": (chat["fallback_rate"], "fallback_rate"),
+        "Espera mediana": (sess["wait_p50"], "wait_p50"),
     }
 
 
@@ -131,7 +126,7 @@ def sankey_figure(links: pd.DataFrame) -> go.Figure:
 
 
 def daily_rates(conv: pd.DataFrame) -> pd.DataFrame:
-    """Per day: conversations, containment % and escalation % (Σ/Σ of that day)."""
+    """Per day: conversations, containment and escalation (ratios 0..1, Σ/Σ of that day)."""
     if conv.empty:
         return pd.DataFrame(columns=["date", "conversations", "containment", "escalation"])
     day = conv.groupby("date")[["conversations", "bot_conversations", "contained", "escalated"]].sum()
@@ -162,7 +157,7 @@ def daily_figure(daily: pd.DataFrame) -> go.Figure:
     fig.add_scatter(
         x=daily["date"],
         y=daily["containment"],
-        name="Contención %",
+        name="Contención",
         yaxis="y2",
         mode="lines",
         line={"color": d.PALETTE["secondary"], "width": 2},
@@ -170,12 +165,14 @@ def daily_figure(daily: pd.DataFrame) -> go.Figure:
     fig.add_scatter(
         x=daily["date"],
         y=daily["escalation"],
-        name="Escalamiento %",
+        name="Escalamiento",
         yaxis="y2",
         mode="lines",
         line={"color": d.PALETTE["primary"], "width": 2},
     )
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 100], "title": "%"})
+    fig.update_layout(
+        yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "tickformat": ".0%", "title": "%"}
+    )
     return d.style_figure(fig, title)
 
 
@@ -189,7 +186,7 @@ def outcome_table(conv: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     cols = [c for c in OUTCOME_ORDER if c in pivot.columns]
     pivot = pivot[cols]
     total = pivot.sum(axis=1)
-    out = (pivot.div(total, axis=0) * 100).round(1)
+    out = pivot.div(total, axis=0)
     out.insert(0, "Conversaciones", total.astype(int))
     out = out.sort_values("Conversaciones", ascending=False).head(top)
     out.columns = ["Conversaciones"] + [f"{c} %" for c in cols]
@@ -199,8 +196,8 @@ def outcome_table(conv: pd.DataFrame, top: int = 15) -> pd.DataFrame:
 def report(filters: Filters) -> None:
     """Render the whole view."""
     frames = load(filters)
-    conv, wait = frames["funnel_conversations"], frames["funnel_wait"]
-    d.show_kpis(kpis(conv, wait))
+    conv = frames["funnel_conversations"]
+    d.show_kpis(kpis(filters))
     if conv.empty:
         d.show_note("No hay conversaciones en el periodo seleccionado.")
     d.show_figure(funnel_figure(funnel_stages(conv)))

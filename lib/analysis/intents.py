@@ -6,11 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lib.analysis import display as d
+from lib.analysis import kpis as K
 from lib.analysis.db import read_frames, to_numeric
-from lib.analysis.funnel import ratio
+from lib.analysis.kpis import FALLBACK_TARGET, ratio
 from lib.analysis.params import Filters
-
-FALLBACK_TARGET = 15.0  # kpis.md: fallback rate < 15 %
 
 
 def load(filters: Filters) -> dict[str, pd.DataFrame]:
@@ -18,6 +17,11 @@ def load(filters: Filters) -> dict[str, pd.DataFrame]:
     frames = read_frames(
         filters.tenant, ["intents_by_intent", "intents_daily", "intents_fallback_texts"], filters.sql_params()
     )
+    top = K.analysis_fetch(filters.tenant)("kpi_intents", {**filters.window.params(), "row_limit": 1000})
+    frames["top_intents"] = pd.DataFrame(
+        top, columns=["intent", "occurrences", "escalated", "fallbacks", "total_all"]
+    )
+    to_numeric(frames["top_intents"], ["occurrences", "escalated", "fallbacks", "total_all"])
     to_numeric(frames["intents_by_intent"], ["occurrences", "fallbacks", "escalated"])
     to_numeric(frames["intents_daily"], ["fallback_count", "bot_answered_inbound", "inbound_messages"])
     to_numeric(frames["intents_fallback_texts"], ["fallbacks", "contacts"])
@@ -25,7 +29,9 @@ def load(filters: Filters) -> dict[str, pd.DataFrame]:
 
 
 def pareto(intents: pd.DataFrame, top: int = 15) -> pd.DataFrame:
-    """Intents ranked by occurrences with cumulative share and escalation share (all channels)."""
+    """Intents ranked by conversations (first meaningful intent, the same rows as the Dash Pareto)
+    with the share and cumulative share over ALL intents (`total_all` when given) and the share
+    that escalated; shares are ratios 0..1."""
     if intents.empty:
         return pd.DataFrame(
             columns=[
@@ -41,7 +47,9 @@ def pareto(intents: pd.DataFrame, top: int = 15) -> pd.DataFrame:
     agg = intents.groupby("intent")[["occurrences", "fallbacks", "escalated"]].sum()
     agg = agg.sort_values("occurrences", ascending=False)
     total = agg["occurrences"].sum()
-    agg["share"] = 100 * agg["occurrences"] / total if total else 0.0
+    if "total_all" in intents.columns and intents["total_all"].notna().any():
+        total = max(total, float(intents["total_all"].max()))
+    agg["share"] = agg["occurrences"] / total if total else 0.0
     agg["cum_share"] = agg["share"].cumsum()
     agg["escalation_pct"] = [ratio(e, o) for e, o in zip(agg["escalated"], agg["occurrences"], strict=True)]
     return agg.head(top).reset_index()
@@ -49,7 +57,7 @@ def pareto(intents: pd.DataFrame, top: int = 15) -> pd.DataFrame:
 
 def pareto_figure(p: pd.DataFrame) -> go.Figure:
     """Bars of occurrences with the cumulative share line."""
-    title = "Intents más frecuentes (Pareto)"
+    title = "Primer intent de las conversaciones (Pareto, sin bienvenida)"
     if p.empty:
         return d.empty_figure(title)
     fig = go.Figure()
@@ -57,19 +65,20 @@ def pareto_figure(p: pd.DataFrame) -> go.Figure:
     fig.add_scatter(
         x=p["intent"],
         y=p["cum_share"],
-        name="% acumulado",
+        name="% acumulado (de todos los intents)",
         yaxis="y2",
         mode="lines+markers",
         line={"color": d.PALETTE["secondary"]},
     )
     fig.update_layout(
-        yaxis2={"overlaying": "y", "side": "right", "range": [0, 105], "title": "%"}, xaxis={"tickangle": -30}
+        yaxis2={"overlaying": "y", "side": "right", "range": [0, 1.05], "tickformat": ".0%", "title": "%"},
+        xaxis={"tickangle": -30},
     )
     return d.style_figure(fig, title, height=440)
 
 
 def daily_fallback(daily: pd.DataFrame) -> pd.DataFrame:
-    """Per day: fallback rate % (Σ/Σ of that day, all channels)."""
+    """Per day: fallback rate (ratio 0..1, Σ/Σ of that day)."""
     if daily.empty:
         return pd.DataFrame(columns=["date", "fallback_count", "bot_answered_inbound", "fallback_rate"])
     day = daily.groupby("date")[["fallback_count", "bot_answered_inbound"]].sum().reset_index()
@@ -89,14 +98,14 @@ def fallback_figure(day: pd.DataFrame) -> go.Figure:
     fig.add_scatter(
         x=day["date"],
         y=day["fallback_rate"],
-        name="Fallback %",
+        name="Fallback",
         mode="lines+markers",
         line={"color": d.PALETTE["error"]},
     )
     fig.add_hline(
         y=FALLBACK_TARGET, line_dash="dash", line_color=d.PALETTE["neutral"], annotation_text="meta < 15 %"
     )
-    fig.update_yaxes(title="%", rangemode="tozero")
+    fig.update_yaxes(title="%", rangemode="tozero", tickformat=".0%")
     return d.style_figure(fig, title)
 
 
@@ -107,7 +116,7 @@ def channel_table(intents: pd.DataFrame) -> pd.DataFrame:
     agg = intents.groupby("channel")[["occurrences", "fallbacks", "escalated"]].sum()
     agg["Fallback %"] = [ratio(f, o) for f, o in zip(agg["fallbacks"], agg["occurrences"], strict=True)]
     agg["Escalamiento %"] = [ratio(e, o) for e, o in zip(agg["escalated"], agg["occurrences"], strict=True)]
-    agg = agg.round(1).reset_index()
+    agg = agg.reset_index()
     return agg.rename(
         columns={
             "channel": "Canal",
@@ -118,18 +127,16 @@ def channel_table(intents: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def kpis(intents: pd.DataFrame, daily: pd.DataFrame) -> dict[str, tuple[object, str]]:
-    """Headline numbers."""
-    fb = daily["fallback_count"].sum() if not daily.empty else 0
-    den = daily["bot_answered_inbound"].sum() if not daily.empty else 0
-    occ = intents["occurrences"].sum() if not intents.empty else 0
-    esc = intents["escalated"].sum() if not intents.empty else 0
+def kpis(filters: Filters, intents: pd.DataFrame | None = None) -> dict[str, tuple[object, str]]:
+    """Headline numbers from the one KPI source (fallback rate as on the Bot page)."""
+    chat = K.chat_totals(K.analysis_fetch(filters.tenant), filters.window)
+    n_intents = intents["intent"].nunique() if intents is not None and not intents.empty else 0
     return {
-        "Intents detectados": (intents["intent"].nunique() if not intents.empty else 0, "int"),
-        "Mensajes con intent": (occ, "int"),
-        "Fallbacks": (fb, "int"),
-        "Tasa de fallback": (ratio(fb, den), "pct"),
-        "Intents que escalan": (ratio(esc, occ), "pct"),
+        "Intents detectados": (n_intents, "int"),
+        "Mensajes con intent": (chat["bot_answered_inbound"], "int"),
+        "Fallbacks": (chat["fallback_count"], "int"),
+        "Tasa de fallback": (chat["fallback_rate"], "fallback_rate"),
+        "Escalamiento": (chat["escalation"], "escalation"),
     }
 
 
@@ -141,21 +148,21 @@ def report(filters: Filters) -> None:
         frames["intents_daily"],
         frames["intents_fallback_texts"],
     )
-    d.show_kpis(kpis(intents, daily))
-    p = pareto(intents)
+    d.show_kpis(kpis(filters, intents))
+    p = pareto(frames["top_intents"])
     d.show_figure(pareto_figure(p))
     d.show_figure(fallback_figure(daily_fallback(daily)))
     table = p.rename(
         columns={
             "intent": "Intent",
-            "occurrences": "Ocurrencias",
-            "fallbacks": "Fallbacks",
+            "occurrences": "Conversaciones",
+            "fallbacks": "Con fallback",
             "escalated": "Escaladas",
-            "share": "% del total",
-            "cum_share": "% acumulado",
-            "escalation_pct": "% que escala",
+            "share": "Del total %",
+            "cum_share": "Acumulado %",
+            "escalation_pct": "Escalan %",
         }
-    ).round(1)
+    )
     d.show_table(table, caption="Top intents")
     d.show_table(channel_table(intents), caption="Por canal")
     d.show_table(

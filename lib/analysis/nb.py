@@ -14,24 +14,26 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from lib.analysis import display as d
-from lib.analysis.params import Filters, query_overrides, resolve_filters, resolve_tenant
+from lib.analysis.params import (
+    Filters,
+    allowed_tenants,
+    current_identity,
+    in_voila,
+    query_overrides,
+    resolve_filters,
+    resolve_tenant,
+)
 
 Report = Callable[[Filters], None]
 PRESETS = {"7 días": 7, "30 días": 30, "90 días": 90}
 
 
-def in_voila() -> bool:
-    """True inside a Voila kernel (Voila sets SERVER_SOFTWARE=voila/<version>)."""
-    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
-
-
 def tenant_options(current: str | None) -> list[str]:
-    """Configured tenant ids, plus the current one."""
+    """The tenant ids this kernel's user may pick (a viewer: its own), plus the current one."""
     ids: list[str] = []
     try:
         from lib.config import load_tenants
@@ -39,6 +41,10 @@ def tenant_options(current: str | None) -> list[str]:
         ids = [t.id for t in load_tenants()]
     except Exception:  # noqa: BLE001 - a broken tenants.yml must not hide the controls
         ids = []
+    who = current_identity()
+    if who is not None and not who.is_admin:
+        return [who.tenant or ""]
+    ids = allowed_tenants(ids)
     if current and current not in ids:
         ids.insert(0, current)
     return ids or ["demo"]
@@ -60,24 +66,37 @@ class View:
         self.report = report
         self.error: Exception | None = None
         self.filters: Filters | None = None
+        self.freshness = None
         self._raw = (tenant, date_from, date_to, days)
         try:
             latest = None
-            if date_to in (None, "") and not query_overrides().get("date_to"):
-                from lib.analysis.db import latest_date
-
-                latest = latest_date(resolve_tenant(query_overrides().get("tenant") or tenant)[0])
+            tenant_id, tz = resolve_tenant(query_overrides().get("tenant") or tenant)
+            self.freshness = self._freshness(tenant_id, tz)
+            if date_to in (None, "") and not query_overrides().get("date_to") and self.freshness:
+                latest = self.freshness.last_complete_day  # presets end at the last complete local day
             self.filters = resolve_filters(tenant, date_from, date_to, days, latest=latest)
         except Exception as exc:  # noqa: BLE001 - shown by render() as an error box
             self.error = exc
 
+    @staticmethod
+    def _freshness(tenant: str, tz: str):  # noqa: ANN205 - lib.analysis.periods.Freshness | None
+        try:
+            from lib.analysis.kpis import analysis_fetch
+            from lib.analysis.periods import freshness
+
+            return freshness(analysis_fetch(tenant), tz)
+        except Exception:  # noqa: BLE001 - no marts / database down: render() reports it
+            return None
+
     # -- header and controls ---------------------------------------------------------------------
     def header_html(self) -> str:
-        """Title and the active filters."""
+        """Title, the active filters and "datos al …" (latest loaded data, last successful run)."""
         sub = self.filters.label() if self.filters else "filtros no válidos"
+        fresh = self.freshness.label() if self.freshness else ""
         return (
             f'<div class="bi-header" style="font-family:sans-serif"><h2 style="color:#1A1A2E;margin:4px 0">'
-            f'{html.escape(self.title)}</h2><div style="color:#6B7280">{html.escape(sub)}</div></div>'
+            f'{html.escape(self.title)}</h2><div style="color:#6B7280">{html.escape(sub)}</div>'
+            f'<div class="bi-freshness" style="color:#6B7280;font-size:13px">{html.escape(fresh)}</div></div>'
         )
 
     def controls(self) -> None:
@@ -95,12 +114,17 @@ class View:
         f = self.filters
         today = date.today()
         tenant = w.Dropdown(
-            description="Inquilino",
+            description="Cliente",
             options=tenant_options(f.tenant if f else self._raw[0]),
             value=f.tenant if f else None,
         )
-        start = w.DatePicker(description="Desde", value=f.date_from if f else today - timedelta(days=29))
-        end = w.DatePicker(description="Hasta", value=f.date_to if f else today)
+        start = w.DatePicker(description="Desde", value=f.date_from if f else today - timedelta(days=30))
+        end = w.DatePicker(description="Hasta", value=f.date_to if f else today - timedelta(days=1))
+        channel = w.Dropdown(
+            description="Canal",
+            options=[("Todos", "all"), ("WhatsApp", "cloudapi"), ("Webchat", "webchat")],
+            value=f.channel if f else "all",
+        )
         preset = w.ToggleButtons(options=list(PRESETS), value=None, description="Rango")
         apply = w.Button(description="Aplicar", button_style="primary", icon="refresh")
         out = w.Output()
@@ -112,7 +136,9 @@ class View:
         def on_apply(_button: object) -> None:
             out.clear_output()
             with out, d.guard("No se pudieron aplicar los filtros"):
-                new = resolve_filters(tenant.value, start.value, end.value, query_string="")
+                new = resolve_filters(
+                    tenant.value, start.value, end.value, query_string="", channel=channel.value
+                )
                 if in_voila():
                     self._reload(new)
                 else:
@@ -123,7 +149,7 @@ class View:
 
         preset.observe(on_preset, names="value")
         apply.on_click(on_apply)
-        display(w.VBox([w.HBox([tenant, start, end]), w.HBox([preset, apply]), out]))
+        display(w.VBox([w.HBox([tenant, start, end, channel]), w.HBox([preset, apply]), out]))
 
     @staticmethod
     def _reload(filters: Filters) -> None:

@@ -6,14 +6,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lib.analysis import display as d
+from lib.analysis import kpis as K
 from lib.analysis.db import read_frames, to_numeric
-from lib.analysis.funnel import ratio
+from lib.analysis.kpis import ratio
 from lib.analysis.params import Filters
 
 COUNTS = ["sent", "delivered", "opened", "clicks"]
 FUNNEL_LABELS = {"sent": "Enviados", "delivered": "Entregados", "opened": "Abiertos", "clicks": "Clicks"}
 WEEKDAYS_ES = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"]
-LEAGUE_MIN_SENT = 100
+LEAGUE_MIN_SENT = K.LEAGUE_MIN_SENT
 
 
 def load(filters: Filters) -> dict[str, pd.DataFrame]:
@@ -30,12 +31,8 @@ def load(filters: Filters) -> dict[str, pd.DataFrame]:
 def rates(frame: pd.DataFrame) -> dict[str, float | None]:
     """Σ/Σ rates of a block of rows: delivery, CTR (÷ sent, Indigitall's), CTR ÷ delivered, open rate."""
     s = frame[COUNTS].sum() if not frame.empty else pd.Series(0, index=COUNTS)
-    return {
-        "delivery_rate": ratio(s["delivered"], s["sent"]),
-        "ctr": ratio(s["clicks"], s["sent"]),
-        "ctr_delivered": ratio(s["clicks"], s["delivered"]),
-        "open_rate": ratio(s["opened"], s["delivered"]),
-    }
+    r = K.push_rates({c: s[c] for c in COUNTS})
+    return {k: r[k] for k in ("delivery_rate", "ctr", "ctr_delivered", "open_rate")}
 
 
 def platform_table(daily: pd.DataFrame) -> pd.DataFrame:
@@ -59,7 +56,7 @@ def platform_table(daily: pd.DataFrame) -> pd.DataFrame:
                 "Apertura %": r["open_rate"],
             }
         )
-    return pd.DataFrame(rows).round(2)
+    return pd.DataFrame(rows)
 
 
 def daily_ctr(daily: pd.DataFrame) -> pd.DataFrame:
@@ -74,13 +71,13 @@ def daily_ctr(daily: pd.DataFrame) -> pd.DataFrame:
 
 def daily_ctr_figure(ctr: pd.DataFrame) -> go.Figure:
     """CTR per day, one line per platform."""
-    title = "CTR diario por plataforma (clicks ÷ enviados)"
+    title = "CTR diario por plataforma (clics ÷ enviados)"
     if ctr.empty:
         return d.empty_figure(title)
     fig = go.Figure()
     for platform, part in ctr.groupby("platform"):
         fig.add_scatter(x=part["date"], y=part["ctr"], name=str(platform), mode="lines")
-    fig.update_yaxes(title="%", rangemode="tozero")
+    fig.update_yaxes(title="%", rangemode="tozero", tickformat=".1%")
     return d.style_figure(fig, title)
 
 
@@ -92,12 +89,18 @@ def funnel_figure(daily: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for platform, part in daily.groupby("platform"):
         tot = part[COUNTS].sum()
+        rates = [None, *[K.push_rates(tot)[k] for k in ("delivery_rate", "open_rate", "ctr")]]
         fig.add_trace(
             go.Funnel(
                 name=str(platform),
                 y=[FUNNEL_LABELS[c] for c in COUNTS],
                 x=[int(tot[c]) for c in COUNTS],
-                textinfo="value+percent initial",
+                text=[
+                    d.format_value(int(tot[c]), "int")
+                    + ("" if r is None else f" · {d.format_value(r, 'pct')}")
+                    for c, r in zip(COUNTS, rates, strict=True)
+                ],  # fmt: skip
+                textinfo="text",
             )
         )
     return d.style_figure(fig, title, height=400)
@@ -153,9 +156,10 @@ def league(campaigns: pd.DataFrame, min_sent: int = LEAGUE_MIN_SENT, top: int = 
     c = campaigns[campaigns["sent"].fillna(0) >= min_sent].copy()
     if c.empty:
         return pd.DataFrame(columns=cols)
-    c["ctr_calc"] = [ratio(k, s) for k, s in zip(c["clicks"], c["sent"], strict=True)]
-    c["delivery_calc"] = [ratio(k, s) for k, s in zip(c["delivered"], c["sent"], strict=True)]
-    c = c.sort_values(["ctr_calc", "sent"], ascending=[False, False]).head(top)
+    ranked = pd.DataFrame(K.league(c.to_dict("records"), min_sent)).head(top)
+    if ranked.empty:
+        return pd.DataFrame(columns=cols)
+    c = ranked.assign(ctr_calc=ranked["ctr"], delivery_calc=ranked["delivery_rate"])
     out = pd.DataFrame(
         {
             "#": range(1, len(c) + 1),
@@ -164,22 +168,22 @@ def league(campaigns: pd.DataFrame, min_sent: int = LEAGUE_MIN_SENT, top: int = 
             "Enviados": c["sent"].astype(int).to_numpy(),
             "Entregados": c["delivered"].fillna(0).astype(int).to_numpy(),
             "Clicks": c["clicks"].fillna(0).astype(int).to_numpy(),
-            "Entrega %": pd.Series(c["delivery_calc"].to_numpy(), dtype=float).round(2).to_numpy(),
-            "CTR %": pd.Series(c["ctr_calc"].to_numpy(), dtype=float).round(2).to_numpy(),
+            "Entrega %": pd.Series(c["delivery_calc"].to_numpy(), dtype=float).to_numpy(),
+            "CTR %": pd.Series(c["ctr_calc"].to_numpy(), dtype=float).to_numpy(),
         }
     )
     return out
 
 
-def kpis(daily: pd.DataFrame, campaigns: pd.DataFrame) -> dict[str, tuple[object, str]]:
-    """Headline numbers."""
-    r = rates(daily)
+def kpis(filters: Filters, campaigns: pd.DataFrame | None = None) -> dict[str, tuple[object, str]]:
+    """Headline numbers from the one KPI source (as on the Campaigns page)."""
+    t = K.push_totals(K.analysis_fetch(filters.tenant), filters.window)
     return {
-        "Push enviados": (daily["sent"].sum() if not daily.empty else 0, "int"),
-        "Entrega": (r["delivery_rate"], "pct"),
-        "CTR (÷ enviados)": (r["ctr"], "pct"),
-        "Apertura": (r["open_rate"], "pct"),
-        "Campañas": (len(campaigns), "int"),
+        "Push enviados": (t["sent"], "push_sent"),
+        "Entrega": (t["delivery_rate"], "push_delivery"),
+        "CTR (÷ enviados)": (t["ctr"], "push_ctr"),
+        "Apertura": (t["open_rate"], "push_open"),
+        "Campañas": (0 if campaigns is None else len(campaigns), "int"),
     }
 
 
@@ -187,7 +191,7 @@ def report(filters: Filters) -> None:
     """Render the whole view."""
     frames = load(filters)
     daily, heat, campaigns = frames["push_daily"], frames["push_heatmap"], frames["push_campaigns"]
-    d.show_kpis(kpis(daily, campaigns))
+    d.show_kpis(kpis(filters, campaigns))
     d.show_figure(daily_ctr_figure(daily_ctr(daily)))
     d.show_figure(funnel_figure(daily))
     d.show_table(platform_table(daily), caption="Por plataforma")
@@ -195,5 +199,5 @@ def report(filters: Filters) -> None:
     d.show_figure(heatmap_figure(grid))
     best = best_send_time(grid)
     if best:
-        d.show_note(f"Mejor franja: {best[0]} {best[1]:02d}:00 (CTR {best[2]:.2f})")
+        d.show_note(f"Mejor franja: {best[0]} {best[1]:02d}:00 (CTR {d.format_value(best[2], 'float')} %)")
     d.show_table(league(campaigns), caption=f"Liga de campañas (≥ {LEAGUE_MIN_SENT} enviados)")

@@ -17,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from lib.api import endpoints as ep
+from lib.api.body import count_csv_records, parse_json_body
 from lib.api.errors import (
     ApiError,
     ResponseFormatError,
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-Expect = Literal["json", "csv", "bytes"]
+Expect = Literal["json", "csv", "csv-text", "bytes"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=60.0)
 
@@ -68,6 +69,7 @@ class ApiResponse:
     content: bytes
     calls: list[CallRecord]
     csv: HistoryCsv | None = None
+    records: int | None = None  # CSV records of a page kept as text (expect="csv-text")
     _json: Any = field(default=None, repr=False)
 
     @property
@@ -79,7 +81,7 @@ class ApiResponse:
     def json(self) -> Any:
         """The parsed JSON body (the whole envelope)."""
         if self._json is None:
-            self._json = json.loads(self.content)
+            self._json = parse_json_body(self.content)
         return self._json
 
     @property
@@ -103,7 +105,9 @@ class ApiResponse:
     @property
     def size(self) -> int:
         """Rows on this page (CSV rows or list items)."""
-        return len(self.csv) if self.csv is not None else len(self.items)
+        if self.csv is not None:
+            return len(self.csv)
+        return self.records if self.records is not None else len(self.items)
 
 
 class IndigitallClient:
@@ -207,6 +211,7 @@ class IndigitallClient:
                     content=response.content if response is not None else b"",
                     calls=calls,
                     csv=parsed if isinstance(parsed, HistoryCsv) else None,
+                    records=parsed if expect == "csv-text" else None,
                     _json=parsed if expect == "json" else None,
                 )
             if isinstance(exc, ApiError):  # e.g. CsvFormatError: not retried
@@ -249,7 +254,7 @@ class IndigitallClient:
             with self._slots:
                 response = self._http.get(path, params=query, auth=self._auth if auth else None)
             if 200 <= response.status_code < 300:
-                parsed = self._parse(endpoint, response.content, expect)
+                parsed = self._parse(endpoint, response.content, expect, query.get("limit"))
         except httpx.HTTPError as e:  # transport failures: connect, read, timeout, cut body
             exc = e
         except (TruncatedBody, ApiError) as e:
@@ -276,14 +281,16 @@ class IndigitallClient:
         return response, exc, parsed, record
 
     @staticmethod
-    def _parse(endpoint: str, content: bytes, expect: Expect) -> Any:
+    def _parse(endpoint: str, content: bytes, expect: Expect, limit: str | None = None) -> Any:
         if expect == "csv":
             return parse_history_csv(content, endpoint=endpoint)
+        if expect == "csv-text":  # kept as sent; only the records are counted (the paging needs them)
+            return count_csv_records(content, at_least=int(limit) if limit else None)
         if expect == "bytes":
             return content
         try:
-            return json.loads(content)
-        except (ValueError, UnicodeDecodeError) as e:
+            return parse_json_body(content)
+        except ValueError as e:
             raise TruncatedBody(f"invalid JSON body ({len(content)} bytes): {e}") from None
 
     def _final_error(
@@ -449,12 +456,21 @@ class IndigitallClient:
         return iter_cursor(fetch, limit=size, ids_of=ids_of, start=last_id, endpoint=ep.CONTACTS)
 
     def history_csv(
-        self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None
+        self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None, parse: bool = True
     ) -> Iterator[ApiResponse]:
-        """Every CSV page of one ≤7-day window of `/v1/chat/history/csv` (each with `.csv` parsed)."""
+        """Every CSV page of one ≤7-day window of `/v1/chat/history/csv`: each with `.csv` parsed, or
+        (`parse=False`) kept as sent with `.records` counted."""
         size = min(100_000, limit or self.config.history_limit)
         params = {"applicationId": app_id, "dateFrom": date_from, "dateTo": date_to}
-        return self.iter_paged(ep.HISTORY_CSV, params=params, limit=size, expect="csv")
+        return self.iter_paged(
+            ep.HISTORY_CSV, params=params, limit=size, expect="csv" if parse else "csv-text"
+        )
+
+    def history_pages(
+        self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None
+    ) -> Iterator[ApiResponse]:
+        """`history_csv(..., parse=False)`: the pages as sent, rows not parsed."""
+        return self.history_csv(app_id, date_from, date_to, limit=limit, parse=False)
 
     def agent_conversations(
         self, app_id: str, date_from: date, date_to: date, *, limit: int | None = None

@@ -19,12 +19,19 @@ An entity names the table its endpoint feeds; endpoints that feed none share the
 subject (`chat_stats`, `push_stats`, `sms_stats`), one row merged over them (see `merged_state_rows`).
 
 `last_cursor` is the ISO date through which the data are complete (dated entities; never past
-the sync's start date), the run date for snapshots, or the last contact id.
+the sync's start date; the tenant's local date for messages and chat_conversations), the run date
+for snapshots, or the last contact id.
+
+Raw v2 (issue 16): dates are the tenant's local days (history and agent sessions are fetched for
+the UTC dates covering them); windows are aligned so a re-read asks what was asked before, and an
+identical response is logged (`repeated`) instead of stored; history pages keep their CSV text
+(a day still filling as a line delta); `public.data_coverage` records the complete local days;
+values JSONB cannot hold are escaped losslessly (`lib.extract.escape`).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from lib.api import IndigitallClient
 from lib.extract.applications import ApplicationsExtractor
@@ -60,15 +67,18 @@ def run_extractor(
     mode: str = "incremental",
     client: IndigitallClient | None = None,
     options: ExtractOptions | None = None,
+    now: datetime | None = None,
 ) -> StepResult:
-    """Run one extractor by name (see `EXTRACTORS`) and return its StepResult."""
+    """Run one extractor by name (see `EXTRACTORS`) and return its StepResult.
+
+    `date_from`/`date_to` are the tenant's local days; `now` (UTC) overrides the clock for tests."""
     try:
         cls = EXTRACTOR_CLASSES[name]
     except KeyError:
         raise ValueError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}") from None
     return cls().run(
         tenant_id=tenant_id, application_id=application_id, date_from=date_from, date_to=date_to,
-        run_id=run_id, mode=mode, client=client, options=options,
+        run_id=run_id, mode=mode, client=client, options=options, now=now,
     )  # fmt: skip
 
 

@@ -65,9 +65,11 @@ class Extractor:
         mode: str = "incremental",
         client: IndigitallClient | None = None,
         options: ExtractOptions | None = None,
-        today: date | None = None,
+        now: datetime | None = None,
     ) -> StepResult:
-        """Extract this tenant's data into raw.*; required failures become errors, optional ones warnings."""
+        """Extract this tenant's data into raw.*; required failures become errors, optional ones warnings.
+
+        Dates are the tenant's local days; `now` (UTC) overrides the clock (tests, benchmarks)."""
         started = time.perf_counter()
         tenant = get_tenant(tenant_id)
         result = StepResult(step=f"extract_{self.name}", tenant_id=tenant.id)
@@ -100,7 +102,7 @@ class Extractor:
                     mode=mode,
                     date_from=start,
                     date_to=end,
-                    today=today,
+                    now=now,
                 )
         finally:
             if own_client:

@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def fetch_history(client: IndigitallClient, task: Task, options: ExtractOptions) -> Iterator[ApiResponse]:
-    """Every CSV page of one 7-day window."""
+    """Every CSV page of one ≤7-day window: kept as sent (v2), or parsed into rows (v1)."""
     assert task.window is not None
-    yield from client.history_csv(task.app_id, *task.window, limit=options.history_page_limit)
+    pages = client.history_pages if options.history_format == 2 else client.history_csv
+    yield from pages(task.app_id, *task.window, limit=options.history_page_limit)
 
 
 def fetch_conversations(
@@ -56,10 +57,12 @@ class ChatExtractor(Extractor):
     def specs(self, options: ExtractOptions) -> list[EntitySpec]:
         return [
             EntitySpec("messages", "raw_chat_stats", endpoints.HISTORY_CSV, fetch_history,
-                       required=True, kind="dated", window_days=HISTORY_WINDOW_DAYS, weight=10),
+                       required=True, kind="dated", window_days=HISTORY_WINDOW_DAYS, weight=10,
+                       local_days=True, split_recent=True, coverage=True),
             EntitySpec("chat_conversations", "raw_chat_stats", endpoints.AGENT_CONVERSATIONS,
                        fetch_conversations, required=True, kind="dated",
-                       window_days=CONVERSATIONS_WINDOW_DAYS, weight=5),
+                       window_days=CONVERSATIONS_WINDOW_DAYS, weight=5,
+                       local_days=True, split_recent=True, coverage=True),
             EntitySpec("chat_channels", "raw_chat_stats", endpoints.CHAT_CHANNEL, _single("channel")),
             EntitySpec("chat_agent_status", "raw_chat_stats", endpoints.AGENT_STATUS, _single("status"), entity="chat_stats"),
             EntitySpec("chat_config", "raw_chat_stats", endpoints.CHAT_CONFIGURATION, _single("configuration"), entity="chat_stats"),

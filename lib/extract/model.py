@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from lib.api import ApiError, ApiResponse, CallRecord
+from lib.api.body import csv_header, decode_body
+from lib.extract.escape import MARK, escape_value, storable_json, storable_text
 
 if TYPE_CHECKING:
     from lib.api import IndigitallClient
@@ -35,6 +38,14 @@ class EntitySpec:
     `kind`: dated (date windows of `window_days`, None = the whole range at once), snapshot (no
     dates, fetched whole each run) or cursor (contacts' lastId). `rule="trailing"` always fetches
     the last `heatmap_days` (an aggregate over a period, e.g. pushHeatmap).
+
+    `local_days`: the API filters by the UTC date of a timestamp (history, agent sessions) while the
+    data are read by the tenant's local date: the range is in local days and the UTC dates fetched
+    cover them whole (one extra UTC day on the side the zone needs). `split_recent`: incremental runs
+    fetch the recent days (the lookback) one day per window, so a re-read of a day that did not change
+    is recognised (`response_sha256`) and not stored again, and the day still filling is stored as a
+    line delta against its previous read (lib.extract.delta).
+    `coverage`: the entity's complete local days are recorded in `public.data_coverage`.
     """
 
     name: str
@@ -47,6 +58,9 @@ class EntitySpec:
     rule: RangeRule = "incremental"
     weight: int = 1
     entity: str | None = None  # the sync_state row, when several endpoints share one (default: name)
+    local_days: bool = False
+    split_recent: bool = False
+    coverage: bool = False
 
     def __post_init__(self) -> None:
         if self.raw_table not in RAW_TABLES:
@@ -93,15 +107,21 @@ class Outcome:
     records: int = 0
     error: str | None = None
     last_id: int | None = None
+    sha256: str | None = None  # of the response bytes as sent
+    escaped: int = 0  # values escaped to fit JSONB (see lib.extract.escape)
+    repeat_of: int | None = None  # set by the writer: the raw row this identical response repeats
+    page: dict[str, Any] | None = None  # a v2 history page's fields (the writer may store it as a delta)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.source_data is not None
+        return self.error is None and (self.source_data is not None or self.page is not None)
 
     @property
     def bytes(self) -> int:
-        return len(self.source_data) if self.source_data else 0
+        if self.source_data is not None:
+            return len(self.source_data)
+        return len(self.page["text"]) if self.page else 0
 
 
 @dataclass(frozen=True)
@@ -112,15 +132,39 @@ class TaskDone:
     ok: bool
 
 
+def history_source(response: ApiResponse) -> tuple[str | None, int, dict[str, Any] | None]:
+    """(source_data JSON, escaped values, the v2 page's fields) of a history CSV page.
+
+    v2 (`records` set: the page kept as text) is `{"format":"csv","version":2,"header":[…],"records":N,
+    "text":"<the page as sent>","page":P,"limit":L}`, built by PostgreSQL from the fields (no JSON
+    encoding here, no JSON parse there: source_data None); v1 (`csv` parsed) is the rows as objects.
+    """
+    page = int(response.params.get("page", 0))
+    limit = int(response.params.get("limit", 0))
+    if response.csv is None:
+        text, escaped = storable_text(response.content)
+        header = [escape_value(h) for h in csv_header(decode_body(response.content[:65536])[0])]
+        doc = {"format": "csv", "version": 2, "header": header, "records": response.records or 0,
+               "text": text, "page": page, "limit": limit}  # fmt: skip
+        return None, int(escaped), doc
+    parsed = response.csv
+    if b"\x00" in response.content or MARK.encode() in response.content:
+        rows = [{k: escape_value(v) if v else v for k, v in r.items()} for r in parsed.rows]
+        escaped = sum(v is not o for r, rr in zip(rows, parsed.rows, strict=True) for v, o in
+                      zip(r.values(), rr.values(), strict=True))  # fmt: skip
+        parsed = type(parsed)(parsed.header, rows, parsed.extra_columns)
+        return parsed.to_source_json(page, limit), escaped, None
+    return parsed.to_source_json(page, limit), 0, None
+
+
 def success(task: Task, response: ApiResponse) -> Outcome:
     """The outcome of a successful call, with `source_data` in the contracts' format."""
-    if response.csv is not None:
-        page = int(response.params.get("page", 0))
-        limit = int(response.params.get("limit", 0))
-        source = response.csv.to_source_json(page, limit)
-        records = len(response.csv)
+    page_doc = None
+    if response.csv is not None or response.records is not None:
+        source, escaped, page_doc = history_source(response)
+        records = response.size
     else:
-        source = response.text
+        source, escaped = storable_json(response.content)
         data = response.data
         records = response.size if isinstance(data, list | dict) and response.items else (1 if data else 0)
     last_id = None
@@ -135,6 +179,9 @@ def success(task: Task, response: ApiResponse) -> Outcome:
         source_data=source,
         records=records,
         last_id=last_id,
+        sha256=hashlib.sha256(response.content).hexdigest(),
+        escaped=escaped,
+        page=page_doc,
     )
 
 

@@ -1,5 +1,5 @@
 """Extraction tunables (env overrides: EXTRACT_LOOKBACK_DAYS, EXTRACT_BACKFILL_DAYS, EXTRACT_CONCURRENCY,
-EXTRACT_DB_WRITERS, EXTRACT_CONTACTS_SWEEP_HOURS)."""
+EXTRACT_DB_WRITERS, EXTRACT_CONTACTS_SWEEP_HOURS, EXTRACT_HISTORY_FORMAT)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ class ExtractOptions:
     # again (~1.2K contacts = 2 calls). 0 = every run sweeps.
     contacts_sweep_hours: int = 24
     optional_max_attempts: int = 1  # email/in-app: known to fail upstream, no point retrying
+    # Raw format of history CSV pages: 2 keeps each page's text as sent (docs/contracts.md); 1 is the
+    # earlier rows-as-objects form (kept for comparison; the transforms read both).
+    history_format: int = 2
 
     @classmethod
     def from_env(cls) -> ExtractOptions:
@@ -43,4 +46,9 @@ class ExtractOptions:
             concurrency=_env_int("EXTRACT_CONCURRENCY", cls.concurrency),
             db_writers=_env_int("EXTRACT_DB_WRITERS", cls.db_writers),
             contacts_sweep_hours=_env_int("EXTRACT_CONTACTS_SWEEP_HOURS", cls.contacts_sweep_hours),
+            history_format=_env_int("EXTRACT_HISTORY_FORMAT", cls.history_format),
         )
+
+    def __post_init__(self) -> None:
+        if self.history_format not in (1, 2):
+            raise ValueError(f"history_format must be 1 or 2, not {self.history_format!r}")

@@ -36,7 +36,7 @@ class PushExtractor(Extractor):
     def specs(self, options: ExtractOptions) -> list[EntitySpec]:
         return [
             EntitySpec("toques_daily", "raw_push_stats", endpoints.DATE_STATS, fetch_date_stats, required=True,
-                       kind="dated", window_days=options.date_stats_window_days, weight=2),
+                       kind="dated", window_days=options.date_stats_window_days, weight=2, coverage=True),
             EntitySpec("toques_heatmap", "raw_push_stats", endpoints.PUSH_HEATMAP, fetch_heatmap,
                        kind="dated", rule="trailing"),
             EntitySpec("device_stats", "raw_push_stats", endpoints.DEVICE_STATS, fetch_devices,

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lib.api import IndigitallClient
 from lib.config import TenantConfig
 from lib.extract.model import EntitySpec, Outcome, Task, TaskDone, failure, success
 from lib.extract.options import ExtractOptions
 from lib.extract.state import EntityRun, merged_state_rows
+from lib.extract.windows import clock_now
 from lib.extract.writer import last_sweeps, read_states, write_batch, write_states
 from lib.steps import StepResult
 
@@ -49,11 +52,11 @@ def _drain(out: queue.Queue, max_bytes: int) -> list[Outcome | TaskDone]:
 
 
 def sweep_due(
-    tenant_id: str, spec: EntitySpec, app_ids: list[str], options: ExtractOptions
+    tenant_id: str, spec: EntitySpec, app_ids: list[str], options: ExtractOptions, now: datetime | None = None
 ) -> frozenset[str]:
     """Applications whose cursor entity has not been read from the start for `contacts_sweep_hours`."""
     swept = last_sweeps(tenant_id, spec.raw_table, spec.endpoint, "lastId")
-    due = datetime.now(UTC) - timedelta(hours=options.contacts_sweep_hours)
+    due = (now or clock_now()) - timedelta(hours=options.contacts_sweep_hours)
     return frozenset(app for app in app_ids if app not in swept or swept[app] <= due)
 
 
@@ -81,15 +84,22 @@ def run_specs(
     mode: str,
     date_from: date | None,
     date_to: date | None,
-    today: date | None = None,
+    now: datetime | None = None,
 ) -> dict[str, EntityRun]:
-    """Fetch and store every entity of `specs`; fills `result` (calls, rows, errors, warnings, metrics)."""
-    today = today or datetime.now(UTC).date()
+    """Fetch and store every entity of `specs`; fills `result` (calls, rows, errors, warnings, metrics).
+
+    `now` (UTC; default `lib.clock.now()` when it exists, else the system clock) fixes "today": the
+    tenant's local date for local-day entities, the UTC date for the others.
+    """
+    now = now or clock_now()
+    tz = ZoneInfo(tenant.timezone)
     old = read_states(tenant.id, list(dict.fromkeys(s.state_entity for s in specs)))
     runs: dict[str, EntityRun] = {}
     for spec in specs:
-        run = EntityRun(spec, (old.get(spec.state_entity) or {}).get("last_cursor"), today)
-        sweep = sweep_due(tenant.id, spec, app_ids, options) if spec.kind == "cursor" else frozenset()
+        today = now.astimezone(tz).date() if spec.local_days else now.astimezone(UTC).date()
+        cursor = (old.get(spec.state_entity) or {}).get("last_cursor")
+        run = EntityRun(spec, cursor, today, now=now, tz=tz)
+        sweep = sweep_due(tenant.id, spec, app_ids, options, now) if spec.kind == "cursor" else frozenset()
         run.plan(app_ids, options, date_from=date_from, date_to=date_to, mode=mode, sweep=sweep)
         runs[spec.name] = run
     active = [r for r in runs.values() if r.tasks]
@@ -104,15 +114,23 @@ def run_specs(
     stats = {"batches": 0, "write_s": 0.0}
     inflight: deque[Future[None]] = deque()
     clock = _Stamp()
+    counted = threading.Lock()
 
     def write(
-        outcomes: list[Outcome], state_rows: list[dict[str, Any]], previous: Future[None] | None
+        outcomes: list[Outcome],
+        state_rows: list[dict[str, Any]],
+        coverage: list[dict[str, Any]],
+        previous: Future[None] | None,
     ) -> None:
         t0 = time.perf_counter()
         # The heavy part (raw JSONB) runs in parallel; commits keep the batch order (see write_batch).
         wait = previous.result if previous is not None else None
-        write_batch(tenant.id, run_id, outcomes, state_rows, before_states=wait)
-        stats["write_s"] += time.perf_counter() - t0
+        write_batch(tenant.id, run_id, outcomes, state_rows, before_states=wait, coverage=coverage)
+        with counted:
+            for o in outcomes:
+                if o.repeat_of is not None:
+                    runs[o.task.spec.name].repeated += 1
+            stats["write_s"] += time.perf_counter() - t0
 
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="extract")
     writers = ThreadPoolExecutor(max_workers=max(1, options.db_writers), thread_name_prefix="extract-db")
@@ -137,10 +155,15 @@ def run_specs(
             state_rows = [
                 {**row, "updated_at": stamp} for row in merged_state_rows(tenant.id, active, touched)
             ]
+            coverage = [
+                {**row, "updated_at": stamp}
+                for r in dirty.values()
+                if (row := r.coverage_row(tenant.id)) is not None
+            ]
             while len(inflight) >= max(1, options.db_writers):
                 inflight.popleft().result()
             previous = inflight[-1] if inflight else None
-            inflight.append(writers.submit(write, outcomes, state_rows, previous))
+            inflight.append(writers.submit(write, outcomes, state_rows, coverage, previous))
             stats["batches"] += 1
         while inflight:
             inflight.popleft().result()
@@ -169,6 +192,7 @@ def _summarise(result: StepResult, runs: dict[str, EntityRun], *, batches: int, 
             "calls": run.calls,
             "records": run.records,
             "raw_rows": run.raw_rows,
+            "repeated": run.repeated,
             "bytes": run.bytes,
             "range": [str(d) for d in run.range] if run.range else None,
             "cursor": run.cursor(),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from lib.api import date_windows
 from lib.extract.model import EntitySpec, Outcome, Task, Window, trailing_window
 from lib.extract.options import ExtractOptions
+from lib.extract.windows import aligned_windows, day_windows, last_local_day_within, local_day_start, utc_span
 
 
 def parse_date_cursor(value: str | None) -> date | None:
@@ -53,23 +53,41 @@ def resolve_range(
 
 @dataclass
 class EntityRun:
-    """The running state of one entity; `state_row()` is what goes into `public.sync_state`."""
+    """The running state of one entity; `state_row()` is what goes into `public.sync_state`.
+
+    `today` is the entity's current date: the tenant's local date for `local_days` entities (whose
+    `range` is then in local days and `span` the UTC dates fetched), else the UTC date. `now` is the
+    run's start (UTC), `tz` the tenant's zone.
+    """
 
     spec: EntitySpec
     old_cursor: str | None
     today: date
+    now: datetime | None = None
+    tz: tzinfo = UTC
     range: Window | None = None
+    span: Window | None = None
     tasks: list[Task] = field(default_factory=list)
     pending: int = 0
     calls: int = 0
     records: int = 0
-    raw_rows: int = 0
+    responses: int = 0
+    repeated: int = 0  # identical re-reads, logged but not stored again (set by the writer)
     bytes: int = 0
     errors: list[str] = field(default_factory=list)
     done: set[tuple[str, Window | None]] = field(default_factory=set)
     failed: set[tuple[str, Window | None]] = field(default_factory=set)
     last_id: int | None = None
     finished_at: datetime | None = None
+
+    @property
+    def raw_rows(self) -> int:
+        """Responses stored in raw (identical re-reads excluded)."""
+        return self.responses - self.repeated
+
+    @property
+    def started(self) -> datetime:
+        return self.now or datetime.combine(self.today, time(), UTC)
 
     def plan(
         self,
@@ -95,8 +113,14 @@ class EntityRun:
             )
             if self.range is None:
                 return
-            days = spec.window_days or (self.range[1] - self.range[0]).days + 1
-            windows = date_windows(self.range[0], self.range[1], days)
+            self.span = self.range
+            if spec.local_days:  # whole local days; never a UTC date that has not begun
+                lo, hi = utc_span(*self.range, self.tz)
+                self.span = (lo, min(hi, self.started.astimezone(UTC).date()))
+                if self.span[0] > self.span[1]:
+                    self.range = self.span = None
+                    return
+            windows = self._windows(options, mode=mode, explicit=date_from is not None)
             self.tasks = [Task(spec, app, w, primary=app == app_ids[0]) for w in windows for app in app_ids]
         elif spec.kind == "cursor":
             resume = mode == "incremental" and date_from is None and (self.old_cursor or "").isdigit()
@@ -109,13 +133,27 @@ class EntityRun:
             self.tasks = [Task(spec, app, primary=app == app_ids[0]) for app in app_ids]
         self.pending = len(self.tasks)
 
+    def _windows(self, options: ExtractOptions, *, mode: str, explicit: bool) -> list[Window]:
+        """Aligned blocks of `window_days`; in incremental runs the recent days one window per day."""
+        assert self.span is not None
+        lo, hi = self.span
+        days = self.spec.window_days
+        if days is None:
+            return [self.span]
+        resuming = mode == "incremental" and not explicit and parse_date_cursor(self.old_cursor) is not None
+        recent = hi + timedelta(days=1)
+        if self.spec.split_recent and resuming:
+            today_utc = self.started.astimezone(UTC).date()
+            recent = max(lo, today_utc - timedelta(days=options.lookback_days + 1))
+        return aligned_windows(lo, min(hi, recent - timedelta(days=1)), days) + day_windows(recent, hi)
+
     # ------------------------------------------------------------- progress
     def record(self, outcome: Outcome) -> None:
         """Account for one finished call."""
         self.calls += len(outcome.calls)
         if outcome.ok:
             self.records += outcome.records
-            self.raw_rows += 1
+            self.responses += 1
             self.bytes += outcome.bytes
             if outcome.last_id is not None:
                 self.last_id = max(self.last_id or 0, outcome.last_id)
@@ -155,13 +193,53 @@ class EntityRun:
         if self.spec.rule == "trailing":
             reached = self.range[1] if self.pending == 0 and not self.failed else None
         else:
-            reached = self._contiguous_end()
+            reached = self._range_day(self._contiguous_end())
         if reached is None:
             return self.old_cursor
         reached = min(reached, self.today)
         if old is not None and (self.range[0] > old + timedelta(days=1) or reached <= old):
             return self.old_cursor  # a detached backfill, or no progress beyond the old cursor
         return reached.isoformat()
+
+    def _range_day(self, fetched: date | None) -> date | None:
+        """The last day of the range whose data are all fetched, given the fetched span's end."""
+        if fetched is None or self.range is None or self.span is None:
+            return None
+        if fetched >= self.span[1]:
+            return self.range[1]
+        if not self.spec.local_days:
+            return fetched
+        day = self.range[1]
+        while day >= self.range[0] and utc_span(day, day, self.tz)[1] > fetched:
+            day -= timedelta(days=1)
+        return day if day >= self.range[0] else None
+
+    def coverage_row(self, tenant_id: str) -> dict[str, Any] | None:
+        """`public.data_coverage` of this run: the complete local days fetched so far, and through when.
+
+        A local day is complete when every UTC date it spans was fetched (contiguously from the range
+        start) after the day had ended; the run's last day is partial while it has not ended.
+        """
+        if not self.spec.coverage or self.range is None or self.span is None or not self.tasks:
+            return None
+        fetched = self._contiguous_end()
+        if fetched is None:
+            return None
+        if self.spec.local_days:
+            through = datetime.combine(fetched + timedelta(days=1), time(), UTC)
+        else:
+            through = local_day_start(self._range_day(fetched) + timedelta(days=1), self.tz)
+        loaded = min(self.started, through)
+        last = last_local_day_within(
+            self.range[0], self._range_day(fetched) or self.range[0], loaded, self.tz
+        )
+        return {
+            "tenant_id": tenant_id,
+            "entity": self.spec.state_entity,
+            "complete_from": self.range[0] if last is not None else None,
+            "complete_to": last,
+            "loaded_through": loaded,
+        }
 
     def _contiguous_end(self) -> date | None:
         by_app: dict[str, list[Window]] = {}

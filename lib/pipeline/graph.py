@@ -34,8 +34,8 @@ TRANSFORM_SOURCES: dict[str, tuple[str, ...]] = {
     "chat_channels": ("chat",),
 }
 
-KINDS = ("extract", "transform", "post", "dbt")
-MODES = ("full", "transform-only")
+KINDS = ("extract", "transform", "post", "dbt", "report")
+MODES = ("full", "transform-only", "report")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Step:
     @property
     def notebook(self) -> Path:
         """The committed notebook, relative to the project root."""
-        folder = "extract" if self.kind == "extract" else "transform"
+        folder = {"extract": "extract", "report": "reports"}.get(self.kind, "transform")
         name = self.id if self.kind == "dbt" else self.name  # 90_dbt_build beside the transforms
         return Path("notebooks") / folder / f"{self.seq:02d}_{name}.ipynb"
 
@@ -123,6 +123,8 @@ def plan(
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    if mode == "report":  # the weekly report alone (lib.report; issue 19)
+        return [REPORT_STEP]
     pool = list(steps) if steps is not None else all_steps()
     if mode == "transform-only":
         pool = [s for s in pool if s.kind != "extract"]
@@ -136,6 +138,9 @@ def plan(
     else:
         chosen = pool
     return restrict(chosen)
+
+
+REPORT_STEP = Step(95, "report", "weekly")
 
 
 def restrict(chosen: Iterable[Step]) -> list[Step]:

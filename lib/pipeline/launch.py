@@ -1,4 +1,9 @@
-"""Start a pipeline run from another process (the HTTP API): a detached `python -m lib run`."""
+"""Start a pipeline run from another process (the HTTP API): a detached `python -m lib run`.
+
+One launch per tenant even when triggers arrive together: the check (run lock, queued/running rows)
+and the insert of the queued row happen in one transaction holding a per-tenant advisory lock, so a
+second launch waits for the first to commit, then sees its queued row and gets RunLocked.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from sqlalchemy import text
+
 from lib.config import PROJECT_ROOT, get_settings, get_tenant
+from lib.db import tenant_tx
 from lib.pipeline import archive, ledger
-from lib.pipeline.lock import RunLocked, is_locked
+from lib.pipeline.lock import RunLocked, is_locked, lock_key
 from lib.pipeline.runner import new_run_id
 
 QUEUED_GRACE_S = 120
+LAUNCH_LOCK_CLASS = 0x0B1_0002  # "bi pipeline launch" (the run lock itself is lock.LOCK_CLASS)
 
 
 def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> str:
@@ -20,22 +29,28 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
 
     `params` may hold date_from, date_to, full_refresh, from_step, only (the `bi run` options).
     """
-    if mode not in ("full", "transform-only"):
-        raise ValueError(f"mode must be full or transform-only, got {mode!r}")
+    if mode not in ("full", "transform-only", "report"):
+        raise ValueError(f"mode must be full, transform-only or report, got {mode!r}")
     tenant = get_tenant(tenant_id)
-    if is_locked(tenant.id):
-        raise RunLocked(tenant.id, "its run lock is held")
-    now = datetime.now(UTC)
-    for run in ledger.active_runs(tenant.id):
-        created = datetime.fromisoformat(run["created_at"])
-        if run["status"] == "queued" and (now - created).total_seconds() < QUEUED_GRACE_S:
-            raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
-    run_id = new_run_id(now)
-    folder = archive.run_dir(get_settings().runs_path, now, run_id)
-    ledger.queue_run(
-        run_id, tenant.id, mode, archive_dir=str(folder), lib_version=archive.lib_version(),
-        params={"mode": mode, "tenant": tenant.id, **{k: v for k, v in params.items() if v is not None}},
-    )  # fmt: skip
+    with tenant_tx(tenant.id, "app") as conn:
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:c, :k)"),
+            {"c": LAUNCH_LOCK_CLASS, "k": lock_key(tenant.id)[1]},
+        )  # held until this transaction commits the queued row (or fails)
+        if is_locked(tenant.id):
+            raise RunLocked(tenant.id, "its run lock is held")
+        now = datetime.now(UTC)
+        for run in ledger.active_runs(tenant.id, conn=conn):
+            created = datetime.fromisoformat(run["created_at"])
+            if run["status"] == "queued" and (now - created).total_seconds() < QUEUED_GRACE_S:
+                raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
+        run_id = new_run_id(now)
+        folder = archive.run_dir(get_settings().runs_path, now, run_id)
+        ledger.queue_run(
+            run_id, tenant.id, mode, archive_dir=str(folder), lib_version=archive.lib_version(),
+            params={"mode": mode, "tenant": tenant.id, **{k: v for k, v in params.items() if v is not None}},
+            conn=conn,
+        )  # fmt: skip
     argv = [sys.executable, "-m", "lib", "run", "--run-id", run_id, "--mode", mode, "--tenant", tenant.id,
             "--no-progress"]  # fmt: skip
     for key in ("date_from", "date_to", "from_step", "only"):

@@ -8,11 +8,12 @@ run as the app login through the narrow functions of migration 052 (`queue_run`,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from lib.config import ConfigError, load_tenants
 from lib.db import tenant_tx
@@ -39,6 +40,16 @@ def _row(mapping: Any) -> dict[str, Any]:
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
+
+
+@contextmanager
+def _tx(tenant_id: str, role: str, conn: Connection | None) -> Iterator[Connection]:
+    """The caller's transaction when given (launch's check-and-insert), else a new one."""
+    if conn is not None:
+        yield conn
+    else:
+        with tenant_tx(tenant_id, role) as own:  # type: ignore[arg-type]
+            yield own
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -75,9 +86,10 @@ def queue_run(
     params: dict[str, Any],
     archive_dir: str,
     lib_version: str | None,
+    conn: Connection | None = None,
 ) -> bool:
     """Insert a `queued` run as the app login (the pipeline API); False when the run id exists."""
-    with tenant_tx(tenant_id, "app") as conn:
+    with _tx(tenant_id, "app", conn) as conn:
         return bool(
             conn.execute(
                 text("SELECT ops.queue_pipeline_run(:r, :m, CAST(:p AS jsonb), :d, :v)"),
@@ -242,9 +254,9 @@ def list_runs(tenant_id: str | None = None, limit: int = 20) -> list[dict[str, A
     return out[:limit]
 
 
-def active_runs(tenant_id: str) -> list[dict[str, Any]]:
+def active_runs(tenant_id: str, conn: Connection | None = None) -> list[dict[str, Any]]:
     """The tenant's queued/running runs."""
-    with tenant_tx(tenant_id, "app") as conn:
+    with _tx(tenant_id, "app", conn) as conn:
         rows = conn.execute(
             text(
                 f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608

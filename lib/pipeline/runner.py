@@ -98,6 +98,8 @@ def step_parameters(step: Step, tenant: TenantConfig, run_id: str, params: dict[
         p["full_refresh"] = bool(params.get("full_refresh"))
     elif step.kind == "dbt":
         p["select"] = params.get("dbt_select")
+    elif step.kind == "report":
+        p["week"] = params.get("week") or params.get("date_from")
     return p
 
 
@@ -146,8 +148,8 @@ class _Run:
             )
             self.previous_ms = run.get("duration_ms") or 0
         else:
-            if opts.mode not in ("full", "transform-only"):
-                raise UsageError(f"--mode must be full or transform-only, got {opts.mode!r}")
+            if opts.mode not in ("full", "transform-only", "report"):
+                raise UsageError(f"--mode must be full, transform-only or report, got {opts.mode!r}")
             _check_dates(opts.date_from, opts.date_to)
             self.tenant = get_tenant(opts.tenant)
             self.mode = opts.mode
@@ -155,6 +157,10 @@ class _Run:
                 self.steps = plan(opts.mode, from_step=opts.from_step, only=opts.only)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
+            if opts.mode != "report" and not (opts.only or opts.from_step):
+                from lib.report.schedule import add_weekly_report
+
+                self.steps = add_weekly_report(self.steps, self.tenant)  # Mondays: the week's report
             self.started_at = datetime.now(UTC)
             self.run_id = opts.run_id or new_run_id(self.started_at)
             self.params = {

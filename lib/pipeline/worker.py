@@ -131,7 +131,7 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     staged = staging / "notebook.ipynb"
     params = dict(task.parameters)
     params["result_path"] = str(staging / "result.json")
-    if step.kind == "dbt":
+    if step.kind in ("dbt", "report"):  # artifacts archived with the run (run_results.json, the report)
         params["run_dir"] = str(staging / "artifacts")
     out: dict[str, Any] = {"step": step.id, "seq": step.seq, "kind": step.kind, "status": "success",
                            "attempt": task.attempt, "started_at": started.isoformat(), "error_name": None,

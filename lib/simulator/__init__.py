@@ -36,7 +36,8 @@ Public API (stable; other modules and tests code against it)::
           scale=1.0)   # blocking; used by `bi serve simulator`
 
 CLI: `bi serve simulator --port N` calls `serve`; `python -m lib.simulator --help` adds --scale and
-the fault options (--rate-429, --retry-after, --rate-5xx, --latency-ms, --drop-rate).
+the fault options (--rate-429, --retry-after, --rate-5xx, --latency-ms, --drop-rate,
+--bandwidth-mbps, --bad-input).
 
 Keys: `serve(server_key=None)` uses INDIGITALL_SERVER_KEY from `lib.config.get_settings()`;
 `start_in_thread(server_key=None)` does not read settings. With no key configured any non-empty
@@ -62,6 +63,10 @@ Behaviour beyond indigitall_api.md ([ours], documented here):
   `initialAgentSession` equals the session's own id for a first session.
 - CSV timestamps are the JSON ones truncated to the second.
 - SMS stats: span > 99 days -> 403 "Operation forbidden, more 99 days".
+- Contacts' internal ids grow with their createdAt, and a conversation only picks a contact created
+  before it starts (no data before the first contact, 2025-01-01).
+- `FaultConfig(bandwidth_bps=2_000_000)` sends each response at that rate; `bad_input=True` puts
+  NUL, bytes that are not UTF-8, surrogates and untypable timestamps in chosen records (faults.py).
 - Faults (FaultConfig) hit /v1/* and /v2/* except /v1/status; one is drawn per (URL, attempt n)
   from the seed, and never more than `max_consecutive` (2) in a row for one URL, so retries
   succeed. 429 carries `Retry-After` (seconds or HTTP-date); 5xx is 500/502/503; a drop sends the

@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--drop-rate", type=float, default=0.0)
     p.add_argument("--fault-seed", type=int, default=0)
+    p.add_argument("--bandwidth-mbps", type=float, default=0.0, help="MB/s per response (0 = unlimited)")
+    p.add_argument(
+        "--bad-input", action="store_true", help="bad bytes and untypable values in chosen records"
+    )
     a = p.parse_args(argv)
     faults = FaultConfig(
         rate_429=a.rate_429,
@@ -30,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=a.latency_ms,
         drop_rate=a.drop_rate,
         seed=a.fault_seed,
+        bandwidth_bps=int(a.bandwidth_mbps * 1_000_000),
+        bad_input=a.bad_input,
     )
     serve(a.host, a.port, seed=a.seed, faults=faults if faults.active else None, scale=a.scale)
     return 0

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
@@ -306,20 +306,27 @@ class _DayBuilder:
         rng = self.rng
         weekday = self.day.weekday()
         target = round(_DAY_ROWS[weekday] * rng.uniform(0.85, 1.15) * self.ds.scale)
-        while len(self.rows) < target and self.n_msg < self.msg_cap - 200:
+        if self.midnight_ms + 86_400_000 <= self.ds._created_ms[0]:
+            return _Day([], [])  # before the first contact was created
+        misses = 0
+        while len(self.rows) < target and self.n_msg < self.msg_cap - 200 and misses < 10_000:
             if self.n_session >= self.session_cap - 5:
                 break
+            before = len(self.rows)
             u = rng.random() * _HOUR_CUM[-1]
             hour = bisect.bisect_left(_HOUR_CUM, u)
             start = self.midnight_ms + (hour * 3600 + rng.randrange(3600)) * 1000 + rng.randrange(1000)
             self._conversation(start)
+            misses = misses + 1 if len(self.rows) == before else 0
         self.rows.sort(key=lambda r: (r[0], r[1]))
         self.sessions.sort(key=lambda s: (s[0], s[1]["agentSessionId"]))
         return _Day(self.rows, self.sessions)
 
     def _conversation(self, t: int) -> None:
         rng, ds = self.rng, self.ds
-        contact = ds._pick_contact(rng)
+        contact = ds._pick_contact(rng, t)
+        if contact is None:
+            return
         self.n_conv += 1
         conv_id = self.conv_base + self.n_conv
         wants_agent = False
@@ -552,6 +559,7 @@ class Dataset:
         out: list[Contact] = []
         internal = rng.randint(20_000, 90_000)
         agent_ids = [a.agent_id for a in self.agents_list]
+        created_at: list[int] = []
         for _ in range(n):
             internal += rng.randint(1, 7)
             cid = f"573{rng.randint(0, 10**9 - 1):09d}"
@@ -570,6 +578,7 @@ class Dataset:
                     name = f"{name} {rng.choice(texts.NAME_EMOJI)}"
             created = created0 + rng.randrange(300 * 86_400_000)
             updated = created + rng.randrange(200 * 86_400_000)
+            created_at.append(created)
             out.append(
                 Contact(
                     id=internal,
@@ -583,7 +592,17 @@ class Dataset:
                     agent_id=rng.choice(agent_ids) if rng.random() < 0.3 else None,
                 )
             )
-        return out
+        # Internal ids grow with creation: the n-th contact is the n-th created (its updatedAt keeps its
+        # offset). Conversations only pick contacts created before they start (`_pick_contact`).
+        created_at.sort()
+        return [
+            replace(c, created_ms=t, updated_ms=t + (c.updated_ms - c.created_ms))
+            for c, t in zip(out, created_at, strict=True)
+        ]
+
+    @cached_property
+    def _created_ms(self) -> list[int]:
+        return [c.created_ms for c in self.contacts_list]
 
     @cached_property
     def _contact_cum(self) -> list[float]:
@@ -595,10 +614,15 @@ class Dataset:
             cum.append(total)
         return cum
 
-    def _pick_contact(self, rng: random.Random) -> Contact:
+    def _pick_contact(self, rng: random.Random, at_ms: int) -> Contact | None:
+        """A contact by weight among those created by `at_ms` (None before the first was created)."""
         cum = self._contact_cum
-        i = bisect.bisect_left(cum, rng.random() * cum[-1])
-        return self.contacts_list[min(i, len(cum) - 1)]
+        k = bisect.bisect_right(self._created_ms, at_ms)
+        u = rng.random()
+        if k == 0:
+            return None
+        i = bisect.bisect_left(cum, u * cum[k - 1])
+        return self.contacts_list[min(i, k - 1)]
 
     # -- generated days -------------------------------------------------------------------------
     def _local_day(self, day: date) -> _Day:

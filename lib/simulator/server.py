@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from lib.simulator.data import Dataset
-from lib.simulator.faults import FaultConfig, FaultInjector
+from lib.simulator.faults import FaultConfig, FaultInjector, corrupt
 from lib.simulator.routes import Response, Router, SimTenant, dump, error_response
 
 log = logging.getLogger("lib.simulator")
@@ -139,6 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             resp = error_response(status_override, _5XX_MESSAGES[status_override])
         else:
             resp = srv.router.handle(method, path, query, self.headers.get("Authorization"))
+            if srv.faults is not None and srv.faults.bad_input and resp.status == 200:
+                resp.body = corrupt(path, resp.body)
         srv.counters.record(path, resp.status, len(resp.body), fault)
         if fault == "drop":
             self._send(resp, drop=True)
@@ -154,6 +156,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
+        rate = self.server.faults.bandwidth_bps if self.server.faults is not None else 0
+        if not drop and rate:
+            self._send_throttled(resp.body, rate)
+            return
         if not drop:
             self.wfile.write(resp.body)
             return
@@ -163,6 +169,17 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
+
+    def _send_throttled(self, body: bytes, rate: int) -> None:
+        """Write the body at no more than `rate` bytes per second (a link's bandwidth, per response)."""
+        chunk = max(1024, rate // 50)  # ~20 ms of data per write
+        start = time.perf_counter()
+        for sent in range(0, len(body), chunk):
+            self.wfile.write(body[sent : sent + chunk])
+            due = start + (sent + chunk) / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
 
 
 class RunningSimulator:

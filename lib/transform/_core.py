@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,9 @@ class Transform:
     kind: Literal["transform", "post"] = "transform"
     work_mem: str = "64MB"
     doc: str = ""
+    # Runs in the statement's transaction just before it (e.g. COPY raw CSV text into a temp table the
+    # statement reads); returns metrics.
+    prepare: Callable[[Connection, dict[str, Any]], dict[str, Any]] | None = None
 
     def sql(self) -> str:
         """The statement (read on each call: cheap, and edits apply without a restart)."""
@@ -197,6 +201,8 @@ def execute(
                     params[f"lo_{i}"], params[f"hi_{i}"] = b.lo, b.hi
                 result.metrics["raw_rows"] = sum(b.new_rows for b in batches)
                 result.metrics["watermarks"] = {b.source: [b.lo, b.hi] for b in batches}
+            if tf.prepare is not None:
+                result.metrics.update(tf.prepare(conn, params))
             row = conn.execute(text(tf.sql()), params).one()
             _apply_result(result, row)
             for b in batches or [_Batch("", 0, 0, 0, None, None)]:

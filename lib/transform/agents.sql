@@ -1,7 +1,8 @@
 -- Post-transform: public.agents for the queued agent ids (every agent when :full), from
 -- public.chat_conversations (conversations_handled = sessions, avg_handle_time_seconds = rounded mean of
 -- the non-NULL handle times, agent_email = the email of the latest session) and public.messages
--- (total_messages = messages carrying the agent id). An agent found in neither has no row.
+-- (total_messages = the agent's own messages, sendType operator: the dashboards' agent messages,
+-- not every message of the session that carries the agent id). An agent found in neither has no row.
 WITH consumed AS (
     DELETE FROM ops.transform_dirty d
     WHERE d.tenant_id = :tenant AND d.target = 'agents'
@@ -28,7 +29,7 @@ sessions AS (
 msgs AS (
     SELECT m.agent_id, count(*)::integer AS total_messages
     FROM public.messages m
-    WHERE m.tenant_id = :tenant AND m.agent_id IN (SELECT agent_id FROM keys)
+    WHERE m.tenant_id = :tenant AND m.agent_id IN (SELECT agent_id FROM keys) AND m.is_human
     GROUP BY m.agent_id
 ),
 computed AS (

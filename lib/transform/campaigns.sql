@@ -2,7 +2,9 @@
 -- id|campaignId, name|title, channel|type, status, sendDate|createdAt (start), endDate, and the counters
 -- under stats (sent|numSent|numDevicesSent, delivered|success|numDevicesSuccess,
 -- clicked|clicks|numDevicesClicked, opened|received|numDevicesReceived) or at the top level.
--- fecha_inicio / fecha_fin are tenant-local dates; ctr = clicks / enviados in percent (NULL on 0 sent).
+-- fecha_inicio / fecha_fin are tenant-local dates; a draft has no start (fecha_inicio NULL: it was
+-- created, never sent); ctr = clicks / enviados in percent (NULL on 0 sent). An unparseable date or a
+-- non-numeric counter is kept as NULL and counted as a reject (the campaign is loaded).
 WITH zone AS MATERIALIZED (
     SELECT coalesce((SELECT t.timezone FROM public.tenants t WHERE t.id = :tenant), 'UTC') AS tz
 ),
@@ -15,12 +17,13 @@ items AS (
 ),
 fields AS (
     SELECT i.raw_id, i.loaded_at, i.ord, i.j,
-           CASE WHEN jsonb_typeof(i.j) = 'object' THEN nullif(coalesce(i.j ->> 'id', i.j ->> 'campaignId'), '') END
-               AS campana_id,
+           CASE WHEN jsonb_typeof(i.j) = 'object'
+                THEN ops.raw_text(nullif(coalesce(i.j ->> 'id', i.j ->> 'campaignId'), '')) END AS campana_id,
            CASE WHEN jsonb_typeof(i.j) = 'object' THEN
                 coalesce(nullif(i.raw_app, ''), nullif(i.j ->> 'applicationId', ''),
                          nullif(i.request_params ->> 'applicationId', '')) END AS application_id,
-           nullif(coalesce(i.j ->> 'sendDate', i.j ->> 'createdAt'), '') AS start_s,
+           CASE WHEN lower(i.j ->> 'status') <> 'draft' OR i.j ->> 'status' IS NULL
+                THEN nullif(coalesce(i.j ->> 'sendDate', i.j ->> 'createdAt'), '') END AS start_s,
            nullif(i.j ->> 'endDate', '') AS end_s,
            coalesce(i.j -> 'stats' ->> 'sent', i.j -> 'stats' ->> 'numSent', i.j -> 'stats' ->> 'numDevicesSent',
                     i.j ->> 'sent', i.j ->> 'totalSent') AS sent_s,
@@ -39,12 +42,14 @@ checked AS MATERIALIZED (
                WHEN jsonb_typeof(f.j) <> 'object' THEN 'item is not an object'
                WHEN f.campana_id IS NULL THEN 'missing campaign id'
                WHEN length(f.campana_id) > 100 THEN 'campaign id longer than 100 characters'
-               WHEN (f.start_s IS NOT NULL AND p.start_at IS NULL) OR (f.end_s IS NOT NULL AND p.end_at IS NULL)
-                   THEN 'unparseable timestamp'
-               WHEN (f.sent_s IS NOT NULL AND p.sent IS NULL) OR (f.delivered_s IS NOT NULL AND p.delivered IS NULL)
-                 OR (f.clicked_s IS NOT NULL AND p.clicked IS NULL) OR (f.opened_s IS NOT NULL AND p.opened IS NULL)
-                   THEN 'non-numeric counter'
-           END AS reason
+           END AS reason,
+           nullif(concat_ws(', ',
+               CASE WHEN f.start_s IS NOT NULL AND p.start_at IS NULL THEN 'start date' END,
+               CASE WHEN f.end_s IS NOT NULL AND p.end_at IS NULL THEN 'endDate' END,
+               CASE WHEN f.sent_s IS NOT NULL AND p.sent IS NULL THEN 'sent' END,
+               CASE WHEN f.delivered_s IS NOT NULL AND p.delivered IS NULL THEN 'delivered' END,
+               CASE WHEN f.clicked_s IS NOT NULL AND p.clicked IS NULL THEN 'clicked' END,
+               CASE WHEN f.opened_s IS NOT NULL AND p.opened IS NULL THEN 'opened' END), '') AS bad_fields
     FROM fields f
     CROSS JOIN LATERAL (
         SELECT ops.try_timestamptz(f.start_s) AS start_at, ops.try_timestamptz(f.end_s) AS end_at,
@@ -63,9 +68,9 @@ up AS (
                                        total_enviados, total_entregados, total_clicks, fecha_inicio, fecha_fin,
                                        ctr, application_id, total_abiertos)
     SELECT :tenant, l.campana_id,
-           left(nullif(coalesce(l.j ->> 'name', l.j ->> 'title'), ''), 255),
-           left(nullif(lower(coalesce(l.j ->> 'channel', l.j ->> 'type')), ''), 30),
-           left(nullif(l.j ->> 'status', ''), 50),
+           left(ops.raw_text(nullif(coalesce(l.j ->> 'name', l.j ->> 'title'), '')), 255),
+           left(ops.raw_text(nullif(lower(coalesce(l.j ->> 'channel', l.j ->> 'type')), '')), 30),
+           left(ops.raw_text(nullif(l.j ->> 'status', '')), 50),
            l.sent, l.delivered, l.clicked,
            (l.start_at AT TIME ZONE z.tz)::date, (l.end_at AT TIME ZONE z.tz)::date,
            ops.pct(l.clicked, l.sent), left(l.application_id, 100), l.opened
@@ -86,9 +91,11 @@ up AS (
 )
 SELECT (SELECT count(*) FROM checked) AS rows_in,
        (SELECT count(*) FROM up) AS rows_out,
-       (SELECT count(*) FROM checked WHERE reason IS NOT NULL) AS rejects,
+       (SELECT count(*) FROM checked WHERE reason IS NOT NULL OR bad_fields IS NOT NULL) AS rejects,
        (SELECT coalesce(jsonb_agg(q.s), '[]'::jsonb) FROM (
-            SELECT jsonb_build_object('raw_id', k.raw_id, 'row', k.ord, 'reason', k.reason,
-                                      'key', k.campana_id, 'value', left(k.j::text, 300)) AS s
-            FROM checked k WHERE k.reason IS NOT NULL ORDER BY k.raw_id, k.ord LIMIT 5) q) AS reject_samples,
+            SELECT jsonb_build_object('raw_id', k.raw_id, 'row', k.ord, 'key', k.campana_id,
+                                      'reason', coalesce(k.reason, 'unparseable ' || k.bad_fields || ' (row kept, set to NULL)'),
+                                      'value', left(k.j::text, 300)) AS s
+            FROM checked k WHERE k.reason IS NOT NULL OR k.bad_fields IS NOT NULL
+            ORDER BY k.raw_id, k.ord LIMIT 5) q) AS reject_samples,
        '{}'::jsonb AS metrics

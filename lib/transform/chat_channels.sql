@@ -2,7 +2,7 @@
 -- kept in `config`. One row per channel id (latest loaded_at, then raw id, then position).
 WITH items AS (
     SELECT r.id AS raw_id, r.loaded_at, e.ord, e.j,
-           nullif(coalesce(e.j ->> 'id', e.j ->> 'channelId'), '') AS channel_id
+           ops.raw_text(nullif(coalesce(e.j ->> 'id', e.j ->> 'channelId'), '')) AS channel_id
     FROM raw.raw_chat_stats r
     CROSS JOIN LATERAL jsonb_array_elements(coalesce(ops.envelope_items(r.source_data), '["__no_list__"]'::jsonb))
          WITH ORDINALITY AS e (j, ord)
@@ -29,10 +29,10 @@ up AS (
     INSERT INTO public.chat_channels AS c (tenant_id, channel_id, channel_type, channel_name, phone_number,
                                            status, config)
     SELECT :tenant, l.channel_id,
-           left(nullif(coalesce(l.j ->> 'type', l.j ->> 'channelType', l.j ->> 'channel'), ''), 30),
-           left(nullif(coalesce(l.j ->> 'name', l.j ->> 'channelName'), ''), 255),
-           left(nullif(coalesce(l.j ->> 'phoneNumber', l.j ->> 'phone'), ''), 50),
-           left(nullif(l.j ->> 'status', ''), 20),
+           left(ops.raw_text(nullif(coalesce(l.j ->> 'type', l.j ->> 'channelType', l.j ->> 'channel'), '')), 30),
+           left(ops.raw_text(nullif(coalesce(l.j ->> 'name', l.j ->> 'channelName'), '')), 255),
+           left(ops.raw_text(nullif(coalesce(l.j ->> 'phoneNumber', l.j ->> 'phone'), '')), 50),
+           left(ops.raw_text(nullif(l.j ->> 'status', '')), 20),
            l.j
     FROM latest l
     ON CONFLICT (tenant_id, channel_id) DO UPDATE SET

@@ -1,14 +1,15 @@
 -- public.chat_conversations <- /v1/chat/agent/conversations envelopes (data[]) in raw.raw_chat_stats.
 -- One row per agentSessionId (latest loaded_at, then raw id, then position). wait = assigned - queued,
 -- handle = closed - assigned, in whole seconds; NULL when an end is missing; a negative interval is
--- NULL and counted as an anomaly. Rows without agentSessionId or with an unparseable timestamp are
--- rejected. Touched agents (old and new agent ids of changed rows) are queued for `agents`.
+-- NULL and counted as an anomaly. Rows without agentSessionId are rejected; an unparseable timestamp is
+-- kept as NULL and counted as a reject (the session is loaded). Touched agents (old and new agent ids
+-- of changed rows) are queued for `agents`.
 WITH items AS (
     SELECT r.id AS raw_id, r.loaded_at, e.ord, e.j,
-           nullif(e.j ->> 'agentSessionId', '') AS session_id,
-           nullif(e.j ->> 'queuedAt', '') AS queued_s,
-           nullif(e.j ->> 'assignedAt', '') AS assigned_s,
-           nullif(e.j ->> 'closedAt', '') AS closed_s
+           ops.raw_text(nullif(e.j ->> 'agentSessionId', '')) AS session_id,
+           ops.raw_text(nullif(e.j ->> 'queuedAt', '')) AS queued_s,
+           ops.raw_text(nullif(e.j ->> 'assignedAt', '')) AS assigned_s,
+           ops.raw_text(nullif(e.j ->> 'closedAt', '')) AS closed_s
     FROM raw.raw_chat_stats r
     CROSS JOIN LATERAL jsonb_array_elements(coalesce(ops.envelope_items(r.source_data), '["__no_list__"]'::jsonb))
          WITH ORDINALITY AS e (j, ord)
@@ -22,10 +23,11 @@ checked AS MATERIALIZED (
                WHEN jsonb_typeof(i.j) <> 'object' THEN 'item is not an object'
                WHEN i.session_id IS NULL THEN 'missing agentSessionId'
                WHEN length(i.session_id) > 100 THEN 'agentSessionId longer than 100 characters'
-               WHEN (i.queued_s IS NOT NULL AND p.queued_at IS NULL)
-                 OR (i.assigned_s IS NOT NULL AND p.assigned_at IS NULL)
-                 OR (i.closed_s IS NOT NULL AND p.closed_at IS NULL) THEN 'unparseable timestamp'
            END AS reason,
+           nullif(concat_ws(', ',
+               CASE WHEN i.queued_s IS NOT NULL AND p.queued_at IS NULL THEN 'queuedAt' END,
+               CASE WHEN i.assigned_s IS NOT NULL AND p.assigned_at IS NULL THEN 'assignedAt' END,
+               CASE WHEN i.closed_s IS NOT NULL AND p.closed_at IS NULL THEN 'closedAt' END), '') AS bad_fields,
            i.j
     FROM items i
     CROSS JOIN LATERAL (
@@ -37,12 +39,12 @@ checked AS MATERIALIZED (
 latest AS MATERIALIZED (
     SELECT DISTINCT ON (k.session_id)
            k.session_id, k.queued_at, k.assigned_at, k.closed_at,
-           left(nullif(k.j ->> 'conversationSessionId', ''), 100) AS conversation_session_id,
-           left(nullif(k.j ->> 'contactId', ''), 100) AS contact_id,
-           left(nullif(k.j ->> 'agentId', ''), 100) AS agent_id,
-           left(nullif(coalesce(k.j ->> 'email', k.j ->> 'agentEmail'), ''), 255) AS agent_email,
-           left(nullif(k.j ->> 'channel', ''), 30) AS channel,
-           left(nullif(coalesce(k.j ->> 'initialAgentSession', k.j ->> 'initialSessionId'), ''), 100)
+           left(ops.raw_text(nullif(k.j ->> 'conversationSessionId', '')), 100) AS conversation_session_id,
+           left(ops.raw_text(nullif(k.j ->> 'contactId', '')), 100) AS contact_id,
+           left(ops.raw_text(nullif(k.j ->> 'agentId', '')), 100) AS agent_id,
+           left(ops.raw_text(nullif(coalesce(k.j ->> 'email', k.j ->> 'agentEmail'), '')), 255) AS agent_email,
+           left(ops.raw_text(nullif(k.j ->> 'channel', '')), 30) AS channel,
+           left(ops.raw_text(nullif(coalesce(k.j ->> 'initialAgentSession', k.j ->> 'initialSessionId'), '')), 100)
                AS initial_session_id,
            extract(epoch FROM k.assigned_at - k.queued_at) AS wait_s,
            extract(epoch FROM k.closed_at - k.assigned_at) AS handle_s
@@ -89,11 +91,13 @@ dirty AS (
 SELECT (SELECT count(*) FROM checked) AS rows_in,
        (SELECT count(*) FROM up) AS rows_out,
        (SELECT count(*) FROM before) AS updated,
-       (SELECT count(*) FROM checked WHERE reason IS NOT NULL) AS rejects,
+       (SELECT count(*) FROM checked WHERE reason IS NOT NULL OR bad_fields IS NOT NULL) AS rejects,
        (SELECT coalesce(jsonb_agg(q.s), '[]'::jsonb) FROM (
-            SELECT jsonb_build_object('raw_id', k.raw_id, 'row', k.ord, 'reason', k.reason,
-                                      'key', k.session_id, 'value', left(k.j::text, 300)) AS s
-            FROM checked k WHERE k.reason IS NOT NULL ORDER BY k.raw_id, k.ord LIMIT 5) q) AS reject_samples,
+            SELECT jsonb_build_object('raw_id', k.raw_id, 'row', k.ord, 'key', k.session_id,
+                                      'reason', coalesce(k.reason, 'unparseable ' || k.bad_fields || ' (row kept, set to NULL)'),
+                                      'value', left(k.j::text, 300)) AS s
+            FROM checked k WHERE k.reason IS NOT NULL OR k.bad_fields IS NOT NULL
+            ORDER BY k.raw_id, k.ord LIMIT 5) q) AS reject_samples,
        jsonb_build_object(
            'negative_wait', (SELECT count(*) FROM latest WHERE wait_s < 0),
            'negative_handle', (SELECT count(*) FROM latest WHERE handle_s < 0),

@@ -1,27 +1,44 @@
 -- Post-transform: public.contacts totals from public.messages for the queued contacts (all contacts
--- when :full). total_messages, total_conversations (distinct conversation ids), first_contact and
--- last_contact (messages.date, tenant-local). A contact without messages gets 0, 0, NULL, NULL.
+-- when :full). total_messages, total_conversations (the dashboards' conversations: a new one at the
+-- contact's first message or after > 30 min of silence, unless inside the same agent session),
+-- first_contact (the earlier of the contact's createdAt and its first message, tenant-local: the loaded
+-- messages alone would cap it at the loaded window) and last_contact (messages.date, tenant-local).
+-- Without messages: 0, 0, the createdAt date (or NULL), NULL.
 -- The queue entries are consumed (deleted) by this same statement.
-WITH consumed AS (
+WITH zone AS MATERIALIZED (
+    SELECT coalesce((SELECT t.timezone FROM public.tenants t WHERE t.id = :tenant), 'UTC') AS tz
+),
+consumed AS (
     DELETE FROM ops.transform_dirty d
     WHERE d.tenant_id = :tenant AND d.target = 'contacts'
     RETURNING d.key
 ),
 keys AS (
-    SELECT c.contact_id
+    SELECT c.contact_id, (c.source_created_at AT TIME ZONE (SELECT tz FROM zone))::date AS created_date
     FROM public.contacts c
     WHERE c.tenant_id = :tenant
       AND (:full OR c.contact_id IN (SELECT key FROM consumed))
 ),
+msgs AS (
+    SELECT m.contact_id, m.message_id, m.date,
+           CASE
+                      WHEN lag(m.message_id) OVER w IS NULL THEN true
+                      WHEN m.conversation_id IS NOT NULL AND m.conversation_id = lag(m.conversation_id) OVER w THEN false
+                      ELSE coalesce(m."timestamp" - lag(m."timestamp") OVER w > interval '30 minutes', false)
+                  END AS is_start
+    FROM public.messages m
+    WHERE m.tenant_id = :tenant AND m.contact_id IN (SELECT contact_id FROM keys)
+    WINDOW w AS (PARTITION BY m.contact_id ORDER BY m."timestamp" NULLS LAST, m.message_id)
+),
 agg AS (
     SELECT k.contact_id,
            count(m.message_id)::integer AS total_messages,
-           count(DISTINCT m.conversation_id)::integer AS total_conversations,
-           min(m.date) AS first_contact,
+           count(*) FILTER (WHERE m.is_start)::integer AS total_conversations,
+           least(min(m.date), k.created_date) AS first_contact,
            max(m.date) AS last_contact
     FROM keys k
-    LEFT JOIN public.messages m ON m.tenant_id = :tenant AND m.contact_id = k.contact_id
-    GROUP BY k.contact_id
+    LEFT JOIN msgs m ON m.contact_id = k.contact_id
+    GROUP BY k.contact_id, k.created_date
 ),
 up AS (
     UPDATE public.contacts c SET

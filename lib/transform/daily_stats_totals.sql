@@ -1,5 +1,8 @@
 -- Post-transform: public.daily_stats for the queued tenant-local dates (every date when :full).
--- chat_messages, unique_contacts, conversations (distinct conversation ids), fallback_count from
+-- chat_messages, unique_contacts, conversations (the dashboards' rule: conversations counted on the
+-- date of their first message, a new one after > 30 min of silence unless inside the same agent
+-- session, so a session across midnight counts once; a queued date also recomputes the next date,
+-- whose first conversation may now continue one of the queued date), fallback_count from
 -- public.messages; push_enviados = Σ public.toques_daily.enviados; total_messages = chat + push.
 -- A date with neither messages nor toques_daily rows has no row (deleted if it had one).
 WITH consumed AS (
@@ -10,18 +13,41 @@ WITH consumed AS (
 keys AS (
     SELECT ops.try_date(key) AS date FROM consumed WHERE NOT :full
     UNION
+    SELECT ops.try_date(key) + 1 FROM consumed WHERE NOT :full
+    UNION
     SELECT m.date FROM public.messages m WHERE :full AND m.tenant_id = :tenant
     UNION
     SELECT t.date FROM public.toques_daily t WHERE :full AND t.tenant_id = :tenant
     UNION
     SELECT s.date FROM public.daily_stats s WHERE :full AND s.tenant_id = :tenant
 ),
+starts AS (
+    SELECT s.date, count(*)::integer AS conversations
+    FROM (
+        SELECT m.date,
+               CASE
+                  WHEN lag(m.message_id) OVER w IS NULL THEN true
+                  WHEN m.conversation_id IS NOT NULL AND m.conversation_id = lag(m.conversation_id) OVER w THEN false
+                  ELSE coalesce(m."timestamp" - lag(m."timestamp") OVER w > interval '30 minutes', false)
+              END AS is_start
+        FROM public.messages m
+        WHERE m.tenant_id = :tenant
+          AND coalesce(m.contact_id, '') IN (
+              SELECT coalesce(a.contact_id, '') FROM public.messages a
+              WHERE a.tenant_id = :tenant AND a.date IN (SELECT date FROM keys))
+        WINDOW w AS (PARTITION BY coalesce(m.contact_id, '') ORDER BY m."timestamp" NULLS LAST, m.message_id)
+    ) s
+    WHERE s.is_start AND s.date IN (SELECT date FROM keys)
+    GROUP BY s.date
+),
 chat AS (
     SELECT m.date, count(*)::integer AS chat_messages,
            count(DISTINCT m.contact_id)::integer AS unique_contacts,
-           count(DISTINCT m.conversation_id)::integer AS conversations,
-           count(*) FILTER (WHERE m.is_fallback)::integer AS fallback_count
+           coalesce(max(st.conversations), 0)::integer AS conversations,
+           count(*) FILTER (WHERE m.is_fallback AND m.direction = 'Inbound' AND m.intent IS NOT NULL)::integer
+               AS fallback_count
     FROM public.messages m
+    LEFT JOIN starts st ON st.date = m.date
     WHERE m.tenant_id = :tenant AND m.date IN (SELECT date FROM keys)
     GROUP BY m.date
 ),

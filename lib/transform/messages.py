@@ -1,4 +1,6 @@
-"""public.messages <- history CSV pages (`/v1/chat/history/csv`, source_data->'rows') in raw_chat_stats.
+"""public.messages <- history CSV pages (`/v1/chat/history/csv`) in raw_chat_stats, both raw formats:
+v1 rows as objects (`source_data->'rows'`), v2 the page's text (`source_data->'text'`, COPYed into a
+temp table first by `history_stage.stage_history`).
 
 direction by the data model table, is_bot/is_human/is_fallback, wait/handle seconds (NULL when a
 timestamp is missing or the interval negative), date/hour/day_of_week in the tenant's time zone."""
@@ -6,6 +8,7 @@ timestamp is missing or the interval negative), date/hour/day_of_week in the ten
 from pathlib import Path
 
 from lib.transform._core import Transform
+from lib.transform.history_stage import stage_history
 
 TRANSFORM = Transform(
     name="messages",
@@ -14,4 +17,5 @@ TRANSFORM = Transform(
     kind="transform",
     work_mem="1GB",
     doc=__doc__ or "",
+    prepare=stage_history,
 )

@@ -1,71 +1,104 @@
--- public.messages <- raw.raw_chat_stats history CSV pages (/v1/chat/history/csv, source_data->'rows').
+-- public.messages <- raw.raw_chat_stats history CSV pages (/v1/chat/history/csv). Both raw formats:
+-- v1 (source_data->'rows', objects) expanded here; v2 (source_data->'text', the page as sent) parsed
+-- by COPY into pg_temp.history_stage beforehand (history_stage.py). Values go through ops.raw_text
+-- (escaped bytes -> U+FFFD; v2 text is given that form before COPY).
 -- Batch: the tenant's pages with :lo_0 < id <= :hi_0. One row per message_id: the latest loaded_at,
 -- then the highest raw id, then the last row of the page. date/hour/day_of_week in the tenant's zone.
--- Rows without messageId, without a parseable messageDate, or with an unparseable agent timestamp are
--- rejected (counted, sampled, left in raw). Only changed rows are written; their old and new
--- dates / contacts / agents are queued for the post-transforms.
+-- Rows without messageId, or without a parseable messageDate, are rejected (counted, sampled, left in
+-- raw). A row with an untypable field (an agent timestamp, isFallback) is kept with that field NULL and
+-- counted as a reject too. Only changed rows are written; their old and new dates / contacts / agents
+-- are queued for the post-transforms.
 WITH zone AS MATERIALIZED (
     SELECT coalesce((SELECT t.timezone FROM public.tenants t WHERE t.id = :tenant), 'UTC') AS tz
 ),
-typed AS MATERIALIZED (  -- one row per CSV row of the batch, parsed once, with its reject reason
-    SELECT x.raw_id, x.loaded_at, x.ord, x.message_id, x.ts, x.queued_at, x.assigned_at, x.closed_at, x.j,
+src AS (  -- one row per CSV row of the batch, every field as text
+    SELECT false AS v2, r.id AS raw_id, r.loaded_at, e.ord,
+           CASE WHEN e.j = '"__no_rows__"'::jsonb THEN 'page has no rows list'
+                WHEN jsonb_typeof(e.j) <> 'object' THEN 'row is not an object' END AS pre_reason,
+           ops.raw_text(nullif(e.j ->> 'messageId', '')) AS message_id,
+           ops.raw_text(nullif(e.j ->> 'messageDate', '')) AS message_date,
+           ops.raw_text(nullif(e.j ->> 'agentQueuedAt', '')) AS queued_s,
+           ops.raw_text(nullif(e.j ->> 'agentAssignedAt', '')) AS assigned_s,
+           ops.raw_text(nullif(e.j ->> 'agentClosedAt', '')) AS closed_s,
+           ops.raw_text(nullif(e.j ->> 'sendType', '')) AS send_type,
+           ops.raw_text(nullif(e.j ->> 'integration', '')) AS integration,
+           ops.raw_text(nullif(e.j ->> 'contentType', '')) AS content_type,
+           ops.raw_text(nullif(e.j ->> 'status', '')) AS status,
+           ops.raw_text(nullif(e.j ->> 'profileName', '')) AS profile_name,
+           ops.raw_text(nullif(e.j ->> 'contactId', '')) AS contact_id,
+           ops.raw_text(nullif(e.j ->> 'agentConversationId', '')) AS conversation_id,
+           ops.raw_text(nullif(e.j ->> 'agentId', '')) AS agent_id,
+           ops.raw_text(nullif(e.j ->> 'agentCloseReason', '')) AS close_reason,
+           ops.raw_text(nullif(e.j ->> 'dfIntentName', '')) AS intent,
+           ops.raw_text(nullif(e.j ->> 'isFallback', '')) AS is_fallback_s,
+           ops.raw_text(nullif(e.j ->> 'content', '')) AS content,
+           ops.raw_text(nullif(e.j ->> 'channel', '')) AS channel
+    FROM raw.raw_chat_stats r
+    CROSS JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof(r.source_data -> 'rows') = 'array' THEN r.source_data -> 'rows'
+             ELSE '["__no_rows__"]'::jsonb END) WITH ORDINALITY AS e (j, ord)
+    WHERE r.tenant_id = :tenant AND r.endpoint = '/v1/chat/history/csv'
+      AND r.id > :lo_0 AND r.id <= :hi_0
+      AND coalesce(r.source_data ->> 'version', '1') <> '2'
+    UNION ALL
+    SELECT true, s.raw_id, r.loaded_at, s.ord, s.reason,
+           nullif(s."messageId", ''), nullif(s."messageDate", ''), nullif(s."agentQueuedAt", ''),
+           nullif(s."agentAssignedAt", ''), nullif(s."agentClosedAt", ''), nullif(s."sendType", ''),
+           nullif(s."integration", ''), nullif(s."contentType", ''), nullif(s."status", ''),
+           nullif(s."profileName", ''), nullif(s."contactId", ''), nullif(s."agentConversationId", ''),
+           nullif(s."agentId", ''), nullif(s."agentCloseReason", ''), nullif(s."dfIntentName", ''),
+           nullif(s."isFallback", ''), nullif(s."content", ''), nullif(s."channel", '')
+    FROM pg_temp.history_stage s
+    JOIN raw.raw_chat_stats r ON r.id = s.raw_id
+),
+typed AS MATERIALIZED (  -- parsed once, with the row's reject reason and its untypable fields
+    SELECT x.*,
            CASE
-               WHEN x.j = '"__no_rows__"'::jsonb THEN 'page has no rows list'
-               WHEN jsonb_typeof(x.j) <> 'object' THEN 'row is not an object'
+               WHEN x.pre_reason IS NOT NULL THEN x.pre_reason
                WHEN x.message_id IS NULL THEN 'missing messageId'
                WHEN length(x.message_id) > 100 THEN 'messageId longer than 100 characters'
                WHEN x.message_date IS NULL THEN 'missing messageDate'
                WHEN x.ts IS NULL THEN 'unparseable messageDate'
-               WHEN (x.queued_s IS NOT NULL AND x.queued_at IS NULL)
-                 OR (x.assigned_s IS NOT NULL AND x.assigned_at IS NULL)
-                 OR (x.closed_s IS NOT NULL AND x.closed_at IS NULL) THEN 'unparseable agent timestamp'
-           END AS reason
+           END AS reason,
+           nullif(concat_ws(', ',
+               CASE WHEN x.queued_s IS NOT NULL AND x.queued_at IS NULL THEN 'agentQueuedAt' END,
+               CASE WHEN x.assigned_s IS NOT NULL AND x.assigned_at IS NULL THEN 'agentAssignedAt' END,
+               CASE WHEN x.closed_s IS NOT NULL AND x.closed_at IS NULL THEN 'agentClosedAt' END,
+               CASE WHEN x.is_fallback_s IS NOT NULL AND x.is_fallback IS NULL THEN 'isFallback' END), '')
+               AS bad_fields
     FROM (
         SELECT f.*,
                ops.try_timestamptz(f.message_date) AS ts,
                ops.try_timestamptz(f.queued_s) AS queued_at,
                ops.try_timestamptz(f.assigned_s) AS assigned_at,
-               ops.try_timestamptz(f.closed_s) AS closed_at
-        FROM (
-            SELECT r.id AS raw_id, r.loaded_at, e.ord, e.j,
-                   nullif(e.j ->> 'messageId', '') AS message_id,
-                   nullif(e.j ->> 'messageDate', '') AS message_date,
-                   nullif(e.j ->> 'agentQueuedAt', '') AS queued_s,
-                   nullif(e.j ->> 'agentAssignedAt', '') AS assigned_s,
-                   nullif(e.j ->> 'agentClosedAt', '') AS closed_s
-            FROM raw.raw_chat_stats r
-            CROSS JOIN LATERAL jsonb_array_elements(
-                CASE WHEN jsonb_typeof(r.source_data -> 'rows') = 'array' THEN r.source_data -> 'rows'
-                     ELSE '["__no_rows__"]'::jsonb END) WITH ORDINALITY AS e (j, ord)
-            WHERE r.tenant_id = :tenant AND r.endpoint = '/v1/chat/history/csv'
-              AND r.id > :lo_0 AND r.id <= :hi_0
-            OFFSET 0  -- planner fence: each field is extracted once, not once per reference
-        ) f
-        OFFSET 0
+               ops.try_timestamptz(f.closed_s) AS closed_at,
+               CASE lower(f.is_fallback_s) WHEN 'yes' THEN true WHEN 'true' THEN true
+                                           WHEN 'no' THEN false WHEN 'false' THEN false END AS is_fallback
+        FROM src f
+        OFFSET 0  -- planner fence: each field is extracted once, not once per reference
     ) x
 ),
 latest AS (
-    SELECT DISTINCT ON (k.message_id) k.message_id, k.ts, k.queued_at, k.assigned_at, k.closed_at, k.j
+    SELECT DISTINCT ON (k.message_id) k.*
     FROM typed k
     WHERE k.reason IS NULL
     ORDER BY k.message_id, k.loaded_at DESC, k.raw_id DESC, k.ord DESC
 ),
 shaped AS (
     SELECT l.message_id, l.ts, loc.lt,
-           left(nullif(l.j ->> 'sendType', ''), 30) AS send_type,
-           nullif(l.j ->> 'integration', '') AS integration_full,
-           left(nullif(l.j ->> 'contentType', ''), 30) AS content_type,
-           left(nullif(l.j ->> 'status', ''), 20) AS status,
-           left(nullif(l.j ->> 'profileName', ''), 255) AS contact_name,
-           left(nullif(l.j ->> 'contactId', ''), 100) AS contact_id,
-           left(nullif(l.j ->> 'agentConversationId', ''), 100) AS conversation_id,
-           left(nullif(l.j ->> 'agentId', ''), 100) AS agent_id,
-           left(nullif(l.j ->> 'agentCloseReason', ''), 100) AS close_reason,
-           left(nullif(l.j ->> 'dfIntentName', ''), 200) AS intent,
-           CASE lower(l.j ->> 'isFallback') WHEN 'yes' THEN true WHEN 'true' THEN true
-                                           WHEN 'no' THEN false WHEN 'false' THEN false END AS is_fallback,
-           nullif(l.j ->> 'content', '') AS message_body,
-           left(nullif(l.j ->> 'channel', ''), 30) AS channel,
+           left(l.send_type, 30) AS send_type,
+           l.integration AS integration_full,
+           left(l.content_type, 30) AS content_type,
+           left(l.status, 20) AS status,
+           left(l.profile_name, 255) AS contact_name,
+           left(l.contact_id, 100) AS contact_id,
+           left(l.conversation_id, 100) AS conversation_id,
+           left(l.agent_id, 100) AS agent_id,
+           left(l.close_reason, 100) AS close_reason,
+           left(l.intent, 200) AS intent,
+           l.is_fallback,
+           l.content AS message_body,
+           left(l.channel, 30) AS channel,
            CASE WHEN l.assigned_at >= l.queued_at
                 THEN floor(extract(epoch FROM l.assigned_at - l.queued_at))::integer END AS wait_time_seconds,
            CASE WHEN l.closed_at >= l.assigned_at
@@ -144,9 +177,19 @@ dirty AS (
 SELECT (SELECT count(*) FROM typed) AS rows_in,
        (SELECT count(*) FROM up) AS rows_out,
        (SELECT count(*) FROM before) AS updated,
-       (SELECT count(*) FROM typed WHERE reason IS NOT NULL) AS rejects,
+       (SELECT count(*) FROM typed WHERE reason IS NOT NULL OR bad_fields IS NOT NULL) AS rejects,
        (SELECT coalesce(jsonb_agg(q.s), '[]'::jsonb) FROM (
-            SELECT jsonb_build_object('raw_id', k.raw_id, 'row', k.ord, 'reason', k.reason,
-                                      'key', k.message_id, 'value', left(k.j::text, 300)) AS s
-            FROM typed k WHERE k.reason IS NOT NULL ORDER BY k.raw_id, k.ord LIMIT 5) q) AS reject_samples,
-       jsonb_build_object('dirty_keys', (SELECT count(*) FROM dirty)) AS metrics
+            SELECT jsonb_build_object(
+                       'raw_id', k.raw_id, 'row', k.ord, 'key', k.message_id,
+                       'reason', coalesce(k.reason, 'unparseable ' || k.bad_fields || ' (row kept, set to NULL)'),
+                       'value', left(CASE WHEN k.v2 THEN (SELECT coalesce(s.record, (to_jsonb(s) - 'raw_id' - 'ord'
+                                                                      - 'reason' - 'record')::text)
+                                                        FROM pg_temp.history_stage s WHERE s.ord = k.ord)
+                                          ELSE coalesce((SELECT (r.source_data -> 'rows' -> (k.ord - 1)::int)::text
+                                                         FROM raw.raw_chat_stats r WHERE r.id = k.raw_id),
+                                                        k.pre_reason) END, 300)) AS s
+            FROM typed k WHERE k.reason IS NOT NULL OR k.bad_fields IS NOT NULL
+            ORDER BY k.raw_id, k.ord LIMIT 5) q) AS reject_samples,
+       jsonb_build_object('dirty_keys', (SELECT count(*) FROM dirty),
+                          'kept_with_null_fields', (SELECT count(*) FROM typed
+                                                    WHERE reason IS NULL AND bad_fields IS NOT NULL)) AS metrics

@@ -1,8 +1,8 @@
 """public.toques_heatmap <- pushHeatmap `weekday-hour` in raw_push_stats.
 
 ctr = rate x 100 (2 decimals); dia_semana lowercase English as the API gives it; dia_orden 1 = monday
-... 7 = sunday; canal = 'push'. The unique key (tenant, canal, dia_semana, hora) has no application
-column: with several applications the latest loaded heatmap wins per cell."""
+... 7 = sunday; canal = 'push'. The table is the current heatmap: the latest response of each
+application (older windows' cells are deleted), a cell's ctr the mean over the applications."""
 
 from pathlib import Path
 

@@ -1,6 +1,11 @@
 -- One row per conversation (see int_messages__sessionized for the grouping rule): message mix,
 -- bot/human involvement, escalation and containment, its agent sessions (first one's queue times),
 -- first human response, transfers, resolution time, and the contact's next conversation.
+-- Containment (docs/contracts.md): bot involved, no human message AND never handed to the agent queue
+-- (a contact who asked for an agent and gave up in the queue is not contained); escalation is the
+-- rest of the bot conversations. first_meaningful_intent skips welcome and fallback intents.
+-- Repeat contact is censored at the end of the data: a closed conversation counts only when a full
+-- 24 h after its end has been loaded (is_repeat_observable).
 
 with messages as (
     select * from {{ ref('int_messages__sessionized') }}
@@ -10,9 +15,23 @@ sessions as (
     select * from {{ ref('int_agent_sessions') }}
 ),
 
+{%- set coverage = adapter.get_relation(database=target.database, schema='public', identifier='data_coverage') %}
 tenant_latest as (
-    select tenant_id, max(message_ts) as latest_message_at
+    select messages.tenant_id, max(messages.message_ts) as latest_message_at,
+        {% if coverage -%}
+        coalesce(max(cov.loaded_through), max(messages.message_ts))
+        {%- else -%}
+        max(messages.message_ts)
+        {%- endif %} as loaded_through
     from messages
+    {% if coverage -%}
+    left join (
+        select tenant_id, max(loaded_through) as loaded_through
+        from {{ coverage }}
+        where entity = 'messages'
+        group by 1
+    ) as cov on cov.tenant_id = messages.tenant_id
+    {%- endif %}
     group by 1
 ),
 
@@ -35,6 +54,17 @@ first_intent as (
         intent as first_intent
     from messages
     where direction = 'Inbound' and intent is not null
+    order by tenant_id, conversation_key, message_ts nulls last, message_id
+),
+
+first_meaningful_intent as (
+    select distinct on (tenant_id, conversation_key)
+        tenant_id,
+        conversation_key,
+        intent as first_meaningful_intent
+    from messages
+    where direction = 'Inbound' and intent is not null and not coalesce(is_fallback, false)
+        and {{ is_welcome_intent('intent') }} is not true
     order by tenant_id, conversation_key, message_ts nulls last, message_id
 ),
 
@@ -105,9 +135,13 @@ assembled as (
         message_counts.outbound_messages,
         message_counts.has_bot,
         message_counts.has_human,
-        message_counts.has_bot and message_counts.has_human as is_escalated,
-        message_counts.has_bot and not message_counts.has_human as is_contained,
+        message_counts.has_bot and (message_counts.has_human or message_counts.agent_sessions > 0)
+            as is_escalated,
+        message_counts.has_bot and not message_counts.has_human and message_counts.agent_sessions = 0
+            as is_contained,
+        message_counts.agent_sessions > 0 as reached_queue,
         first_intent.first_intent,
+        first_meaningful_intent.first_meaningful_intent,
         message_counts.had_fallback,
         message_counts.agent_sessions,
         coalesce(session_rollup.transfers, 0) as transfers,
@@ -119,7 +153,8 @@ assembled as (
         session_rollup.handle_seconds,
         session_rollup.last_closed_at,
         coalesce(session_rollup.all_sessions_closed, true) as all_sessions_closed,
-        tenant_latest.latest_message_at
+        tenant_latest.latest_message_at,
+        tenant_latest.loaded_through
     from first_message
     inner join message_counts
         on message_counts.tenant_id = first_message.tenant_id
@@ -127,6 +162,9 @@ assembled as (
     left join first_intent
         on first_intent.tenant_id = first_message.tenant_id
         and first_intent.conversation_key = first_message.conversation_key
+    left join first_meaningful_intent
+        on first_meaningful_intent.tenant_id = first_message.tenant_id
+        and first_meaningful_intent.conversation_key = first_message.conversation_key
     left join first_session
         on first_session.tenant_id = first_message.tenant_id
         and first_session.conversation_key = first_message.conversation_key
@@ -216,5 +254,11 @@ select
     coalesce(
         is_closed and next_started_at <= ended_at + interval '{{ var("repeat_contact_hours") }} hours',
         false
-    ) as is_followed_within_24h
+    ) as is_followed_within_24h,
+    reached_queue,
+    first_meaningful_intent,
+    coalesce(
+        is_closed and ended_at <= loaded_through - interval '{{ var("repeat_contact_hours") }} hours',
+        false
+    ) as is_repeat_observable
 from final

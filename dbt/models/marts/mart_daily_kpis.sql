@@ -22,7 +22,9 @@ message_days as (
         count(*) filter (where direction = 'System') as system_messages,
         count(*) filter (where direction = 'Outbound') as outbound_messages,
         count(distinct contact_id) as unique_contacts,
-        count(*) filter (where is_fallback) as fallback_count,
+        count(*) filter (
+            where is_fallback and direction = 'Inbound' and intent is not null
+        ) as fallback_count,
         count(*) filter (where direction = 'Inbound' and intent is not null) as bot_answered_inbound,
         count(*) filter (
             where direction <> 'Inbound'
@@ -62,7 +64,8 @@ conversation_days as (
         count(*) filter (where has_bot) as bot_conversations,
         count(*) filter (where is_contained) as contained_conversations,
         count(*) filter (where is_escalated) as escalated_conversations,
-        count(*) filter (where has_human) as human_conversations
+        count(*) filter (where has_human) as human_conversations,
+        count(*) filter (where reached_queue) as queued_conversations
     from conversations
     group by 1, 2, 3
 ),
@@ -94,6 +97,7 @@ select
     coalesce(conversation_days.contained_conversations, 0) as contained_conversations,
     coalesce(conversation_days.escalated_conversations, 0) as escalated_conversations,
     coalesce(conversation_days.human_conversations, 0) as human_conversations,
+    coalesce(conversation_days.queued_conversations, 0) as queued_conversations,
     coalesce(message_days.sent_outbound, 0) as sent_outbound,
     coalesce(message_days.delivered_outbound, 0) as delivered_outbound,
     coalesce(message_days.read_outbound, 0) as read_outbound

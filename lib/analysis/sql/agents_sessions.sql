@@ -18,4 +18,5 @@ SELECT
     coalesce(s.is_anomaly, false) AS is_anomaly
 FROM analytics.fct_agent_sessions AS s
 WHERE s.date BETWEEN :date_from AND :date_to
+  AND (CAST(:channel AS text) = 'all' OR s.channel = CAST(:channel AS text))
 ORDER BY s.date, s.session_id

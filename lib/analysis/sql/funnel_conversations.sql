@@ -1,8 +1,9 @@
--- Conversations of the window (by start date, tenant time) grouped by channel, first intent and outcome.
+-- Conversations of the window (by start date, tenant time) grouped by channel, first meaningful intent
+-- (welcome and fallback skipped) and outcome.
 SELECT
     c.start_date AS date,
     coalesce(c.channel, '(sin canal)') AS channel,
-    coalesce(nullif(c.first_intent, ''), '(sin intent)') AS first_intent,
+    coalesce(nullif(c.first_meaningful_intent, ''), '(sin intent)') AS first_intent,
     CASE
         WHEN coalesce(c.transfers, 0) > 0 THEN 'Transferida'
         WHEN coalesce(c.agent_sessions, 0) > 0 AND c.assigned_at IS NULL THEN 'Abandonada en cola'
@@ -20,5 +21,6 @@ SELECT
     count(*) FILTER (WHERE c.had_fallback) AS with_fallback
 FROM analytics.fct_conversations AS c
 WHERE c.start_date BETWEEN :date_from AND :date_to
+  AND (CAST(:channel AS text) = 'all' OR c.channel = CAST(:channel AS text))
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4

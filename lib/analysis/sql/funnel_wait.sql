@@ -6,5 +6,6 @@ SELECT
     avg(c.wait_seconds) AS wait_mean
 FROM analytics.fct_conversations AS c
 WHERE c.start_date BETWEEN :date_from AND :date_to
+  AND (CAST(:channel AS text) = 'all' OR c.channel = CAST(:channel AS text))
   AND c.wait_seconds IS NOT NULL
   AND c.wait_seconds >= 0

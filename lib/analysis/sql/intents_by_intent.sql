@@ -7,5 +7,6 @@ SELECT
     sum(i.escalated) AS escalated
 FROM analytics.mart_intent_performance AS i
 WHERE i.date BETWEEN :date_from AND :date_to
+  AND (CAST(:channel AS text) = 'all' OR i.channel = CAST(:channel AS text))
 GROUP BY 1, 2
 ORDER BY 3 DESC

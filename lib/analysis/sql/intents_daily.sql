@@ -7,5 +7,6 @@ SELECT
     sum(k.inbound_messages) AS inbound_messages
 FROM analytics.mart_daily_kpis AS k
 WHERE k.date BETWEEN :date_from AND :date_to
+  AND (CAST(:channel AS text) = 'all' OR k.channel = CAST(:channel AS text))
 GROUP BY 1, 2
 ORDER BY 1, 2

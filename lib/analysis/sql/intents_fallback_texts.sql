@@ -6,6 +6,7 @@ SELECT
     max(m.date) AS last_seen
 FROM analytics.fct_messages AS m
 WHERE m.date BETWEEN :date_from AND :date_to
+  AND (CAST(:channel AS text) = 'all' OR m.channel = CAST(:channel AS text))
   AND m.is_fallback
   AND m.direction = 'Inbound'
   AND m.message_body IS NOT NULL

@@ -1,13 +1,10 @@
--- Agent-session times and rates over the window (sessions by tenant-local queue date).
--- Times: median and p90 (one percentile_cont sort per column: ARRAY[0.5, 0.9]) and the mean over non-NULL values (the marts set a time
--- to NULL when its end precedes its start).
--- Service level = assigned with wait <= T (public.tenants.service_level_seconds, default :sl_default) ÷ (assigned with a valid wait + abandoned),
--- where is_abandoned already excludes the 5-second grace (is_abandoned_within_5s is disjoint).
--- Abandonment = abandoned ÷ queued. Transfers = AGENT_TRANSFER closes ÷ sessions.
-WITH t AS (
-    SELECT COALESCE(MAX(service_level_seconds), :sl_default) AS sl
-    FROM public.tenants WHERE id = :tenant
-), s AS (
+-- Agent-session times and rates over the window (sessions by tenant-local queue date), one row.
+-- Times: median and p90 (one percentile_cont sort per column) and the mean over non-NULL values (the
+-- marts set a time to NULL when its end precedes its start). Service level and abandonment use the
+-- marts' flags (T per tenant: fct_agent_sessions.service_level_seconds):
+--   service level = count(is_within_service_level) ÷ count(counts_for_service_level)
+--   abandonment   = count(is_abandoned) ÷ count(is_queued)       transfers = count(is_transfer) ÷ count(*)
+WITH s AS (
     SELECT *
     FROM analytics.fct_agent_sessions
     WHERE tenant_id = :tenant
@@ -16,14 +13,15 @@ WITH t AS (
 )
 SELECT
     COUNT(*)                                                             AS sessions,
-    COUNT(*) FILTER (WHERE queued_at IS NOT NULL)                        AS queued,
+    COUNT(*) FILTER (WHERE is_queued)                                    AS queued,
     COUNT(*) FILTER (WHERE is_assigned)                                  AS assigned,
-    COUNT(*) FILTER (WHERE is_assigned AND wait_seconds IS NOT NULL)     AS assigned_with_wait,
     COUNT(*) FILTER (WHERE is_abandoned)                                 AS abandoned,
     COUNT(*) FILTER (WHERE is_abandoned_within_5s)                       AS abandoned_5s,
-    COUNT(*) FILTER (WHERE is_assigned AND wait_seconds <= (SELECT sl FROM t)) AS within_sl,
-    (SELECT sl FROM t)                                                   AS sl_threshold,
+    COUNT(*) FILTER (WHERE is_within_service_level)                      AS within_sl,
+    COUNT(*) FILTER (WHERE counts_for_service_level)                     AS sl_base,
+    MAX(service_level_seconds)                                           AS sl_threshold,
     COUNT(*) FILTER (WHERE is_transfer)                                  AS transfers,
+    COUNT(DISTINCT agent_id) FILTER (WHERE is_assigned)                  AS agents,
     -- assigned sessions by wait bucket: <1, 1–5, 5–15, 15–30, 30+ min
     COUNT(*) FILTER (WHERE is_assigned AND wait_seconds < 60)            AS wait_b1,
     COUNT(*) FILTER (WHERE is_assigned AND wait_seconds >= 60 AND wait_seconds < 300)   AS wait_b2,

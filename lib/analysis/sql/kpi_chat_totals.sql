@@ -1,4 +1,4 @@
--- Σ over the window of the daily chat mart (one row). Rates are computed from these sums.
+-- Σ over the window (and channel) of the daily chat mart, one row; lib.analysis.kpis derives the rates.
 SELECT
     COALESCE(SUM(messages), 0)                 AS messages,
     COALESCE(SUM(inbound_messages), 0)         AS inbound_messages,
@@ -13,6 +13,7 @@ SELECT
     COALESCE(SUM(bot_conversations), 0)        AS bot_conversations,
     COALESCE(SUM(contained_conversations), 0)  AS contained_conversations,
     COALESCE(SUM(escalated_conversations), 0)  AS escalated_conversations,
+    COALESCE(SUM(queued_conversations), 0)     AS queued_conversations,
     COALESCE(SUM(sent_outbound), 0)            AS sent_outbound,
     COALESCE(SUM(delivered_outbound), 0)       AS delivered_outbound,
     COALESCE(SUM(read_outbound), 0)            AS read_outbound

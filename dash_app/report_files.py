@@ -1,0 +1,61 @@
+"""`GET /reports/<run_id>/<html|pdf|notebook>?tenant=T`: a weekly report's archived files.
+
+Like `/notebooks/…`: a signed-in user allowed to see the tenant; the path comes from the ledger (read
+for that tenant under RLS) and must resolve inside RUNS_DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask
+
+from dash_app.notebooks import runs_root, safe_notebook_path
+from dash_app.security import Unauthorized, allowed_tenants, current_user, resolve_tenant
+
+FILES = {"html": ("informe.html", "text/html"), "pdf": ("informe.pdf", "application/pdf")}
+
+
+def _inside_runs(path: str) -> Path | None:
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return resolved if resolved.is_file() and resolved.is_relative_to(runs_root()) else None
+
+
+def report_file_view(run_id: str, kind: str) -> flask.Response:
+    user = current_user()
+    if user is None:
+        flask.abort(401)
+    requested = flask.request.args.get("tenant")
+    try:
+        tenant = resolve_tenant(user, requested)
+    except Unauthorized:
+        flask.abort(403)
+    if requested and requested != tenant and requested not in allowed_tenants(user):
+        flask.abort(404)
+    from dash_app.queries import runs as runs_q
+
+    row = runs_q.report_artifact(tenant, run_id)
+    if not row:
+        flask.abort(404)
+    if kind == "notebook":
+        path = safe_notebook_path(row.get("notebook_html"))
+        mimetype = "text/html"
+    elif kind in FILES:
+        name, mimetype = FILES[kind]
+        found = [a for a in (row.get("artifacts") or []) if str(a).endswith(name)]
+        path = _inside_runs(found[0]) if found else None
+    else:
+        flask.abort(404)
+    if path is None:
+        flask.abort(404)
+    resp = flask.send_file(path, mimetype=mimetype, max_age=0, as_attachment=kind == "pdf",
+                           download_name=f"informe-{tenant}-{row.get('week') or run_id}.{'pdf' if kind == 'pdf' else 'html'}")  # fmt: skip
+    resp.headers["Content-Security-Policy"] = "sandbox allow-scripts allow-popups"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+def init_report_files(server: flask.Flask) -> None:
+    server.add_url_rule("/reports/<run_id>/<kind>", "report_file", report_file_view, methods=["GET"])
