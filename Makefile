@@ -26,9 +26,9 @@ run: setup  ## the main job: embedded PostgreSQL, simulator, a full 90-day run, 
 test: setup test-deps  ## the whole test suite (real PostgreSQL, simulator, papermill, dbt, Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-citus: setup  ## Citus scale-out (issue 18; not part of `make test`): builds Citus (cached), 3 local nodes
+test-citus: setup  ## only the Citus scale-out tests (issue 18; also in `make test`): Citus build cached by version, 3 local nodes
 	bash scripts/citus/build.sh >/dev/null
-	BI_TEST_CITUS=1 $(PY) -m pytest tests/citus $(PYTEST_ARGS)
+	$(PY) -m pytest tests/citus $(PYTEST_ARGS)
 
 test-deps:  ## Debian packages the tests need: Chromium + chromedriver (browser tests), PostgreSQL 15 (SQL check)
 	@missing=""; \

@@ -84,7 +84,10 @@ def _copy_rows(src: str, dst: str) -> int:
                     (table, table, table),
                 )
                 for col, seq in cb.fetchall():
-                    cb.execute(f"SELECT setval(%s, coalesce((SELECT max({col}) FROM {table}), 0) + 1, false)", (seq,))  # noqa: S608
+                    cb.execute(
+                        f"SELECT setval(%s, coalesce((SELECT max({col}) FROM {table}), 0) + 1, false)",  # noqa: S608
+                        (seq,),
+                    )
             b.commit()
     finally:
         a.close()
@@ -249,11 +252,16 @@ def main(argv: list[str] | None = None) -> int:
     date_from = date_to - dt.timedelta(days=args.days - 1)
     figures: dict = {"tenants": args.tenants, "days": args.days, "shard_count": args.shard_count}
     try:
-        with single_node(prefix="bi-bc-1") as (node, owner1), citus_cluster(
-            shard_count=args.shard_count, prefix="bi-bc"
-        ) as cluster:
-            single = deploy("single", owner1, login_url=lambda u, p: node.url("bi", user=u, password=p), base_env=base)
-            citus = deploy("citus", cluster.url(), login_url=cluster.url, allow=cluster.allow_login, base_env=base)
+        with (
+            single_node(prefix="bi-bc-1") as (node, owner1),
+            citus_cluster(shard_count=args.shard_count, prefix="bi-bc") as cluster,
+        ):
+            single = deploy(
+                "single", owner1, login_url=lambda u, p: node.url("bi", user=u, password=p), base_env=base
+            )
+            citus = deploy(
+                "citus", cluster.url(), login_url=cluster.url, allow=cluster.allow_login, base_env=base
+            )
             envs = {
                 "single": {**base, **single.env, "BI_DATA_DIR": str(scratch / "single")},
                 "citus": {**base, **citus.env, "BI_DATA_DIR": str(scratch / "citus")},
@@ -284,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                 pages = dash.measure(dep.owner_url, tenants[0], args.days, args.iterations)
                 figures[name] = {"transforms": tr, "dbt_build_s": build, "dashboard": pages}
                 if name == "citus":
-                    figures["citus"]["explain_tasks"] = explain_tasks(dep.logins["app"], tenants[0], args.days)
+                    figures["citus"]["explain_tasks"] = explain_tasks(
+                        dep.logins["app"], tenants[0], args.days
+                    )
     finally:
         sim.stop()
     report(figures)
@@ -302,7 +312,9 @@ def report(f: dict) -> None:
         ("dbt build (s)", s["dbt_build_s"], c["dbt_build_s"]),
     ]
     for page in s["dashboard"]:
-        rows.append((f"dashboard {page} p95 (ms)", s["dashboard"][page]["p95_ms"], c["dashboard"][page]["p95_ms"]))
+        rows.append(
+            (f"dashboard {page} p95 (ms)", s["dashboard"][page]["p95_ms"], c["dashboard"][page]["p95_ms"])
+        )
     print(f"\n{f['tenants']} tenants x {f['days']} days; Citus: coordinator + 2 workers, {f['shard_count']} shards "
           "per table, one machine (2 cores)")  # fmt: skip
     print(f"{'':34s} {'1 node':>10s} {'3 nodes':>10s} {'ratio':>7s}")

@@ -14,6 +14,7 @@ login there on every node; no password goes through SQL, a catalog or a command 
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -31,9 +32,16 @@ BUILD_SCRIPT = PROJECT_ROOT / "scripts" / "citus" / "build.sh"
 PG_BIN = Path("usr/lib/postgresql/15/bin")
 
 
+class CitusUnavailable(RuntimeError):
+    """The build cannot run on this machine (no Citus source, no PostgreSQL 15 packages): exit 2."""
+
+
+@functools.cache
 def citus_root() -> Path:
-    """The PostgreSQL 15 root holding Citus (built once, ~6 min on 2 cores; then cached)."""
+    """The PostgreSQL 15 root holding Citus (built once, ~6 min on 2 cores; then cached by version)."""
     proc = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, check=False)
+    if proc.returncode == 2:
+        raise CitusUnavailable(proc.stderr.strip()[-500:])
     if proc.returncode != 0:
         raise RuntimeError(f"scripts/citus/build.sh failed: {proc.stderr.strip()[-2000:]}")
     root = Path(proc.stdout.strip().splitlines()[-1])
