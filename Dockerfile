@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     BI_DATA_DIR=/data \
     RUNS_DIR=/app/runs \
+    RUNS_QUARANTINE_DIR=/app/quarantine \
     JUPYTER_CONFIG_DIR=/data/jupyter/config \
     JUPYTER_DATA_DIR=/data/jupyter/data \
     JUPYTER_RUNTIME_DIR=/data/jupyter/runtime \
@@ -28,9 +29,12 @@ COPY lib ./lib
 COPY dash_app ./dash_app
 COPY dbt ./dbt
 COPY notebooks ./notebooks
+# The pipeline's user owns the archive and the quarantine (a secret found in an output is moved there:
+# a root-owned folder would turn a leak into a misleading PermissionError).
 RUN pip install --no-deps -e . \
-    && mkdir -p /app/runs /data \
-    && chown -R bi:bi /app/runs /app/notebooks /data
+    && mkdir -p /app/runs /app/quarantine /data \
+    && chmod 700 /app/quarantine \
+    && chown -R bi:bi /app/runs /app/quarantine /app/notebooks /data
 
 USER bi
 EXPOSE 8050 8866 8888

@@ -40,7 +40,7 @@ return v.innerText;
 """
 
 
-def chrome(profile: str):  # noqa: ANN201 - selenium WebDriver
+def chrome(profile: str):  # selenium WebDriver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -54,7 +54,7 @@ def chrome(profile: str):  # noqa: ANN201 - selenium WebDriver
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
 
-def wait_ready(driver, key: str, timeout: float = 60.0, previous: str | None = None) -> float:  # noqa: ANN001
+def wait_ready(driver, key: str, timeout: float = 60.0, previous: str | None = None) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         value = driver.execute_script(READY_JS, key)
@@ -64,7 +64,7 @@ def wait_ready(driver, key: str, timeout: float = 60.0, previous: str | None = N
     raise TimeoutError(f"page not ready: {key}")
 
 
-def sign_in(driver, base: str) -> None:  # noqa: ANN001
+def sign_in(driver, base: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(base + "/login?next=/healthz")  # no dashboard page yet: the first one is really cold
@@ -74,7 +74,7 @@ def sign_in(driver, base: str) -> None:  # noqa: ANN001
     time.sleep(0.3)
 
 
-def js_bytes(driver) -> tuple[int, int]:  # noqa: ANN001
+def js_bytes(driver) -> tuple[int, int]:
     """(bytes on the wire, decoded bytes) of the JavaScript this page loaded."""
     entries = driver.execute_script(
         "return performance.getEntriesByType('resource').filter(e => e.name.includes('.js'))"
@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         add_user("bench_admin", PASSWORD, "admin")
         port = free_port()
         argv_ = build_command("dash", port=port)
-        log = open(root / "gunicorn.log", "wb")  # noqa: SIM115 - handed to the server
-        proc = subprocess.Popen(argv_, env=child_env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        log = open(root / "gunicorn.log", "wb")  # handed to the server
+        proc = subprocess.Popen(argv_, env=child_env("dash"), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             import requests

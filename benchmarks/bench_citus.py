@@ -95,7 +95,7 @@ def _copy_rows(src: str, dst: str) -> int:
     return copied
 
 
-def _shard_writes(cluster) -> dict[int, int]:  # noqa: ANN001 - CitusCluster
+def _shard_writes(cluster) -> dict[int, int]:
     """Rows inserted + updated + deleted so far in every shard of every worker (shard id -> rows)."""
     import psycopg2
 
@@ -148,7 +148,7 @@ def _tenant_shards(url: str, tenant: str) -> tuple[set[int], set[int], int]:
     return own, ref, ports[0] if len(ports) == 1 else -1
 
 
-def transforms(tenants: list[str], cluster=None, owner: str | None = None) -> dict:  # noqa: ANN001
+def transforms(tenants: list[str], cluster=None, owner: str | None = None) -> dict:
     """All transforms + post-transforms per tenant; on Citus, the rows each tenant wrote per shard."""
     from lib.db import dispose_engines
     from lib.transform import run_all

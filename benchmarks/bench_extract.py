@@ -48,15 +48,17 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lib.childenv import child_env  # noqa: E402
+
 KEY = f"bench-{secrets.token_hex(8)}"
 APP = "100274"
 TZ = "America/Bogota"
 
 SIM_SCRIPT = """
-import sys
+import os, sys
 from lib.simulator import FaultConfig, SimTenant, serve
 faulty = sys.argv[5] == "1"
-serve("127.0.0.1", int(sys.argv[1]), seed=42, server_key=sys.argv[2],
+serve("127.0.0.1", int(sys.argv[1]), seed=42, server_key=os.environ["INDIGITALL_SERVER_KEY"],
       faults=FaultConfig(latency_ms=int(sys.argv[3]), rate_429=0.1 * faulty, rate_5xx=0.05 * faulty,
                          drop_rate=0.02 * faulty, retry_after_s=1, bandwidth_bps=int(sys.argv[6])),
       tenants=[SimTenant("bench", ("100274",))], scale=float(sys.argv[4]))
@@ -74,9 +76,10 @@ def start_simulator(
 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", SIM_SCRIPT, str(port), KEY, str(latency_ms), str(scale), "1" if faults else "0",
+        [sys.executable, "-c", SIM_SCRIPT, str(port), "-", str(latency_ms), str(scale), "1" if faults else "0",
          str(bandwidth_bps)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**child_env("simulator"), "INDIGITALL_SERVER_KEY": KEY},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     import httpx
@@ -101,7 +104,7 @@ def postmaster_pid() -> int | None:
         with get_engine("owner").connect() as conn:
             data_dir = conn.execute(text("SHOW data_directory")).scalar_one()
         return int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
-    except Exception:  # noqa: BLE001 - a remote or restricted server: its CPU is not readable
+    except Exception:  # a remote or restricted server: its CPU is not readable
         return None
 
 

@@ -3,7 +3,11 @@
 - `POST /api/run-pipeline` {"mode": "full"|"transform-only", "tenant": optional} → 202 {run_id, status_url};
   409 while the tenant's run holds the lock; 401 bad/missing token; 400 bad body/unknown tenant;
   503 when PIPELINE_API_TOKEN is not configured. The run is a separate process (launch_run spawns it).
-- `GET /api/runs/<run_id>` → {run_id, status, done, steps, timings, error}.
+  `"tenant": "*"` (every configured tenant) or a list of ids queues a batch (lib.pipeline.batch):
+  202 {run_id = batch_id, batch_id, status_url, tenants}; a tenant already running is skipped by
+  the batch (its status says so), not a 409.
+- `GET /api/runs/<run_id>` → {run_id, status, done, steps, timings, error}; for a batch id
+  {batch_id, status, done, dbt_status, failed_tenants, skipped_tenants, tenants: {id: {run_id, status…}}}.
 - `GET /healthz` (no auth) → {database, last_success, last_success_age_s}: whether the database
   answers and the newest successful run over every tenant (no tenant name); 200 or 503.
 The token is compared with `hmac.compare_digest` and never logged or echoed.
@@ -89,15 +93,16 @@ def run_pipeline() -> flask.Response:
     mode = body.get("mode")
     if mode not in MODES:
         return _error(400, f"mode must be one of {', '.join(MODES)}")
-    tenant = body.get("tenant")
     from lib.config import get_settings, load_tenants
+    from lib.pipeline.batch import TenantSelectionError, select_tenants
 
-    if tenant is None:
-        tenant = get_settings().tenant_id
-    if not isinstance(tenant, str) or not tenant:
-        return _error(400, "tenant must be a non-empty string")
-    if tenant not in {t.id for t in load_tenants()}:
-        return _error(400, f"unknown tenant {tenant!r}")
+    try:
+        chosen = select_tenants(body.get("tenant"), [t.id for t in load_tenants()], get_settings().tenant_id)
+    except TenantSelectionError as exc:
+        return _error(400, str(exc))
+    if chosen.batch:
+        return _launch_batch(mode, list(chosen.tenants))
+    tenant = chosen.tenant
     from lib.pipeline.launch import launch_run
     from lib.pipeline.lock import RunLocked
 
@@ -114,6 +119,45 @@ def run_pipeline() -> flask.Response:
     resp.status_code = 202
     resp.headers["Location"] = status_url
     return resp
+
+
+def _launch_batch(mode: str, tenants: list[str]) -> flask.Response:
+    from lib.pipeline import batch
+
+    batch_id = batch.launch_batch(mode, tenants)
+    log.info("pipeline batch %s launched for %d tenant(s) (%s) via the API", batch_id, len(tenants), mode)
+    status_url = flask.url_for("pipeline_api.run_status", run_id=batch_id, _external=True)
+    resp = flask.jsonify(
+        {"run_id": batch_id, "batch_id": batch_id, "status_url": status_url, "tenants": tenants,
+         "mode": mode, "status": "queued"}
+    )  # fmt: skip
+    resp.status_code = 202
+    resp.headers["Location"] = status_url
+    return resp
+
+
+def batch_document(row: dict[str, Any]) -> dict[str, Any]:
+    """What n8n polls for a batch: overall status, dbt, and each tenant's run and status."""
+    results = row.get("results") or {}
+    status = row.get("status")
+    return {
+        "run_id": row.get("batch_id"),
+        "batch_id": row.get("batch_id"),
+        "mode": row.get("mode"),
+        "status": status,
+        "done": status in DONE,
+        "ok": status == "success",
+        "dbt_status": row.get("dbt_status"),
+        "tenants": {t: results.get(t, {"status": "queued"}) for t in row.get("tenants") or []},
+        "failed_tenants": [t for t, r in results.items() if r.get("status") == "failed"],
+        "skipped_tenants": [t for t, r in results.items() if r.get("status") == "skipped"],
+        "error": {"step": None, "cell": None, "name": None, "message": row["error"]}
+        if row.get("error")
+        else None,
+        "started_at": row.get("started_at"),
+        "finished_at": row.get("finished_at"),
+        "duration_ms": row.get("duration_ms"),
+    }
 
 
 def _get_run(run_id: str) -> dict[str, Any] | None:
@@ -176,6 +220,13 @@ def run_status(run_id: str) -> flask.Response:
         return denied
     if len(run_id) > 200:
         return _error(400, "bad run id")
+    if "-batch-" in run_id:
+        from lib.pipeline.batch import get_batch
+
+        row = get_batch(run_id)
+        if row is None:
+            return _error(404, "unknown run", run_id=run_id)
+        return flask.jsonify(batch_document(row))
     run = _get_run(run_id)
     if not run:
         return _error(404, "unknown run", run_id=run_id)

@@ -16,11 +16,12 @@ from dash_app.components.theme import register_template
 from dash_app.errors import init_errors
 from dash_app.exports import init_exports
 from dash_app.notebooks import init_notebooks
-from dash_app.pages import bot, campaigns, executive, operations, reports, runs
+from dash_app.pages import bot, campaigns, executive, network, operations, reports, runs
 from dash_app.report_files import init_report_files
 from dash_app.security import current_user, init_auth
 
 PAGES = (executive, operations, bot, campaigns, runs, reports)
+ADMIN_PAGES = (network,)  # registered for everyone, linked (and answered) for admins only
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +29,10 @@ def shell() -> html.Div:
     """Navbar (links keep the filter query string) + the page container."""
     user = current_user()
     links = [dbc.NavLink(m.NAME, href=m.PATH, id=f"nav-{m.__name__.rsplit('.', 1)[-1]}") for m in PAGES]
+    if user is not None and user.is_admin:
+        links += [
+            dbc.NavLink(m.NAME, href=m.PATH, id=f"nav-{m.__name__.rsplit('.', 1)[-1]}") for m in ADMIN_PAGES
+        ]
     who = (
         html.Div(
             [
@@ -95,12 +100,12 @@ def create_app() -> dash.Dash:
     init_report_files(server)
     init_errors(server)
     server.register_blueprint(api.bp)
-    for m in PAGES:
+    for m in PAGES + ADMIN_PAGES:
         dash.register_page(
             m.__name__, path=m.PATH, name=m.NAME, title=f"{m.NAME} · inDigitall BI", layout=m.layout
         )
     app.layout = shell
-    for m in PAGES:
+    for m in PAGES + ADMIN_PAGES:
         m.register_callbacks(app)
     filter_components.register_callbacks(app)
     slugs = [m.__name__.rsplit(".", 1)[-1] for m in PAGES]

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from dash_app.security import SessionUser, allowed_tenants, resolve_tenant
+from lib.dates import to_date_or_none
 
 PRESETS = ("7", "30", "90")
 DEFAULT_PRESET = "30"
@@ -41,18 +42,13 @@ def last_complete_day(tenant_id: str, today: date) -> date:
 
     try:
         fr = freshness(tenant_id)
-    except Exception:  # noqa: BLE001 - database down: the page shows its error; presets still resolve
+    except Exception:  # database down: the page shows its error; presets still resolve
         return today - timedelta(days=1)
     return min(fr.last_complete_day, today - timedelta(days=1))
 
 
 def _parse_date(value: object) -> date | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    return to_date_or_none(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,7 @@ class Filters:
         return Filters(self.tenant, "custom", end - timedelta(days=self.days - 1), end, self.channel)
 
     @property
-    def kpi_window(self):  # noqa: ANN201 - lib.analysis.kpis.Window
+    def kpi_window(self):  # lib.analysis.kpis.Window
         from lib.analysis.kpis import Window
 
         return Window(self.start, self.end, self.channel)

@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from lib import signin_throttle
 from lib.auth import MAX_FIELD_CHARS, User, clock_now, end_sessions, session_user, verify_user
-from lib.config import ConfigError
+from lib.config import ConfigError, env_value
 from lib.identity import SECRET_KEY_FILE, SESSION_COOKIE, env_number, safe_next, sign_in_url
 
 SessionUser = User
@@ -130,7 +130,7 @@ def _session_user(data: object) -> User | None:
         return None
     try:
         row = _rows.get(uid)
-    except Exception:  # noqa: BLE001 - fail closed: no database, no session
+    except Exception:  # fail closed: no database, no session
         log.exception("session check: the user row could not be read")
         return None
     if row is None or row.session_version != version or row.username != data.get("username"):
@@ -157,7 +157,7 @@ def require_user() -> User:
 
 def secret_key(data_dir: Path | None = None) -> str:
     """DASH_SECRET_KEY (≥ 32 bytes), else a random key generated once in `.data/dash_secret_key` (0600)."""
-    configured = os.environ.get("DASH_SECRET_KEY")
+    configured = env_value("DASH_SECRET_KEY")
     if configured:
         if len(configured.encode("utf-8")) < MIN_SECRET_BYTES:
             raise ConfigError(
@@ -192,7 +192,7 @@ def secret_key(data_dir: Path | None = None) -> str:
 
 def _trusted_proxy(peer: str) -> bool:
     """Is the peer one of FORWARDED_ALLOW_IPS (gunicorn's setting; default 127.0.0.1, ::1)?"""
-    allowed = [a.strip() for a in os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").split(",")]
+    allowed = [a.strip() for a in env_value("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").split(",")]
     if "*" in allowed:
         return True
     for entry in allowed:
@@ -407,8 +407,8 @@ def init_auth(server: flask.Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME=SESSION_COOKIE,
-        SESSION_COOKIE_DOMAIN=os.environ.get("DASH_COOKIE_DOMAIN", "").strip() or None,
-        SESSION_COOKIE_SECURE=os.environ.get("DASH_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+        SESSION_COOKIE_DOMAIN=env_value("DASH_COOKIE_DOMAIN", "").strip() or None,
+        SESSION_COOKIE_SECURE=env_value("DASH_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
         PERMANENT_SESSION_LIFETIME=session_lifetime(),
         SESSION_REFRESH_EACH_REQUEST=False,  # the cookie's expiry stays at sign-in + lifetime
     )

@@ -19,11 +19,13 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import bcrypt
 from sqlalchemy import text
+
+from lib import clock
 
 Role = Literal["admin", "viewer"]
 ROLES: tuple[str, ...] = ("admin", "viewer")
@@ -43,18 +45,10 @@ _DUMMY_HASH = bcrypt.hashpw(os.urandom(16).hex().encode(), bcrypt.gensalt(rounds
 
 def clock_now() -> datetime:
     """The current UTC time through `lib.clock` (tests set BI_CLOCK_NOW)."""
-    try:
-        from lib.clock import now
-    except ImportError:  # lib.clock arrives with the ops-year branch; same contract meanwhile
-        value = os.environ.get("BI_CLOCK_NOW")
-        if not value:
-            return datetime.now(UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return now()
+    return clock.now()
 
 
-class AuthError(ValueError):
+class UserError(ValueError):
     """A user cannot be created or changed; the message never holds a password."""
 
 
@@ -75,7 +69,7 @@ class User:
     def to_session(self, issued_at: datetime) -> dict[str, str | int]:
         """What the web session cookie stores: who, which session version, since when (no secret)."""
         if self.uid is None or self.session_version is None:
-            raise AuthError("only a user read from the database can start a session")
+            raise UserError("only a user read from the database can start a session")
         return {
             "username": self.username,
             "uid": self.uid,
@@ -107,12 +101,12 @@ def check_password(password: str, password_hash: str) -> bool:
 
 def _check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-        raise AuthError(f"the password must be at most {MAX_PASSWORD_BYTES} bytes")
+        raise UserError(f"the password must be at most {MAX_PASSWORD_BYTES} bytes")
 
 
-def _engine(url: str | None = None, role: str = "owner"):  # noqa: ANN202 - sqlalchemy Engine
+def _engine(url: str | None = None, role: str = "owner"):  # sqlalchemy Engine
     """`bi users` runs as the owner; sign-in as the dashboards login (functions of migration 051)."""
     from lib.db import get_engine
 
@@ -129,11 +123,11 @@ def add_user(
 ) -> User:
     """Create the user, or replace its password/role/tenant when it exists."""
     if not _USERNAME.match(username or ""):
-        raise AuthError("usernames are 1-100 characters: letters, digits, _ . @ -")
+        raise UserError("usernames are 1-100 characters: letters, digits, _ . @ -")
     if role not in ROLES:
-        raise AuthError(f"role must be one of {', '.join(ROLES)}")
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
     if role == "viewer" and not tenant_id:
-        raise AuthError("a viewer needs --tenant")
+        raise UserError("a viewer needs --tenant")
     tenant = tenant_id if role == "viewer" else (tenant_id or None)
     digest = hash_password(password)
     with _engine(url).begin() as conn:
@@ -149,7 +143,7 @@ def add_user(
     return User(username, role, tenant)
 
 
-def app_engine(url: str | None = None):  # noqa: ANN202 - sqlalchemy Engine
+def app_engine(url: str | None = None):
     """The dashboards login (APP_DATABASE_URL): sign-in, session checks, throttling."""
     return _engine(url, "app")
 
@@ -214,13 +208,13 @@ def _read_password(env_var: str | None) -> str:
     if env_var:
         value = os.environ.get(env_var)
         if not value:
-            raise AuthError(f"environment variable {env_var} is not set or empty")
+            raise UserError(f"environment variable {env_var} is not set or empty")
         return value
     if not sys.stdin.isatty():
-        raise AuthError("no terminal to prompt for the password: use --password-env VAR")
+        raise UserError("no terminal to prompt for the password: use --password-env VAR")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat password: "):
-        raise AuthError("the passwords do not match")
+        raise UserError("the passwords do not match")
     return first
 
 
@@ -249,7 +243,7 @@ def cli_main(args: argparse.Namespace) -> int:
             tenant = get_settings().tenant_id
         password = _read_password(getattr(args, "password_env", None))
         user = add_user(args.username, password, args.role, tenant)
-    except AuthError as exc:
+    except UserError as exc:
         print(f"bi users add: {exc}", file=sys.stderr)
         return 2
     scope = user.tenant_id or "all tenants"

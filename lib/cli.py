@@ -9,6 +9,8 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
+from lib.names import RUN_MODES
+
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
@@ -81,6 +83,13 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_app(args.what, host=args.host, port=args.port)
 
 
+def _run(args: argparse.Namespace) -> int:
+    """`bi run`: one tenant (lib.pipeline.cli) or, with --all-tenants, a batch (lib.pipeline.batch)."""
+    if args.all_tenants or args.tenants:
+        return _call("lib.pipeline.batch:batch_main")(args)
+    return _call("lib.pipeline.cli:run_main")(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole `bi` argument tree."""
     p = argparse.ArgumentParser(prog="bi", description="inDigitall BI platform")
@@ -92,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_db)
 
     run = sub.add_parser("run", help="run the pipeline (extract -> transform -> dbt) through notebooks")
-    run.add_argument("--mode", choices=["full", "transform-only", "report"], default="full")
+    run.add_argument("--mode", choices=RUN_MODES, default="full")
     run.add_argument("--tenant")
     run.add_argument("--date-from")
     run.add_argument("--date-to")
@@ -102,14 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help=argparse.SUPPRESS)
     run.add_argument("--full-refresh", action="store_true", help="transforms rebuild from all raw")
     run.add_argument("--no-progress", action="store_true")
-    run.set_defaults(func=_call("lib.pipeline.cli:run_main"))
+    run.add_argument(
+        "--all-tenants", action="store_true", help="a batch: every configured tenant, one dbt build"
+    )
+    run.add_argument("--tenants", help="with --all-tenants: only these tenant ids (comma-separated)")
+    run.add_argument("--batch-id", help=argparse.SUPPRESS)
+    run.add_argument("--no-dbt", action="store_true", help=argparse.SUPPRESS)  # a batch's tenant run
+    run.set_defaults(func=_run)
 
     runs = sub.add_parser("runs", help="the run ledger")
-    runs.add_argument("action", choices=["list", "show"])
+    runs.add_argument("action", choices=["list", "show", "prune"])
     runs.add_argument("run_id", nargs="?")
     runs.add_argument("--tenant")
     runs.add_argument("--limit", type=int, default=20)
     runs.add_argument("--json", action="store_true")
+    runs.add_argument("--html", action="store_true", help="show: render each step's notebook to HTML files")
+    runs.add_argument("--step", help="show --html: only this step")
+    runs.add_argument("--out", default=".", help="show --html: folder for the HTML files (default .)")
+    runs.add_argument("--days", type=int, help="prune: RUNS_RETENTION_DAYS for this call")
+    runs.add_argument("--max-size", help="prune: RUNS_MAX_SIZE for this call (e.g. 500MB)")
+    runs.add_argument("--to", help="prune: RUNS_ARCHIVE_URL for this call (gs://…, s3://…, file://…)")
+    runs.add_argument("--dry-run", action="store_true", help="prune: only say what would go")
     runs.set_defaults(func=_call("lib.pipeline.cli:runs_main"))
 
     ext = sub.add_parser("extract", help="run one extractor, or all at once, directly (no notebook)")

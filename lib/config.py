@@ -1,5 +1,12 @@
 """Settings: environment variables (and `.env`), plus an optional `tenants.yml`.
 
+One reader, one precedence, for every setting of every command: the process environment, then the
+`.env` files (`dotenv_paths()`: the project's, then the working directory's, which wins), then the
+built-in default; per-tenant values come
+from `tenants.yml` (a tenant's own entry beats the process-wide setting). `Settings` holds the
+contract names below; any other setting (EXTRACT_*, DASH_*, SMTP_*, a tenant's `server_key_env`) is
+read with `env_value(name)`, never with `os.environ` alone, so a value only in `.env` counts too.
+
 The names are a contract (design.md): DATABASE_URL, INDIGITALL_BASE_URL, INDIGITALL_SERVER_KEY,
 INDIGITALL_APP_ID, TENANT_ID, TENANT_TIMEZONE, RUNS_DIR, PIPELINE_API_TOKEN, and one database login
 per kind of process beside the owner's DATABASE_URL: APP_DATABASE_URL, ANALYST_DATABASE_URL,
@@ -11,9 +18,11 @@ last moment (an HTTP header, a connect call), never to build a message.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -32,6 +41,10 @@ DATABASE_URL_FIELDS = (
 DEFAULT_BASE_URL = "https://am1.api.indigitall.com"
 
 
+# Where `.env` is read (later wins): the project's, then the working directory's (`dotenv_paths()`).
+ENV_FILES = (PROJECT_ROOT / ".env", Path(".env"))
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it (never its value if secret)."""
 
@@ -40,7 +53,7 @@ class Settings(BaseSettings):
     """Process-wide settings read from the environment and `.env`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=ENV_FILES, env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
@@ -111,7 +124,7 @@ class TenantConfig:
 
     def server_key(self) -> SecretStr | None:
         """The tenant's ServerKey, read from the env var it names (never stored on the object)."""
-        value = os.environ.get(self.server_key_env)
+        value = env_value(self.server_key_env)
         if value:
             return SecretStr(value)
         if self.server_key_env == "INDIGITALL_SERVER_KEY":
@@ -122,6 +135,44 @@ class TenantConfig:
     def application_id(self) -> str | None:
         """The first (primary) application id, if any."""
         return self.application_ids[0] if self.application_ids else None
+
+
+def dotenv_values(path: Path | None = None) -> dict[str, str]:
+    """The assignments of `path`, or of every `dotenv_paths()` file merged (later wins); never log them."""
+    out: dict[str, str] = {}
+    for p in [path] if path is not None else dotenv_paths():
+        try:
+            stat = p.stat()
+        except OSError:
+            continue
+        out.update(_read_dotenv(str(p.resolve()), stat.st_mtime_ns, stat.st_size))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _read_dotenv(path: str, _mtime_ns: int, _size: int) -> tuple[tuple[str, str], ...]:
+    from dotenv import dotenv_values as parse
+
+    return tuple((k, v) for k, v in parse(path, encoding="utf-8").items() if v is not None)
+
+
+@overload
+def env_value(name: str) -> str | None: ...
+@overload
+def env_value(name: str, default: str) -> str: ...
+def env_value(name: str, default: str | None = None) -> str | None:
+    """One setting by name: the environment, else `.env`, else `default`.
+
+    A variable set in the environment wins even when empty (as for `Settings`); empty means `default`.
+    """
+    value = env_raw(name)
+    return value if value is not None and value.strip() else default
+
+
+def env_raw(name: str) -> str | None:
+    """The setting as written (an empty value included): the environment, else `.env`, else None."""
+    value = os.environ.get(name)
+    return dotenv_values().get(name) if value is None else value
 
 
 @lru_cache(maxsize=1)
@@ -208,26 +259,106 @@ def get_tenant(tenant_id: str | None = None, settings: Settings | None = None) -
     raise ConfigError(f"unknown tenant {tenant_id!r}; configured: {', '.join(t.id for t in tenants)}")
 
 
-def secret_values(settings: Settings | None = None) -> list[str]:
-    """Every configured secret's literal value (for leak scans); never log the result."""
+ROLE_URL_VARS = (
+    "DATABASE_URL", "APP_DATABASE_URL", "ANALYST_DATABASE_URL", "PIPELINE_DATABASE_URL", "DBT_DATABASE_URL",
+)  # fmt: skip
+# Settings whose value is a secret by name (besides the tenants' key variables and the URLs above).
+_SECRET_SUFFIXES = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "_KEY", "_SECRET_KEY", "ACCESS_KEY")
+_NOT_SECRET_SUFFIXES = ("_ENV", "_FILE", "_PATH", "_DIR", "_URL", "_NAME", "_ID")
+# Generated secrets kept owner-only under the data dir (the demo token, the Dash key, the logins).
+_DATA_SECRET_WORDS = ("password", "passwd", "secret", "token", "login", "credential", "_key")
+_DATA_SECRET_MAX_BYTES = 8192
+
+
+def dotenv_paths() -> list[Path]:
+    """The `.env` files settings come from: the project's, then the working directory's (wins)."""
+    return list(dict.fromkeys([PROJECT_ROOT / ".env", Path.cwd() / ".env"]))
+
+
+def merged_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default os.environ) over the `.env` files: one view whatever a setting's source."""
+    out = dotenv_values()
+    out.update(os.environ if base is None else base)
+    return out
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a variable that holds a secret by its name (…_TOKEN, …_PASSWORD, …_KEY, …_SECRET)."""
+    upper = name.upper()
+    if upper.endswith(_NOT_SECRET_SUFFIXES) or upper in ("PWD", "OLDPWD"):
+        return False
+    return upper.endswith(_SECRET_SUFFIXES)
+
+
+def url_password(url: str) -> list[str]:
+    """A database URL's password, decoded and as written (e.g. `p%40ss` and `p@ss`); [] without one."""
+    import re
+    from urllib.parse import unquote
+
+    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*:([^@/?#]*)@", url.strip())
+    if not match or not match.group(1):
+        return []
+    written = match.group(1)
+    return list(dict.fromkeys([unquote(written), written]))
+
+
+def _data_dir_secrets(data_dir: Path) -> list[str]:
+    """Values of the small owner-only secret files under the data dir (not the database files)."""
+    values: list[str] = []
+    if not data_dir.is_dir():
+        return values
+    candidates = [p for p in data_dir.iterdir() if p.is_file()]  # logins/: lib.db.logins reads its store
+    for sub in ("secrets", "passwords"):
+        if (data_dir / sub).is_dir():
+            candidates += [p for p in (data_dir / sub).iterdir() if p.is_file()]
+    for path in candidates:
+        name = path.name.lower()
+        if path.parent.name not in ("secrets", "passwords") and not any(
+            w in name for w in _DATA_SECRET_WORDS
+        ):
+            continue
+        try:
+            if path.stat().st_size > _DATA_SECRET_MAX_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            value = value.strip().strip("'\"") if sep and key.strip().isidentifier() else line
+            values.extend(url_password(value) or [value])
+    return values
+
+
+def secret_values(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret value this process can see (for leak scans); never log the result.
+
+    ServerKeys of every configured tenant, the pipeline token, the password of every `*DATABASE_URL`
+    as written and decoded, the Dash signing key (DASH_SECRET_KEY or `<data dir>/dash_secret_key`),
+    any `…_TOKEN/_PASSWORD/_SECRET/_KEY` setting, and the generated secrets under the data dir; from
+    the environment and `.env` alike.
+    """
     settings = settings or get_settings()
+    env = merged_environ(environ)
     values = [
         s.get_secret_value()
         for s in (settings.indigitall_server_key, settings.pipeline_api_token)
         if s is not None
     ]
-    from sqlalchemy.engine import make_url
-
-    for url in DATABASE_URL_FIELDS:
-        configured = getattr(settings, url)
-        if configured is None:
-            continue
-        try:
-            pw = make_url(configured.get_secret_value()).password
-        except Exception:  # noqa: BLE001 - a malformed URL has no password to protect
-            pw = None
-        if pw:
-            values.append(str(pw))
+    urls = [env.get(name) for name in env if name.upper().endswith("DATABASE_URL")]
+    if settings.database_url is not None:
+        urls.append(settings.database_url.get_secret_value())
+    for url in urls:
+        if url:
+            values += url_password(url)
+    values += [v for k, v in env.items() if v and is_secret_name(k)]
+    for field_name in DATABASE_URL_FIELDS:  # the login URLs as settings (environment or .env)
+        configured = getattr(settings, field_name, None)
+        if configured is not None:
+            values += url_password(configured.get_secret_value())
     from lib.db.logins import generated_passwords  # the embedded default's generated logins
 
     values.extend(generated_passwords(settings))
@@ -239,8 +370,9 @@ def secret_values(settings: Settings | None = None) -> list[str]:
     except ConfigError:
         tenants = []
     for t in tenants:
-        key = t.server_key()
+        key = t.server_key() or (SecretStr(env[t.server_key_env]) if env.get(t.server_key_env) else None)
         if key is not None:
             values.append(key.get_secret_value())
+    values += _data_dir_secrets(settings.data_dir)
     # Short values would match innocent text; real keys are UUIDs/tokens.
     return sorted({v for v in values if len(v) >= 6})

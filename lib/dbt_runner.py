@@ -24,7 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings
+from lib.pipeline.procs import die_with_parent
 from lib.steps import StepResult
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
@@ -36,15 +38,16 @@ DBT_GROUP = "bi_dbt"  # the mart builder's privilege group (migration 050): owne
 
 
 def dbt_env(url: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a dbt process: `base` (default os.environ) plus BI_DB_* from the mart
-    builder's URL (`url`, default its configured login)."""
+    """The environment for a dbt process: the `dbt` allow-list of `base` (default os.environ, see
+    `lib.childenv`: no other login, no key, no token) plus BI_DB_* from the mart builder's URL (`url`,
+    default its configured login)."""
     from lib.db import login_url, normalise
 
     u = normalise(url or login_url("dbt"))
     host = u.host or u.query.get("host") or "localhost"
     if isinstance(host, tuple):
         host = host[0]
-    env = dict(os.environ if base is None else base)
+    env = child_env("dbt", base=base)
     env.update(
         BI_DB_HOST=str(host),
         BI_DB_PORT=str(u.port or 5432),
@@ -110,25 +113,35 @@ def _build_lock(enabled: bool = True) -> Iterator[None]:
 
 
 def _dbt_executable() -> list[str]:
-    exe = Path(sys.executable).with_name("dbt")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dbt.cli.main"]
+    """dbt's CLI on this interpreter, without its slow optional import (lib.pipeline._fastimport);
+    PYTHONPATH (the `dbt` allow-list) has the project root, so `lib` imports in the child."""
+    from lib.pipeline._fastimport import DBT_LAUNCHER
+
+    return [sys.executable, "-c", DBT_LAUNCHER]
 
 
 def build_command(
     command: str,
     *,
     select: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
     full_refresh: bool = False,
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """The dbt argv (without the executable) for a command with the project's paths."""
     args = [*command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if select:
-        args += ["--select", *([select] if isinstance(select, str) else list(select))]
+        args += ["--select", *_as_list(select)]
+    if exclude:
+        args += ["--exclude", *_as_list(exclude)]
     if full_refresh:
         args.append("--full-refresh")
     args += list(extra_args)
     return args
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def parse_run_results(path: Path) -> dict[str, Any]:
@@ -191,6 +204,7 @@ def run_dbt(
     tenant_id: str | None = None,
     run_dir: str | Path | None = None,
     select: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
     full_refresh: bool = False,
     extra_args: Sequence[str] = (),
     timeout_s: float | None = 1800,
@@ -208,7 +222,7 @@ def run_dbt(
     target = work / "target"
     results_file = target / "run_results.json"
     argv = _dbt_executable() + build_command(
-        command, select=select, full_refresh=full_refresh, extra_args=extra_args
+        command, select=select, exclude=exclude, full_refresh=full_refresh, extra_args=extra_args
     )
     before = results_file.stat().st_mtime_ns if results_file.exists() else None
     try:
@@ -222,6 +236,7 @@ def run_dbt(
                 text=True,
                 timeout=timeout_s,
                 check=False,
+                preexec_fn=die_with_parent,  # a killed step kernel takes dbt with it
             )
     except subprocess.TimeoutExpired:
         result.errors.append(f"dbt {command} timed out after {timeout_s:.0f} s")
@@ -233,6 +248,9 @@ def run_dbt(
         return result
     result.calls = 1
     result.metrics["returncode"] = proc.returncode
+    result.metrics["select"] = _as_list(select) if select else None
+    result.metrics["exclude"] = _as_list(exclude) if exclude else None
+    result.metrics["full_refresh"] = full_refresh
     fresh = results_file.exists() and results_file.stat().st_mtime_ns != before
     if fresh:
         parsed = parse_run_results(results_file)

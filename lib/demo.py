@@ -41,11 +41,17 @@ def start_simulator(
 ) -> tuple[subprocess.Popen, str]:
     """`python -m lib serve simulator --port N` in the background; returns (process, base URL) once it answers."""
     port = port or free_port()
-    env = {**os.environ, "INDIGITALL_SERVER_KEY": server_key}
+    from lib.childenv import child_env
+
+    env = {**child_env("simulator"), "INDIGITALL_SERVER_KEY": server_key}
     proc = subprocess.Popen(
         [sys.executable, "-m", "lib", "serve", "simulator", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -104,15 +110,14 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
 
     user, password = reset_demo_user(DEMO_TENANT)
     token_hint = demo_pipeline_token()
-    env = child_env()
     voila = subprocess.Popen(
         build_command("voila"),
         cwd=PROJECT_ROOT,
-        env=env,
+        env=child_env("voila"),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )  # noqa: S603
+    )
     print(
         "\n== the demo is served (Ctrl-C stops it) ==\n"
         "dashboards: http://127.0.0.1:8050   sign in as "
@@ -130,7 +135,7 @@ def serve_demo_apps(sim: subprocess.Popen | None = None) -> int:
     dash = subprocess.Popen(
         build_command("dash"),
         cwd=PROJECT_ROOT,
-        env=env,  # noqa: S603
+        env=child_env("dash"),
         stdin=subprocess.DEVNULL,
     )
     try:

@@ -17,9 +17,10 @@ Settings (environment):
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+from lib.config import env_raw, env_value
 
 SESSION_COOKIE = "bi_session"
 SECRET_KEY_FILE = "dash_secret_key"  # under BI_DATA_DIR: the generated signing key (0600)
@@ -38,7 +39,7 @@ def env_number(name: str, default: float, *, minimum: float = 0) -> float:
     """A numeric setting of the sign-in (DASH_SESSION_HOURS, DASH_LOGIN_*, …); ConfigError naming it."""
     from lib.config import ConfigError
 
-    raw = os.environ.get(name, "").strip()
+    raw = env_value(name, "").strip()
     try:
         value = float(raw) if raw else default
     except ValueError as exc:
@@ -50,7 +51,7 @@ def env_number(name: str, default: float, *, minimum: float = 0) -> float:
 
 def signing_keys(data_dir: Path) -> list[str]:
     """The session signing keys in use (DASH_SECRET_KEY, the generated key file): for the secret scan."""
-    keys = [os.environ.get("DASH_SECRET_KEY", "")]
+    keys = [env_value("DASH_SECRET_KEY", "")]
     try:
         keys.append((Path(data_dir) / SECRET_KEY_FILE).read_text(encoding="utf-8").strip())
     except OSError:  # none generated yet, or not readable by this process: nothing of it to leak here
@@ -75,13 +76,13 @@ def origin_of(url: str) -> Origin | None:
 
 def dash_public_url() -> str | None:
     """DASH_PUBLIC_URL without a trailing slash (None when unset)."""
-    value = os.environ.get("DASH_PUBLIC_URL", "").strip().rstrip("/")
+    value = env_value("DASH_PUBLIC_URL", "").strip().rstrip("/")
     return value or None
 
 
 def sibling_origins() -> set[Origin]:
     """The origins an absolute `next` may point at: DASH_SIBLING_HOSTS and the dashboards' own."""
-    raw = os.environ.get("DASH_SIBLING_HOSTS")
+    raw = env_raw("DASH_SIBLING_HOSTS")  # set but empty: no siblings
     entries = [e.strip() for e in raw.split(",")] if raw is not None else list(DEFAULT_SIBLINGS)
     public = dash_public_url()
     if public:
@@ -110,7 +111,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def auth_url() -> str:
     """BI_AUTH_URL (Voila's check of a browser's dashboard session)."""
-    return os.environ.get("BI_AUTH_URL", "").strip() or DEFAULT_AUTH_URL
+    return env_value("BI_AUTH_URL", "").strip() or DEFAULT_AUTH_URL
 
 
 def sign_in_url(next_url: str | None = None, *, base: str | None = None) -> str:

@@ -5,9 +5,10 @@
   behind the dashboards' sign-in (`lib/voila_config/voila.py`, `lib.voila_auth`)
 - lab   → JupyterLab on the project root (port 8888) with this venv's ipykernel, so `lib` imports
 
-The project's `.env` is merged into the child's environment (existing variables win), so kernels
-started from notebook folders see the same settings as `bi`. Secrets stay in the environment: no
-command line carries one (Jupyter reads JUPYTER_TOKEN itself).
+Each app gets the allow-list of its kind (`lib.childenv.child_env`): the project's `.env` is read like
+the environment (existing variables win), the owner's DATABASE_URL never reaches an app, Voila and
+Lab get the analyst login and no other secret. No command line carries a secret (Jupyter reads
+JUPYTER_TOKEN itself).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from lib.config import PROJECT_ROOT
+from lib.childenv import child_env as allowed_env
+from lib.config import PROJECT_ROOT, env_value
 
 ANALYSIS_DIR = PROJECT_ROOT / "notebooks" / "analysis"
 VOILA_CONFIG_DIR = PROJECT_ROOT / "lib" / "voila_config"
@@ -27,7 +30,7 @@ APPS = tuple(DEFAULT_PORTS)
 
 
 def _workers() -> int:
-    raw = os.environ.get("DASH_WORKERS") or os.environ.get("WEB_CONCURRENCY") or "2"
+    raw = env_value("DASH_WORKERS") or env_value("WEB_CONCURRENCY") or "2"
     try:
         return max(1, int(raw))
     except ValueError as exc:
@@ -45,9 +48,9 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
             py, "-m", "gunicorn", "dash_app.app:server",
             "--bind", f"{host}:{port}",
             "--workers", str(_workers()),
-            "--timeout", os.environ.get("DASH_TIMEOUT", "120"),
+            "--timeout", env_value("DASH_TIMEOUT", "120"),
             "--access-logfile", "-",
-            "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            "--forwarded-allow-ips", env_value("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]  # fmt: skip
     if what == "voila":
         argv = [
@@ -61,7 +64,7 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
             f"--Voila.config_file_paths={VOILA_CONFIG_DIR}",  # only ours: the sign-in cannot be switched off
             "--Voila.identity_provider_class=lib.voila_auth.BIIdentityProvider",
         ]  # fmt: skip
-        base_url = os.environ.get("VOILA_BASE_URL")
+        base_url = env_value("VOILA_BASE_URL")
         if base_url:
             argv.append(f"--Voila.base_url={base_url}")
         return argv
@@ -75,34 +78,24 @@ def build_command(what: str, host: str = "127.0.0.1", port: int | None = None) -
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")  # dev containers run as root; the production image does not
-    base_url = os.environ.get("LAB_BASE_URL")
+    base_url = env_value("LAB_BASE_URL")
     if base_url:
         argv.append(f"--ServerApp.base_url={base_url}")
     return argv
 
 
-def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a served app: `base` (os.environ) + the project's `.env` + PYTHONPATH."""
-    env = dict(os.environ if base is None else base)
-    dotenv = PROJECT_ROOT / ".env"
-    if dotenv.exists():
-        from dotenv import dotenv_values
-
-        for key, value in dotenv_values(dotenv).items():
-            if value is not None and key not in env:
-                env[key] = value
-    paths = [str(PROJECT_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
+def child_env(what: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a served app (dash | voila | lab): its allow-list from `lib.childenv`, with
+    the project's `.env` read the same way as the environment, PYTHONPATH on the project root."""
+    return allowed_env(what, base=base)
 
 
 def serve_app(what: str, host: str = "127.0.0.1", port: int | None = None, *, replace: bool = True) -> int:
     """Serve dash | voila | lab in the foreground; `replace` execs (signals reach the server directly)."""
     argv = build_command(what, host=host, port=port)
-    env = child_env()
+    env = child_env(what)
     print(f"bi serve {what}: {shlex.join(argv[1:])}", file=sys.stderr, flush=True)
     if replace and hasattr(os, "execve"):
         os.chdir(PROJECT_ROOT)
-        os.execve(argv[0], argv, env)  # noqa: S606 - our own interpreter and argv
-    return subprocess.call(argv, cwd=Path(PROJECT_ROOT), env=env)  # noqa: S603
+        os.execve(argv[0], argv, env)  # our own interpreter and argv
+    return subprocess.call(argv, cwd=Path(PROJECT_ROOT), env=env)

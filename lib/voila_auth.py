@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ import tornado.web
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.utils import url_path_join
 
+from lib.config import env_value
 from lib.identity import SESSION_COOKIE, auth_url, env_number, sign_in_url
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class SignInRedirectHandler(tornado.web.RequestHandler):
         target = self.get_argument("next", "/")
         if not target.startswith("/") or target.startswith("//"):
             target = "/"
-        public = os.environ.get("VOILA_PUBLIC_URL", "").strip().rstrip("/")
+        public = env_value("VOILA_PUBLIC_URL", "").strip().rstrip("/")
         origin = public or f"{self.request.protocol}://{self.request.host}"
         self.set_header("Cache-Control", "no-store")
         self.redirect(sign_in_url(origin + target))

@@ -33,7 +33,7 @@ PAGES = [
 ]
 
 
-def chrome(width: int = 1440, height: int = 1000):  # noqa: ANN201 - selenium driver
+def chrome(width: int = 1440, height: int = 1000):  # selenium driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -59,7 +59,7 @@ def chrome(width: int = 1440, height: int = 1000):  # noqa: ANN201 - selenium dr
     return webdriver.Chrome(options=opts)
 
 
-def sign_in(driver, base: str, username: str, password: str) -> None:  # noqa: ANN001
+def sign_in(driver, base: str, username: str, password: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(base + "/login")
@@ -69,7 +69,7 @@ def sign_in(driver, base: str, username: str, password: str) -> None:  # noqa: A
     time.sleep(0.5)
 
 
-def wait_rendered(driver, timeout: float = 20.0) -> None:  # noqa: ANN001
+def wait_rendered(driver, timeout: float = 20.0) -> None:
     """Until no Dash callback is pending and the KPI/graph placeholders are filled."""
     deadline = time.time() + timeout
     time.sleep(0.8)
@@ -108,7 +108,7 @@ def shoot(base: str, username: str, password: str, out: Path, query: str = "") -
     return saved
 
 
-def _select_first_run(driver) -> None:  # noqa: ANN001
+def _select_first_run(driver) -> None:
     from selenium.webdriver.common.by import By
 
     cells = driver.find_elements(By.CSS_SELECTOR, "#runs-grid .ag-row .ag-cell")

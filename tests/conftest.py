@@ -17,6 +17,24 @@ import pytest
 
 from lib.db.scratch import scratch_database
 
+# Fixtures shared across modules live in plugin modules, not in test modules importing each other:
+# the dashboards' database/app/users (module-scoped) and the session's dbt build. Their constants and
+# helpers (TENANT_A, Built, as_user, …) are still imported from them by name.
+pytest_plugins = ["test_dash_fixtures", "test_dbt_fixtures"]
+# They hold no tests (kept under these names: tests/test_dbt.py imports them).
+collect_ignore = ["test_dash_fixtures.py", "test_dbt_fixtures.py"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `dbt` every test that needs the session's dbt build or runs dbt itself (tests/test_dbt.py),
+    and `stack` the stack tests (tests/test_stack*.py): minutes each, so not in `make test-fast`."""
+    for item in items:
+        if "dbt_build" in getattr(item, "fixturenames", ()) or item.path.name == "test_dbt.py":
+            item.add_marker(pytest.mark.dbt)
+        if item.path.name.startswith("test_stack"):  # the production stack and its harness
+            item.add_marker(pytest.mark.stack)
+
+
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 # Jupyter tools write under $HOME: keep them in a scratch dir for the test session.

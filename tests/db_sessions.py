@@ -60,7 +60,8 @@ class SessionWatch:
 def server_env(kind: str, db_url: str) -> dict[str, str]:
     """The environment of a server: no owner URL, no other login's URL, only its own."""
     drop = {"DATABASE_URL", *(k.env for k in KINDS.values())}
-    env = child_env({k: v for k, v in os.environ.items() if k not in drop})
+    app = {"app": "dash", "analyst": "voila"}[kind]  # the served app of that login (lib.childenv's kinds)
+    env = child_env(app, {k: v for k, v in os.environ.items() if k not in drop})
     env[KINDS[kind].env] = login_url(kind, db_url)
     return env
 
@@ -68,7 +69,7 @@ def server_env(kind: str, db_url: str) -> dict[str, str]:
 @contextmanager
 def serve(argv: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
     with log.open("w") as fh:
-        proc = subprocess.Popen(argv, env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)  # noqa: S603
+        proc = subprocess.Popen(argv, env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         deadline = time.monotonic() + 90
         while True:

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
-from test_dbt_fixtures import dbt_build  # noqa: F401 - session fixture: simulator data + dbt build
 
 from lib.analysis import agents, funnel, intents, nps, push
 from lib.analysis.display import PLOTLY_MIME, AnalysisError, error_html, guard, kpi_html, table_html
@@ -291,7 +290,7 @@ def test_query_string_overrides_parameters() -> None:
     assert "tenant=acme" in f.query_string()
 
 
-def test_the_kernel_identity_decides_the_tenant(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # noqa: ANN001
+def test_the_kernel_identity_decides_the_tenant(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """A viewer gets its own tenant whatever TENANT / ?tenant= / a widget asks; an admin its pick;
     a Voila kernel without an identity resolves none; the identity is set once."""
     from lib.analysis import nb, params
@@ -359,7 +358,7 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> list:
 @pytest.mark.parametrize(
     "module", [funnel, intents, agents, push, nps], ids=lambda m: m.__name__.split(".")[-1]
 )
-def test_reports_render_from_the_marts(dbt_build, module, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_reports_render_from_the_marts(dbt_build, module, monkeypatch: pytest.MonkeyPatch) -> None:
     assert dbt_build.result.ok, dbt_build.result.errors
     shown = _capture(monkeypatch)
     with guard():
@@ -373,7 +372,7 @@ def test_reports_render_from_the_marts(dbt_build, module, monkeypatch: pytest.Mo
 
 
 @pytest.mark.slow
-def test_queries_see_only_the_tenant(dbt_build) -> None:  # noqa: F811
+def test_queries_see_only_the_tenant(dbt_build) -> None:
     demo = funnel.load(DEMO)["funnel_conversations"]
     assert demo["conversations"].sum() > 100
     nobody = funnel.load(Filters("nobody", DEMO.date_from, DEMO.date_to))["funnel_conversations"]
@@ -396,7 +395,7 @@ def test_queries_see_only_the_tenant(dbt_build) -> None:  # noqa: F811
 
 
 @pytest.mark.slow
-def test_nps_answers_found_in_simulator_data(dbt_build) -> None:  # noqa: F811
+def test_nps_answers_found_in_simulator_data(dbt_build) -> None:
     frames = nps.load(DEMO)
     long = nps.attribute_agents(nps.responses_long(frames["nps_events"]), frames["nps_sessions"])
     assert not long.empty

@@ -1,7 +1,5 @@
 """Pipeline HTTP API for n8n: bearer token (never logged), 202/409/401/400/503, status polling, health."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import logging
@@ -10,29 +8,18 @@ import time
 
 import pytest
 from sqlalchemy import text
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
-    RUN_A_FAIL,
-    RUN_A_OK,
-    TENANT_A,
-    TENANT_B,
-    TOKEN,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
-    live_server,
-)
+from test_dash_fixtures import RUN_A_FAIL, RUN_A_OK, TENANT_A, TENANT_B, TOKEN, live_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def client(dash_app_obj):  # noqa: ANN001, ANN201
+def client(dash_app_obj):
     return dash_app_obj.server.test_client()
 
 
 @pytest.fixture
-def fake_launch(monkeypatch, dash_db):  # noqa: ANN001, ANN201
+def fake_launch(monkeypatch, dash_db):
     """launch_run replaced by a ledger insert (queued) + a thread that plays the run to success."""
     import lib.pipeline.launch as launch
     from lib.db import tenant_tx
@@ -42,6 +29,15 @@ def fake_launch(monkeypatch, dash_db):  # noqa: ANN001, ANN201
     busy: set[str] = set()
 
     def play(run_id: str, tenant: str) -> None:
+        from lib.pipeline.lock import TenantLock
+
+        lock = TenantLock(tenant).acquire()  # a real runner holds its lock while running (else: reaped)
+        try:
+            _play(run_id, tenant)
+        finally:
+            lock.release()
+
+    def _play(run_id: str, tenant: str) -> None:
         for status, delay in (("running", 0.2), ("success", 0.3)):
             time.sleep(delay)
             with tenant_tx(tenant, "loader") as conn:
@@ -204,7 +200,7 @@ def test_healthz_names_no_tenant_but_gives_the_newest_success_and_its_age(client
 def test_healthz_503_when_database_is_down(client, monkeypatch):
     import lib.db
 
-    def broken(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def broken(*a, **k):
         raise RuntimeError("connection refused")
 
     monkeypatch.setattr(lib.db, "get_engine", broken)

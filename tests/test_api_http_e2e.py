@@ -2,8 +2,6 @@
 raw data extracted from the simulator; polling /api/runs/<id> sees it finish; the dashboards then
 show numbers equal to SQL on public.*."""
 
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import secrets
@@ -13,7 +11,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
-from test_dash_fixtures import as_user  # noqa: I001 - first: puts dash_app on sys.path
+from test_dash_fixtures import as_user  # first: puts dash_app on sys.path
 
 pytestmark = pytest.mark.slow
 TOKEN = "e2e-" + secrets.token_hex(16)

@@ -1,7 +1,5 @@
 """Dashboard users: bcrypt hashes in an owner-only table, `bi users` CLI, no password ever printed."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import argparse
@@ -9,7 +7,7 @@ import argparse
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
-from test_dash_fixtures import PASSWORD, TENANT_A, dash_db, dash_env  # noqa: F401, I001 - fixtures
+from test_dash_fixtures import PASSWORD, TENANT_A
 
 from lib import auth
 
@@ -22,9 +20,9 @@ def test_hash_is_bcrypt_and_salted():
 
 
 def test_short_or_overlong_passwords_are_refused():
-    with pytest.raises(auth.AuthError):
+    with pytest.raises(auth.UserError):
         auth.hash_password("short")
-    with pytest.raises(auth.AuthError):
+    with pytest.raises(auth.UserError):
         auth.hash_password("x" * 73)
 
 
@@ -42,9 +40,9 @@ def test_add_verify_list_remove(dash_db):
 
 
 def test_viewer_needs_a_tenant_and_names_are_checked(dash_db):
-    with pytest.raises(auth.AuthError):
+    with pytest.raises(auth.UserError):
         auth.add_user("lonely", PASSWORD, "viewer", None)
-    with pytest.raises(auth.AuthError):
+    with pytest.raises(auth.UserError):
         auth.add_user("bad name; drop", PASSWORD, "admin")
 
 
@@ -140,7 +138,7 @@ def test_cli_through_bi_entry_point(dash_db, monkeypatch, capsys):
 
 
 def test_demo_user_gets_a_fresh_random_password(dash_db):
-    from dash_app.demo import ensure_demo_user
+    from lib.auth import reset_demo_user as ensure_demo_user
 
     name, pw1 = ensure_demo_user(TENANT_A)
     _, pw2 = ensure_demo_user(TENANT_A)

@@ -1,25 +1,13 @@
 """Browser tests (headless Chromium via dash.testing): sign-in, every page renders with data, filters
 change numbers and live in the URL, heatmap drill-down, CSV export, a viewer stays in their tenant."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 import pytest
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
-    END,
-    PASSWORD,
-    START,
-    TENANT_A,
-    TENANT_B,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
-)
+from test_dash_fixtures import END, PASSWORD, START, TENANT_A, TENANT_B
 
 pytestmark = pytest.mark.browser
 CHROME_ARGS = (
@@ -39,7 +27,7 @@ if not Path("/usr/bin/chromium").exists() and not Path("/usr/bin/chromedriver").
 
 
 @pytest.fixture
-def dash_duo(request, dash_thread_server, tmp_path, dash_app_obj):  # noqa: ANN001, ANN201
+def dash_duo(request, dash_thread_server, tmp_path, dash_app_obj):
     """dash.testing's composite, always headless with sandbox-free Chromium flags (runs as root)."""
     from dash.testing.composite import DashComposite
     from selenium import webdriver
@@ -64,11 +52,11 @@ def dash_duo(request, dash_thread_server, tmp_path, dash_app_obj):  # noqa: ANN0
         yield dc
 
 
-def base(dash_duo) -> str:  # noqa: ANN001
+def base(dash_duo) -> str:
     return dash_duo.server.url.rstrip("/")
 
 
-def sign_in(dash_duo, username: str, path: str = "/", password: str = PASSWORD) -> None:  # noqa: ANN001
+def sign_in(dash_duo, username: str, path: str = "/", password: str = PASSWORD) -> None:
     from selenium.webdriver.common.by import By
 
     dash_duo.driver.get(base(dash_duo) + path)
@@ -78,17 +66,17 @@ def sign_in(dash_duo, username: str, path: str = "/", password: str = PASSWORD) 
     dash_duo.driver.find_element(By.ID, "login-button").click()
 
 
-def kpi(dash_duo, key: str, timeout: float = 15) -> str:  # noqa: ANN001
+def kpi(dash_duo, key: str, timeout: float = 15) -> str:
     el = dash_duo.wait_for_element(f"#kpi-{key}-value", timeout=timeout)
     return el.text
 
 
-def wait_for(cond, timeout: float = 15, what: str = "condition"):  # noqa: ANN001, ANN201
+def wait_for(cond, timeout: float = 15, what: str = "condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             value = cond()
-        except Exception:  # noqa: BLE001 - stale elements while Dash re-renders
+        except Exception:  # stale elements while Dash re-renders
             value = None
         if value:
             return value

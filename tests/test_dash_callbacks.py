@@ -1,26 +1,13 @@
 """Dashboard callbacks called as plain functions with a fake session, checked against SQL computed
 here on the seeded analytics rows (Σ/Σ rates, percentiles, distinct counts, tenant enforcement)."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
-    END,
-    START,
-    TENANT_A,
-    TENANT_B,
-    as_user,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
-    store,
-)
+from test_dash_fixtures import END, START, TENANT_A, TENANT_B, as_user, store
 
 from dash_app.components.empty import NO_DATA, is_empty_figure
 
@@ -45,7 +32,7 @@ def texts(component) -> dict[str, str]:
     """id -> children text of every component with an id (KPI values, deltas, targets)."""
     out: dict[str, str] = {}
 
-    def walk(c) -> None:  # noqa: ANN001
+    def walk(c) -> None:
         if isinstance(c, list | tuple):
             for x in c:
                 walk(x)
@@ -602,7 +589,7 @@ def test_layout_restores_controls_from_query(dash_app_obj, dash_db):
         )
     found = {}
 
-    def walk(c) -> None:  # noqa: ANN001
+    def walk(c) -> None:
         if isinstance(c, list | tuple):
             for x in c:
                 walk(x)

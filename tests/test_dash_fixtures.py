@@ -1,4 +1,4 @@
-"""Fixtures for the dashboard/API/auth tests (imported by those modules; holds no tests itself).
+"""Fixtures for the dashboard/API/auth tests (a pytest plugin of tests/conftest.py; holds no tests itself).
 
 The dashboards read `analytics.*` (dbt) and `ops.*`. Each test module runs in a database of its own
 (`bi_test_dash_<hex>`, migrated; env vars restored when the module ends) seeded with synthetic analytics rows for two tenants, so they do not
@@ -177,7 +177,7 @@ def _seed_runs(url: str, runs_dir: Path) -> None:
 
 
 @contextmanager
-def live_server(flask_app) -> Iterator[str]:  # noqa: ANN001
+def live_server(flask_app) -> Iterator[str]:
     """The Flask app on a free loopback port (werkzeug, threaded, in this process: env changes of a
     test reach it); yields the base URL."""
     import threading
@@ -229,14 +229,14 @@ def session_user(role: str = "admin", tenant: str | None = None) -> dict[str, st
     return User(row.username, row.role, row.tenant_id, row.id, row.session_version).to_session(clock_now())
 
 
-class as_user:  # noqa: N801 - reads as a context phrase: `with as_user(app, "viewer", "acme"):`
+class as_user:  # reads as a context phrase: `with as_user(app, "viewer", "acme"):`
     """A Flask request context whose session holds the given user (for calling callbacks directly)."""
 
-    def __init__(self, app, role: str | None = "admin", tenant: str | None = None) -> None:  # noqa: ANN001
+    def __init__(self, app, role: str | None = "admin", tenant: str | None = None) -> None:
         self.ctx = app.server.test_request_context("/_dash-update-component", method="POST")
         self.role, self.tenant = role, tenant
 
-    def __enter__(self):  # noqa: ANN204
+    def __enter__(self):
         import flask
 
         self.ctx.push()

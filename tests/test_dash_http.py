@@ -1,15 +1,13 @@
 """The dashboards over HTTP (Flask test client): sign-in before any data, callbacks refused without a
 session, the tenant decided server-side, archived notebooks served only inside RUNS_DIR and tenant."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
+from test_dash_fixtures import (  # fixtures; first: puts dash_app on sys.path
     END,
     PASSWORD,
     RUN_A_FAIL,
@@ -18,10 +16,6 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
     START,
     TENANT_A,
     TENANT_B,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
     live_server,
     store,
 )
@@ -29,7 +23,7 @@ from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts das
 EXEC_OUTPUT = "..exec-kpis.children...exec-daily.figure...exec-donut.figure...exec-kpis-2.children...exec-league.rowData.."
 
 
-def login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     return client.post(
@@ -59,7 +53,7 @@ def exec_payload(tenant: str) -> dict:
 
 
 @pytest.fixture
-def client(dash_app_obj):  # noqa: ANN001, ANN201
+def client(dash_app_obj):
     return dash_app_obj.server.test_client()
 
 
@@ -107,7 +101,7 @@ def test_open_redirect_is_refused(client, dash_users):
     assert r.headers["Location"] == "/"
 
 
-def _messages_card(resp) -> str:  # noqa: ANN001 - a Flask test response or an httpx one
+def _messages_card(resp) -> str:  # a Flask test response or an httpx one
     body = json.loads(resp.get_data(as_text=True) if hasattr(resp, "get_data") else resp.text)
     blob = json.dumps(body["response"]["exec-kpis"]["children"])
     return re.search(r'"children": "([0-9.]+)", "id": "kpi-messages-value"', blob).group(1)
@@ -170,10 +164,13 @@ def test_safe_notebook_path(tmp_path):
     (root / "d" / "link.html").symlink_to(tmp_path / "secret.html")
     assert safe_notebook_path(str(good), root) == good.resolve()
     assert safe_notebook_path("d/a.html", root) == good.resolve()
+    # a notebook is a valid source: the route renders it to HTML (never sends the file itself)
+    assert safe_notebook_path("d/a.ipynb", root) == (root / "d" / "a.ipynb").resolve()
+    (root / "d" / "a.txt").write_text("x")
     for bad in (
         str(tmp_path / "secret.html"),
         "../secret.html",
-        "d/a.ipynb",
+        "d/a.txt",
         "d/link.html",
         "",
         None,
@@ -182,16 +179,110 @@ def test_safe_notebook_path(tmp_path):
         assert safe_notebook_path(bad, root) is None, bad
 
 
+def _archive_run(url: str, run_id: str, steps: list[tuple[str, str | None]], state: str = "local") -> None:
+    from sqlalchemy import text
+
+    from lib.db import tenant_tx
+
+    with tenant_tx(TENANT_A, "loader", url) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ops.pipeline_runs (run_id, tenant_id, mode, status, archive_state, created_at) "
+                "VALUES (:r, :t, 'full', 'success', :a, now())"
+            ),
+            {"r": run_id, "t": TENANT_A, "a": state},
+        )
+        for seq, (step, path) in enumerate(steps, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO ops.pipeline_steps (run_id, tenant_id, seq, step, kind, status, notebook_path) "
+                    "VALUES (:r, :t, :q, :s, 'extract', 'success', :p)"
+                ),
+                {"r": run_id, "t": TENANT_A, "q": seq, "s": step, "p": path},
+            )
+
+
+def _notebook_gz(marker: str) -> bytes:
+    import gzip
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("run_step('x')", outputs=[nbformat.v4.new_output("stream", text=marker)])
+    ]
+    return gzip.compress(nbformat.writes(nb).encode())
+
+
+def test_notebook_route_renders_archived_notebooks_on_demand(client, dash_users, dash_db, monkeypatch):
+    """New runs keep only `.ipynb.gz`: the route renders it; moved archives open from RUNS_ARCHIVE_URL;
+    pruned ones answer 410 with the reason; a rendered page holding a secret is never served."""
+    import fsspec
+
+    from lib.config import get_settings
+
+    folder = get_settings().runs_path / "2026-02-01" / "20260201T000000Z-gz0001"
+    folder.mkdir(parents=True)
+    (folder / "01_extract_chat.ipynb.gz").write_bytes(_notebook_gz("rendered from the gz notebook"))
+    (folder / "02_extract_push.ipynb.gz").write_bytes(_notebook_gz("leaks server-key-of-acme-0b1c2d3e4f"))
+    monkeypatch.setenv(
+        "ACME_EXTRA_SERVER_KEY", "server-key-of-acme-0b1c2d3e4f"
+    )  # a secret the web process holds
+    _archive_run(dash_db, "20260201T000000Z-gz0001", [
+        ("extract_chat", str(folder / "01_extract_chat.ipynb.gz")), ("extract_push", str(folder / "02_extract_push.ipynb.gz"))])  # fmt: skip
+    monkeypatch.setenv("RUNS_ARCHIVE_URL", "memory://bench-archive/runs")
+    with fsspec.open("memory://bench-archive/runs/2026-01-01/r-moved/01_extract_chat.ipynb.gz", "wb") as fh:
+        fh.write(_notebook_gz("opened from object storage"))
+    _archive_run(dash_db, "20260101T000000Z-moved1", [
+        ("extract_chat", "memory://bench-archive/runs/2026-01-01/r-moved/01_extract_chat.ipynb.gz"),
+        ("extract_push", "memory://elsewhere/01_extract_chat.ipynb.gz")], state="moved")  # fmt: skip
+    _archive_run(
+        dash_db, "20251201T000000Z-pruned", [("extract_chat", "/gone/01_extract_chat.ipynb.gz")], "pruned"
+    )
+    login(client, "victor_acme")
+    r = client.get("/notebooks/20260201T000000Z-gz0001/extract_chat")
+    assert r.status_code == 200 and b"rendered from the gz notebook" in r.data and b"run_step(" not in r.data
+    assert r.headers["Cache-Control"] == "no-store"
+    assert client.get("/notebooks/20260201T000000Z-gz0001/extract_push").status_code == 404  # holds a secret
+    moved = client.get("/notebooks/20260101T000000Z-moved1/extract_chat")
+    assert moved.status_code == 200 and b"opened from object storage" in moved.data
+    assert (
+        client.get("/notebooks/20260101T000000Z-moved1/extract_push").status_code == 404
+    )  # not under the URL
+    pruned = client.get("/notebooks/20251201T000000Z-pruned/extract_chat")
+    assert pruned.status_code == 410 and "política de retención" in pruned.get_data(as_text=True)
+    assert (
+        client.get(f"/notebooks/{RUN_A_OK}/extract_chat").status_code == 200
+    )  # an old .html link still works
+
+
+def test_runs_page_shows_skip_reasons_and_links_gz_notebooks():
+    from dash_app.pages.runs import steps_table
+
+    table = steps_table("acme", {"run_id": "r1", "mode": "transform-only", "status": "success"}, [
+        {"seq": 11, "step": "transform_contacts", "kind": "transform", "status": "skipped",
+         "reason": "sin datos nuevos desde la ejecución r0: raw.raw_contacts_api hasta id 9 (9 filas)"},
+        {"seq": 90, "step": "dbt_build", "kind": "dbt", "status": "success", "notebook_path": "/x/90_dbt_build.ipynb.gz"},
+    ])  # fmt: skip
+    text_ = json.dumps(
+        table.to_plotly_json(),
+        ensure_ascii=False,
+        default=lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o),
+    )
+    assert "sin datos nuevos desde la ejecución r0" in text_ and "omitido" in text_
+    assert text_.count("/notebooks/r1/") == 1  # the dbt step links its notebook, the skipped one has none
+
+
 # -- identity and sessions over real HTTP (a threaded server in this process: env changes reach it) --
 @pytest.fixture(scope="module")
-def live(dash_app_obj):  # noqa: ANN001, ANN201
+def live(dash_app_obj):
     """The app on a free loopback port."""
     with live_server(dash_app_obj.server) as url:
         yield url
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle(dash_db):  # noqa: ANN001, ANN201
+def fresh_throttle(dash_db):
     """Each test starts with no failed attempts counted (they are shared by every worker)."""
     from sqlalchemy import text
 
@@ -201,7 +292,7 @@ def fresh_throttle(dash_db):  # noqa: ANN001, ANN201
         conn.execute(text("DELETE FROM ops.dashboard_sign_in_throttle"))
 
 
-def http_sign_in(base: str, username: str, password: str = PASSWORD, *, next_url: str = "/", headers=None):  # noqa: ANN001, ANN201
+def http_sign_in(base: str, username: str, password: str = PASSWORD, *, next_url: str = "/", headers=None):
     """A fresh httpx client, signed in (or not: the POST's response is returned with it)."""
     import httpx
 
@@ -214,7 +305,7 @@ def http_sign_in(base: str, username: str, password: str = PASSWORD, *, next_url
     return client, resp
 
 
-def owner_sql(dash_db: str, sql: str, **params):  # noqa: ANN003, ANN201
+def owner_sql(dash_db: str, sql: str, **params):
     from sqlalchemy import text
 
     from lib.db import get_engine
@@ -292,6 +383,7 @@ def test_auth_verify_answers(live, dash_users, monkeypatch):
     assert viewer.get("/auth/verify").status_code == 401
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_sign_in_returns_to_sibling_hosts_only(live, dash_users, monkeypatch):
     monkeypatch.setenv("DASH_SIBLING_HOSTS", "https://voila.example.test,http://127.0.0.1:8866")
     good = "https://voila.example.test/voila/render/01.ipynb?date_from=2026-01-05"
@@ -341,6 +433,7 @@ def test_revocation_by_another_worker_is_seen_within_the_cache_window(live, dash
     assert time.monotonic() - t0 <= 2.5
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_removed_or_demoted_users_lose_their_sessions(live, dash_users, dash_db, monkeypatch):
     from lib.auth import add_user, remove_user
 
@@ -391,6 +484,7 @@ def test_session_ends_twelve_hours_after_sign_in_however_busy(live, dash_users, 
     assert short.get("/").status_code == 302
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_throttling_per_user_and_per_address(live, dash_users):
     for attempt in range(1, 5):
         _, r = http_sign_in(live, "victor_acme", "wrong-password-x")
@@ -419,6 +513,7 @@ def test_throttling_per_user_and_per_address(live, dash_users):
     assert fine.status_code == 302
 
 
+@pytest.mark.slow  # a live gunicorn and many bcrypt rounds: 20-90 s
 def test_unknown_and_known_users_cost_the_same(live, dash_users, monkeypatch):
     """Over HTTP, attempts in pairs (known and unknown user, back to back in a random order, so both
     see the same load): the median of the pairs' time ratios is within 20 %, for short and for

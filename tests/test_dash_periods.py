@@ -2,32 +2,20 @@
 latest loaded data and the last successful run, and partial days are shaded (data_coverage when the
 table exists, the fallback rules otherwise)."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
-    END,
-    START,
-    TENANT_A,
-    as_user,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
-    store,
-)
+from test_dash_fixtures import END, START, TENANT_A, as_user, store
 
 
-def _texts(component) -> str:  # noqa: ANN001
+def _texts(component) -> str:
     return str(component.to_plotly_json())
 
 
-def _coverage(url: str, complete_to) -> None:  # noqa: ANN001
+def _coverage(url: str, complete_to) -> None:
     """public.data_coverage as raw-v2's contract shapes it (created here when the migration is absent)."""
     from lib.db import get_engine, tenant_tx
 

@@ -1,8 +1,6 @@
 """Exports and error pages over HTTP (Flask test client): CSV for Excel in Spanish and XLSX with raw
 values, the tenant enforced on every export, a Spanish page when the database is down at sign-in."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import csv
@@ -10,33 +8,23 @@ import io
 import re
 
 import pytest
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
-    END,
-    START,
-    TENANT_A,
-    TENANT_B,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
-    session_user,
-)
+from test_dash_fixtures import END, START, TENANT_A, TENANT_B, session_user
 
 WINDOW = f"range=custom&from={START.isoformat()}&to={END.isoformat()}"
 
 
 @pytest.fixture
-def client(dash_app_obj):  # noqa: ANN001, ANN201
+def client(dash_app_obj):
     return dash_app_obj.server.test_client()
 
 
-def signed(client, role: str = "admin", tenant: str | None = None):  # noqa: ANN001, ANN201
+def signed(client, role: str = "admin", tenant: str | None = None):
     with client.session_transaction() as s:
         s["user"] = session_user(role, tenant)
     return client
 
 
-def test_csv_is_for_excel_in_spanish_with_raw_values(client, dash_db):  # noqa: ANN001
+def test_csv_is_for_excel_in_spanish_with_raw_values(client, dash_db):
     resp = signed(client).get(f"/export/campanas.csv?tenant={TENANT_A}&{WINDOW}")
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
     assert resp.data.startswith(b"\xef\xbb\xbf")
@@ -47,7 +35,7 @@ def test_csv_is_for_excel_in_spanish_with_raw_values(client, dash_db):  # noqa: 
     assert 'filename="campanas_acme_' in resp.headers["Content-Disposition"]
 
 
-def test_xlsx_has_numeric_cells(client, dash_db):  # noqa: ANN001
+def test_xlsx_has_numeric_cells(client, dash_db):
     from openpyxl import load_workbook
 
     resp = signed(client).get(f"/export/agentes.xlsx?tenant={TENANT_A}&{WINDOW}")
@@ -59,17 +47,17 @@ def test_xlsx_has_numeric_cells(client, dash_db):  # noqa: ANN001
     assert isinstance(row[2], int) and isinstance(row[header.index("Espera mediana (s)")], int | float)
 
 
-def test_exports_keep_the_viewer_in_their_tenant(client, dash_db):  # noqa: ANN001
+def test_exports_keep_the_viewer_in_their_tenant(client, dash_db):
     own = signed(client, "viewer", TENANT_A).get(f"/export/agentes.csv?tenant={TENANT_B}&{WINDOW}")
     assert own.status_code == 200 and "agentes_acme_" in own.headers["Content-Disposition"]
     client.get("/logout")
     assert client.get(f"/export/agentes.csv?{WINDOW}").status_code in (302, 401)
 
 
-def test_database_down_at_sign_in_is_a_spanish_page(client, monkeypatch):  # noqa: ANN001
+def test_database_down_at_sign_in_is_a_spanish_page(client, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    def down(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+    def down(*_a, **_k):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr("dash_app.security.verify_user", down)

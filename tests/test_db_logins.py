@@ -312,7 +312,8 @@ def _check_reader_without_tenant(s: Session, kind: str) -> None:
         if kind == "analyst":
             assert not [t for t in readable if t.startswith("ops.")], readable
         for table in readable:
-            assert s.run(f"SELECT count(*) FROM {table}") == [(0,)]  # noqa: S608, f"{kind} sees rows of {table} without a tenant"
+            seen = s.run(f"SELECT count(*) FROM {table}")  # noqa: S608
+            assert seen == [(0,)], f"{kind} sees rows of {table} without a tenant"
 
 
 def check_passwords(urls: dict[str, str]) -> None:
@@ -445,7 +446,7 @@ def supabase15() -> Iterator[dict[str, Any]]:
         }
 
 
-def _login_urls(cluster, names: dict[str, str] | None = None) -> dict[str, str]:  # noqa: ANN001
+def _login_urls(cluster, names: dict[str, str] | None = None) -> dict[str, str]:
     names = names or {k: f"sb_{k}" for k in KINDS4}
     return {k: cluster.url("postgres", user=names[k], password=secrets.token_urlsafe(18)) for k in KINDS4}
 

@@ -34,6 +34,7 @@ def _postmaster_pid(data: Path) -> int | None:
     return int(pidfile.read_text().split()[0]) if pidfile.exists() else None
 
 
+@pytest.mark.slow  # a second embedded server started and stopped: ~20 s
 def test_embedded_server_starts_is_reused_and_stops(tmp_path: Path) -> None:
     data = Path(tempfile.mkdtemp(prefix="bi-emb-", dir="/tmp"))  # short path: unix socket limit
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}  # owner's and logins

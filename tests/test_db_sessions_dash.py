@@ -2,8 +2,6 @@
 check and a callback, every database session they hold belongs to the app login, with neither SUPERUSER
 nor BYPASSRLS (pg_stat_activity). The server gets only APP_DATABASE_URL, no DATABASE_URL."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import re
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from db_sessions import SessionWatch, assert_least_privilege, serve, server_env
-from test_dash_fixtures import PASSWORD, TENANT_A, dash_db, dash_env, dash_users  # noqa: F401, I001
+from test_dash_fixtures import PASSWORD, TENANT_A
 from test_dash_http import exec_payload
 
 from lib.db import dispose_engines

@@ -3,8 +3,6 @@ with neither SUPERUSER nor BYPASSRLS (pg_stat_activity). The server gets only AN
 Voila asks the dashboards who is signed in (BI_AUTH_URL): they run on a database of their own, so
 none of their sessions is in the watched one."""
 
-# ruff: noqa: F811 - the dbt_build fixture is redefined as an argument
-
 from __future__ import annotations
 
 import re
@@ -14,8 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from db_sessions import SessionWatch, assert_least_privilege, serve, server_env
-from test_dash_fixtures import PASSWORD, dash_db, dash_env, dash_users  # noqa: F401, I001
-from test_dbt_fixtures import dbt_build  # noqa: F401
+from test_dash_fixtures import PASSWORD
 
 from lib.db import dispose_engines
 from lib.db.pgcluster import free_port

@@ -247,9 +247,13 @@ def test_dbt_env_from_socket_and_tcp_urls() -> None:
     env = dbt_env("postgresql+psycopg2://postgres@/bi_x?host=%2Ftmp%2Fpg", base={})
     assert env["BI_DB_HOST"] == "/tmp/pg" and env["BI_DB_PORT"] == "5432"
     assert env["BI_DB_NAME"] == "bi_x" and env["BI_DB_USER"] == "postgres" and env["BI_DB_PASSWORD"] == ""
-    env = dbt_env("postgres://u:p%40ss@db.example:6543/bi?sslmode=require", base={"KEEP": "1"})
+    env = dbt_env(
+        "postgres://u:p%40ss@db.example:6543/bi?sslmode=require",
+        base={"PATH": "/bin", "INDIGITALL_SERVER_KEY": "k-4b1e9c2a", "PIPELINE_API_TOKEN": "t-77d1a0"},
+    )
     assert (env["BI_DB_HOST"], env["BI_DB_PORT"], env["BI_DB_USER"]) == ("db.example", "6543", "u")
-    assert env["BI_DB_PASSWORD"] == "p@ss" and env["BI_DB_SSLMODE"] == "require" and env["KEEP"] == "1"
+    assert env["BI_DB_PASSWORD"] == "p@ss" and env["BI_DB_SSLMODE"] == "require" and env["PATH"] == "/bin"
+    assert "k-4b1e9c2a" not in env.values() and "t-77d1a0" not in env.values()  # dbt's allow-list
 
 
 def test_build_command_uses_the_project_dirs() -> None:
@@ -263,6 +267,40 @@ def test_build_command_uses_the_project_dirs() -> None:
     ]
     assert argv[5:] == ["--select", "fct_messages+", "--full-refresh", "--fail-fast"]
     assert build_command("docs generate")[:2] == ["docs", "generate"]
+    narrowed = build_command(
+        "build", select=["source:indigitall.messages+"], exclude="resource_type:unit_test"
+    )
+    assert narrowed[5:] == ["--select", "source:indigitall.messages+", "--exclude", "resource_type:unit_test"]
+
+
+def test_dbt_starts_without_the_slow_optional_import(tmp_path: Path) -> None:
+    """The launcher is dbt's own CLI (exit code included) with rfc3987_syntax blocked (lib.pipeline._fastimport)."""
+    import subprocess
+    import sys
+
+    from lib.dbt_runner import _dbt_executable
+
+    argv = _dbt_executable()
+    assert argv[0] == sys.executable
+    probe = argv[2].replace(
+        "sys.exit(cli())",
+        "print(sorted(m for m, v in sys.modules.items() if v is not None and m.startswith(('rfc3987', 'sqlalchemy')))); sys.exit(cli())",
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(DBT_PROJECT_DIR.parent), "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [argv[0], "-c", probe, "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )  # noqa: S603
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[0] == "[]" and "Core:" in proc.stdout  # dbt ran; neither module loaded
+    bad = subprocess.run(
+        [*argv, "no-such-command"], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
+    )  # noqa: S603
+    assert bad.returncode != 0
 
 
 def test_parse_run_results_counts_and_errors(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 Until the transforms drive these tests, `load_public()` maps `lib.simulator.Dataset` rows onto the
 public tables with the data model's rules (direction, is_bot, is_human, tenant-local date/hour).
-Import the fixtures into a test module with `from test_dbt_fixtures import dbt_build  # noqa: F401`;
-the build itself is cached per database, so several modules still share one `dbt build`.
+A pytest plugin of tests/conftest.py: request `dbt_build` in a test (no import needed); the build
+itself is cached per database, so several modules still share one `dbt build`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
 """Migration 040: the PostgREST `api` schema — security_invoker views, web_anon sees no tenant rows
-without a tenant, exactly one tenant's rows with it (real PostgreSQL, marts built by dbt)."""
+without a tenant, exactly one tenant's rows with it (real PostgreSQL, marts built by dbt).
+
+`postgrest_request` replays what PostgREST runs per request; tests/test_stack.py uses it too, as the
+`authenticator` login on PostgreSQL 15 with Supabase's roles (anon, authenticated, service_role)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
-from sqlalchemy import text
-from test_dbt_fixtures import dbt_build  # noqa: F401 - session fixture: simulator data + dbt build
+from sqlalchemy import Connection, text
 
 API_VIEWS = {
     "mart_daily_kpis", "mart_agent_performance", "mart_intent_performance", "mart_volume_heatmap",
@@ -15,8 +18,22 @@ API_VIEWS = {
 }  # fmt: skip
 
 
+def postgrest_request(conn: Connection, role: str, claims: dict[str, Any] | None, sql: str) -> list[Any]:
+    """One PostgREST request, as PostgREST runs it: in one transaction, `SET LOCAL ROLE` to the JWT's
+    role, the claims in `request.jwt.claims`, the pre-request hook (PGRST_DB_PRE_REQUEST), the query.
+    `conn` is the connection PostgREST holds (the `authenticator` login, or any member of `role`)."""
+    with conn.begin():
+        conn.execute(text("SELECT set_config('role', :r, true)"), {"r": role})  # = SET LOCAL ROLE
+        conn.execute(
+            text("SELECT set_config('request.jwt.claims', :c, true)"),
+            {"c": json.dumps({"role": role, **(claims or {})})},
+        )
+        conn.execute(text("SELECT api_private.pre_request()"))
+        return conn.execute(text(sql)).all()
+
+
 @pytest.fixture
-def anon(dbt_build):  # noqa: F811
+def anon(dbt_build):
     """A connection switched to web_anon (rolled back afterwards)."""
     from lib.db import get_engine
 
@@ -28,7 +45,7 @@ def anon(dbt_build):  # noqa: F811
         tx.rollback()
 
 
-def test_api_schema_holds_only_security_invoker_views(dbt_build) -> None:  # noqa: F811
+def test_api_schema_holds_only_security_invoker_views(dbt_build) -> None:
     from lib.db import get_engine
 
     with get_engine("owner").connect() as conn:
@@ -55,7 +72,7 @@ def test_web_anon_sees_no_rows_without_a_tenant(anon) -> None:
         assert anon.execute(text(f"SELECT count(*) FROM api.{view}")).scalar() == 0, view  # noqa: S608
 
 
-def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:  # noqa: F811
+def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:
     from lib.db import get_engine
 
     with get_engine("owner").connect() as owner:
@@ -73,18 +90,20 @@ def test_web_anon_sees_only_its_tenant(anon, dbt_build) -> None:  # noqa: F811
         assert set(tenants) <= {"demo"}, view
 
 
-def test_tenant_comes_from_the_jwt_claim(anon) -> None:
-    claims = json.dumps({"role": "web_anon", "tenant_id": "acme"})
-    anon.execute(text("SELECT set_config('request.jwt.claims', :c, true)"), {"c": claims})
-    anon.execute(text("SELECT api_private.pre_request()"))
-    assert set(anon.execute(text("SELECT DISTINCT tenant_id FROM api.mart_push_daily")).scalars()) == {"acme"}
-    anon.execute(text("SELECT set_config('request.jwt.claims', '{\"role\":\"web_anon\"}', true)"))
-    anon.execute(text("SELECT api_private.pre_request()"))
-    assert anon.execute(text("SELECT count(*) FROM api.mart_push_daily")).scalar() == 0
+def test_tenant_comes_from_the_jwt_claim(dbt_build) -> None:
+    from lib.db import get_engine
+
+    sql = "SELECT DISTINCT tenant_id FROM api.mart_push_daily"
+    with get_engine("owner").connect() as conn:
+        assert {r[0] for r in postgrest_request(conn, "web_anon", {"tenant_id": "acme"}, sql)} == {"acme"}
+        assert postgrest_request(conn, "web_anon", None, sql) == []
+        assert conn.execute(
+            text("SELECT current_user = session_user")
+        ).scalar()  # the role ended with the request
 
 
 @pytest.mark.parametrize("table", ["analytics.mart_daily_kpis", "analytics.fct_messages", "public.messages"])
-def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:  # noqa: F811
+def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:
     from sqlalchemy.exc import ProgrammingError
 
     from lib.db import get_engine
@@ -95,7 +114,7 @@ def test_web_anon_cannot_read_tables_directly(dbt_build, table: str) -> None:  #
             conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))  # noqa: S608
 
 
-def test_migration_040_is_rerunnable(dbt_build) -> None:  # noqa: F811
+def test_migration_040_is_rerunnable(dbt_build) -> None:
     from lib.db import get_engine
     from lib.db.migrate import MIGRATIONS_DIR
 

@@ -9,7 +9,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github/workflows/deploy.yml"
-ALLOWED_CONTEXTS = re.compile(r"^(secrets\.[A-Z_]+|github\.(sha|ref))$")
+ALLOWED_CONTEXTS = re.compile(r"^(secrets\.[A-Z_]+|github\.(sha|ref)|hashFiles\('[^']+'(, '[^']+')*\))$")
 
 
 def workflow() -> dict:
@@ -23,6 +23,9 @@ def test_workflow_parses_with_test_then_deploy() -> None:
     jobs = wf["jobs"]
     assert set(jobs) == {"test", "deploy"}
     assert any(step.get("run", "").strip() == "make test" for step in jobs["test"]["steps"])
+    assert jobs["test"]["container"].startswith("debian:")  # the Debian packages `make test` installs
+    cache = next(s for s in jobs["test"]["steps"] if s.get("uses", "").startswith("actions/cache"))
+    assert cache["with"]["path"] == "~/.cache/indigitall-bi"
     assert jobs["deploy"]["needs"] == "test"
 
 

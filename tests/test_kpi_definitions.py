@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
-from test_dbt_fixtures import EDGE, Built, dbt_build  # noqa: F401 - fixture
+from test_dbt_fixtures import EDGE, Built
 
 from lib.analysis import kpis
 from lib.db import tenant_tx
@@ -20,7 +20,7 @@ def q(built: Built, sql: str) -> list:
         return conn.execute(text(sql)).all()
 
 
-def test_containment_excludes_conversations_that_reached_the_agent_queue(dbt_build: Built) -> None:  # noqa: F811
+def test_containment_excludes_conversations_that_reached_the_agent_queue(dbt_build: Built) -> None:
     assert dbt_build.result.ok, dbt_build.result.errors
     t = kpis.chat_totals(kpis.analysis_fetch(EDGE), W)
     # bot conversations: e1 (gave up in the queue), e2 twice, e3, e5; old rule: all 5 "contained"
@@ -31,19 +31,19 @@ def test_containment_excludes_conversations_that_reached_the_agent_queue(dbt_bui
     assert [tuple(r) for r in e1] == [(False, True, True, False)]
 
 
-def test_fallback_numerator_is_inbound_messages_with_an_intent(dbt_build: Built) -> None:  # noqa: F811
+def test_fallback_numerator_is_inbound_messages_with_an_intent(dbt_build: Built) -> None:
     t = kpis.chat_totals(kpis.analysis_fetch(EDGE), W)
     # e1-4 is a bot message flagged as fallback: not a fallback of the contact's message
     assert (t["fallback_count"], t["bot_answered_inbound"]) == (1, 9)
     assert t["fallback_rate"] == pytest.approx(1 / 9)
 
 
-def test_repeat_contact_is_censored_at_the_end_of_the_data(dbt_build: Built) -> None:  # noqa: F811
+def test_repeat_contact_is_censored_at_the_end_of_the_data(dbt_build: Built) -> None:
     # closed: e1, e2 (back at 20:00), e3 and e4 (closed < 24 h before the data end: not observable yet)
     assert kpis.repeat_contact(kpis.analysis_fetch(EDGE), W) == pytest.approx(1 / 2)  # old: 1 / 4
 
 
-def test_first_meaningful_intent_skips_the_welcome(dbt_build: Built) -> None:  # noqa: F811
+def test_first_meaningful_intent_skips_the_welcome(dbt_build: Built) -> None:
     rows = dict(
         (r[0], (r[1], r[2]))
         for r in q(
@@ -60,14 +60,14 @@ def test_first_meaningful_intent_skips_the_welcome(dbt_build: Built) -> None:  #
     assert {int(r["total_all"]) for r in top} == {sum(int(r["occurrences"]) for r in top)}
 
 
-def test_fallbacks_are_ranked_by_the_intent_before_them(dbt_build: Built) -> None:  # noqa: F811
+def test_fallbacks_are_ranked_by_the_intent_before_them(dbt_build: Built) -> None:
     rows = q(
         dbt_build, "SELECT context_intent, sum(fallbacks) FROM analytics.mart_fallback_context GROUP BY 1"
     )
     assert [tuple(r) for r in rows] == [("[1.2] Consulta de saldo", 1)]
 
 
-def test_service_level_uses_the_marts_flags(dbt_build: Built) -> None:  # noqa: F811
+def test_service_level_uses_the_marts_flags(dbt_build: Built) -> None:
     s = kpis.sessions(kpis.analysis_fetch(EDGE), W)
     # es4 waited 8 min (not within 60 s), es1 abandoned after 22 min: both in the base
     assert (s["within_sl"], s["sl_base"], s["abandoned"], s["queued"]) == (0, 2, 1, 2)
@@ -75,7 +75,7 @@ def test_service_level_uses_the_marts_flags(dbt_build: Built) -> None:  # noqa: 
 
 
 def test_post_transform_totals_follow_the_dashboards(
-    dbt_build: Built,  # noqa: F811
+    dbt_build: Built,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from lib.config import reload_settings

@@ -2,8 +2,6 @@
 every KPI — the Dash callbacks' cards, the Voila views' `lib.analysis` loaders, the KPI export and the
 weekly report (all on the dbt-built simulator data of the session)."""
 
-# ruff: noqa: F811 - pytest fixtures imported from other test modules are redefined as arguments
-
 from __future__ import annotations
 
 import csv
@@ -15,8 +13,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from test_dash_fixtures import as_user  # noqa: I001 - first: puts dash_app on sys.path
-from test_dbt_fixtures import Built, dbt_build  # noqa: F401 - fixture
+from test_dash_fixtures import as_user  # first: puts dash_app on sys.path
+from test_dbt_fixtures import Built
 
 from lib.analysis import agents, funnel, intents, kpis, push
 from lib.analysis.display import format_value
@@ -63,10 +61,10 @@ def app(dbt_build: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         cache_clear()
 
 
-def _texts(component) -> dict[str, str]:  # noqa: ANN001
+def _texts(component) -> dict[str, str]:
     out: dict[str, str] = {}
 
-    def walk(c) -> None:  # noqa: ANN001
+    def walk(c) -> None:
         if isinstance(c, list | tuple):
             for x in c:
                 walk(x)
@@ -81,7 +79,7 @@ def _texts(component) -> dict[str, str]:  # noqa: ANN001
     return out
 
 
-def dash_cards(app, channel: str) -> dict[str, str]:  # noqa: ANN001
+def dash_cards(app, channel: str) -> dict[str, str]:
     from dash_app.pages.bot import update_bot
     from dash_app.pages.campaigns import update_push
     from dash_app.pages.executive import update_executive
@@ -112,7 +110,7 @@ def voila_cards(channel: str) -> dict[str, str]:
     return out
 
 
-def export_values(app, channel: str) -> dict[str, float | None]:  # noqa: ANN001
+def export_values(app, channel: str) -> dict[str, float | None]:
     client = app.server.test_client()
     with client.session_transaction() as s:
         s["user"] = {"username": "ana_admin", "role": "admin", "tenant_id": None}
@@ -130,7 +128,7 @@ def export_values(app, channel: str) -> dict[str, float | None]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("channel", ["all", "cloudapi"])
-def test_every_surface_shows_the_same_value_for_every_kpi(app, channel: str) -> None:  # noqa: ANN001
+def test_every_surface_shows_the_same_value_for_every_kpi(app, channel: str) -> None:
     source = kpis.window_kpis(kpis.analysis_fetch(TENANT), kpis.Window(START, END, channel))
     expected = {k: kpis.format_value(k, v) for k, v in source.items()}
     dash = dash_cards(app, channel)
@@ -149,7 +147,7 @@ def test_every_surface_shows_the_same_value_for_every_kpi(app, channel: str) -> 
     assert source["messages"] and source["containment"] is not None
 
 
-def test_weekly_report_shows_the_same_values(app) -> None:  # noqa: ANN001
+def test_weekly_report_shows_the_same_values(app) -> None:
     from lib.report.weekly import build, render_html
 
     report = build(TENANT, "2026-W10")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from test_dbt_fixtures import DEMO, Built, dbt_build  # noqa: F401 - fixture
+from test_dbt_fixtures import DEMO, Built
 
 from lib.db import tenant_tx
 
@@ -97,7 +97,7 @@ def in_window(d: date, lo: date, hi: date) -> bool:
 
 
 @pytest.fixture(scope="module", params=list(WINDOWS))
-def win(request: pytest.FixtureRequest, dbt_build: Built) -> dict[str, Any]:  # noqa: F811
+def win(request: pytest.FixtureRequest, dbt_build: Built) -> dict[str, Any]:
     tenant, lo, hi = WINDOWS[request.param]
     assert dbt_build.result.ok, dbt_build.result.errors
     with tenant_tx(tenant, "reader", dbt_build.db_url) as conn:
@@ -105,7 +105,7 @@ def win(request: pytest.FixtureRequest, dbt_build: Built) -> dict[str, Any]:  # 
     return {"tenant": tenant, "lo": lo, "hi": hi, "url": dbt_build.db_url, "convs": convs}
 
 
-def reader(win: dict[str, Any]):  # noqa: ANN201
+def reader(win: dict[str, Any]):
     return tenant_tx(win["tenant"], "reader", win["url"])
 
 
@@ -590,7 +590,7 @@ def test_campaign_league_and_funnel(win: dict[str, Any]) -> None:
 
 
 # -- golden values: seed 42, the demo window, computed from the simulator itself ----------------------
-def test_golden_values_seed_42(dbt_build: Built) -> None:  # noqa: F811
+def test_golden_values_seed_42(dbt_build: Built) -> None:
     loaded = dbt_build.tenants["demo"]
     hist, sessions = loaded.history, loaded.sessions
     assert loaded.ds.seed == DEMO["seed"] == 42

@@ -79,9 +79,9 @@ def test_every_notebook_runs_with_its_default_parameters(notebook_env: None, tmp
     import papermill as pm
 
     steps = all_steps()
-    km = kernel.start_kernel()
+    km = kernel.start_kernel(kind=steps[0].kind)  # each kind of step gets its own environment
     for i, step in enumerate(steps):
-        nxt = kernel.start_kernel() if i + 1 < len(steps) else None  # boots while this one runs
+        nxt = kernel.start_kernel(kind=steps[i + 1].kind) if i + 1 < len(steps) else None  # boots meanwhile
         out = tmp_path / step.notebook.name
         try:
             pm.execute_notebook(str(PROJECT_ROOT / step.notebook), str(out), cwd=str(PROJECT_ROOT),

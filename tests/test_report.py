@@ -2,8 +2,6 @@
 the run (HTML + PDF printed by headless Chromium), e-mailed to the tenant's recipients through a real
 SMTP server on loopback (aiosmtpd), listed on the Informes page, and the Monday hook."""
 
-# ruff: noqa: F811 - pytest fixtures imported from other test modules are redefined as arguments
-
 from __future__ import annotations
 
 import email
@@ -14,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_dash_fixtures import as_user  # noqa: I001 - first: puts dash_app on sys.path
-from test_dbt_fixtures import Built, dbt_build  # noqa: F401 - fixture
+from test_dash_fixtures import as_user  # first: puts dash_app on sys.path
+from test_dbt_fixtures import Built
 
 TENANT = "demo"
 RECIPIENTS = ["gerencia@demo.co", "operaciones@demo.co"]
@@ -25,7 +23,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd hook
         self.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
         return "250 OK"
 
@@ -46,7 +44,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 @pytest.fixture(scope="module")
-def report_env(dbt_build: Built, smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # noqa: ANN001
+def report_env(dbt_build: Built, smtp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("report")
     (root / "tenants.yml").write_text(
         f"tenants:\n  - id: {TENANT}\n    name: Demo\n    timezone: America/Bogota\n"
@@ -71,7 +69,7 @@ def report_env(dbt_build: Built, smtp, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="module")
-def report_run(report_env: dict, smtp) -> dict:  # noqa: ANN001
+def report_run(report_env: dict, smtp) -> dict:
     from lib.pipeline.runner import RunOptions, run_pipeline
 
     out = run_pipeline(RunOptions(mode="report", tenant=TENANT, date_from="2026-03-04", progress=False))
@@ -94,7 +92,7 @@ def test_report_run_is_archived_with_html_and_pdf(report_run: dict) -> None:
     assert "2 de marzo de 2026" in text  # Spanish dates
 
 
-def test_report_is_emailed_to_the_tenants_recipients(report_run: dict, smtp) -> None:  # noqa: ANN001
+def test_report_is_emailed_to_the_tenants_recipients(report_run: dict, smtp) -> None:
     inbox, _ = smtp
     assert len(inbox.messages) == 1
     rcpts, raw = inbox.messages[0]
@@ -110,7 +108,7 @@ def test_report_is_emailed_to_the_tenants_recipients(report_run: dict, smtp) -> 
     assert kpis.format_value("containment", containment) in body.get_payload(decode=True).decode("utf-8")
 
 
-def _week():  # noqa: ANN202
+def _week():
     from datetime import date
 
     return date(2026, 3, 2), date(2026, 3, 8)
@@ -147,7 +145,7 @@ def test_informes_page_lists_it_and_serves_only_the_tenant(report_run: dict) -> 
     assert client.get(f"/reports/{run_id}/pdf?tenant=acme").status_code == 404  # another tenant's run
 
 
-def test_monday_runs_add_the_report_until_the_week_is_reported(report_run: dict, monkeypatch) -> None:  # noqa: ANN001
+def test_monday_runs_add_the_report_until_the_week_is_reported(report_run: dict, monkeypatch) -> None:
     from lib.config import get_tenant
     from lib.pipeline.graph import plan
     from lib.report.schedule import add_weekly_report, due_week

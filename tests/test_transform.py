@@ -748,6 +748,36 @@ def test_raw_row_committed_late_below_the_watermark_is_not_lost() -> None:
     assert set(by_key(t, "messages", "message_id")) == {"80", "81"}
 
 
+def test_time_zone_change_forces_full_refresh_by_itself(tmp_path, monkeypatch) -> None:
+    """tenants.yml moves a tenant to another zone: with no new raw row, the next run re-derives dates."""
+    from lib.config import reload_settings
+
+    def zone(tz: str) -> None:
+        path = tmp_path / f"tenants-{tz.replace('/', '_')}.yml"
+        path.write_text(f"tenants:\n  - id: tx_tz\n    timezone: {tz}\n    application_ids: ['{APP}']\n")
+        monkeypatch.setenv("TENANTS_FILE", str(path))
+        reload_settings()
+
+    try:
+        zone("America/Bogota")
+        history("tx_tz", MESSAGE_ROWS)
+        run("messages", "tx_tz")
+        first = by_key("tx_tz", "messages", "message_id")["1"]
+        assert (first["date"], first["hour"]) == (date(2026, 3, 2), 21)
+        again = run("messages", "tx_tz")  # nothing new, same zone: nothing to do
+        assert again.rows_in == 0 and not again.metrics.get("timezone_fallback")
+        zone("UTC")
+        moved = run("messages", "tx_tz")
+        assert moved.metrics.get("timezone_fallback") and moved.rows_in == 7
+        assert any("time zone changed" in w for w in moved.warnings)
+        first = by_key("tx_tz", "messages", "message_id")["1"]
+        assert (first["date"], first["hour"]) == (date(2026, 3, 3), 2)
+        assert run("messages", "tx_tz").rows_in == 0  # the new zone is now the recorded one
+    finally:  # the next tests see the configured tenants again, not tx_tz's file
+        monkeypatch.undo()
+        reload_settings()
+
+
 def test_heatmap_is_the_current_window_and_every_application():
     """A newer response replaces the cells of an older window (not only those it reports), and two
     applications' latest responses are averaged per cell (not 'the last loaded wins')."""

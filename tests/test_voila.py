@@ -16,7 +16,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
-from test_dbt_fixtures import dbt_build  # noqa: F401 - session fixture: simulator data + dbt build
 
 from lib.analysis.display import PLOTLY_MIME
 from lib.serve import ANALYSIS_DIR, build_command, child_env
@@ -69,7 +68,7 @@ def _html_of(outputs: list[dict]) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_executes_on_simulator_data(dbt_build, name: str, tmp_path: Path) -> None:  # noqa: F811
+def test_notebook_executes_on_simulator_data(dbt_build, name: str, tmp_path: Path) -> None:
     assert dbt_build.result.ok, dbt_build.result.errors
     outputs = _outputs(_execute(name, PARAMS, tmp_path))
     assert not [o for o in outputs if o.get("output_type") == "error"]
@@ -82,7 +81,7 @@ def test_notebook_executes_on_simulator_data(dbt_build, name: str, tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_failing_notebook_shows_an_error_box_not_a_traceback(dbt_build, tmp_path: Path) -> None:  # noqa: F811
+def test_failing_notebook_shows_an_error_box_not_a_traceback(dbt_build, tmp_path: Path) -> None:
     params = dict(PARAMS, DATE_FROM="2026-03-15", DATE_TO="2026-03-01")
     outputs = _outputs(_execute(NOTEBOOKS[0], params, tmp_path))
     assert not [
@@ -111,7 +110,7 @@ def _start(argv: list[str], env: dict[str, str], log: Path, ready: str) -> subpr
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
-            cwd=ANALYSIS_DIR.parent.parent,  # noqa: S603
+            cwd=ANALYSIS_DIR.parent.parent,
         )
     deadline = time.monotonic() + 120
     while True:
@@ -135,7 +134,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def web(dbt_build, tmp_path_factory: pytest.TempPathFactory):  # noqa: F811
+def web(dbt_build, tmp_path_factory: pytest.TempPathFactory):
     """The dashboards (`bi serve dash`, gunicorn) and Voila (`bi serve voila`) on free ports; Voila
     checks every browser's session with the dashboards (BI_AUTH_URL). Two tenants, three users."""
     import secrets
@@ -152,8 +151,8 @@ def web(dbt_build, tmp_path_factory: pytest.TempPathFactory):  # noqa: F811
         add_user(name, PASSWORD, role, tenant)
     dash_port, voila_port = _free_port(), _free_port()
     dash, voila = f"http://127.0.0.1:{dash_port}", f"http://127.0.0.1:{voila_port}"
-    env = {
-        **child_env(),
+    env = {  # each server gets its kind's allow-list of this (Voila: no signing key)
+        **os.environ,
         "TENANTS_FILE": str(tenants),
         "BI_DATA_DIR": str(root / "data"),
         "DASH_SECRET_KEY": secrets.token_hex(32),
@@ -165,8 +164,22 @@ def web(dbt_build, tmp_path_factory: pytest.TempPathFactory):  # noqa: F811
     }
     procs = []
     try:
-        procs.append(_start(build_command("dash", port=dash_port), env, root / "dash.log", f"{dash}/healthz"))
-        procs.append(_start(build_command("voila", port=voila_port), env, root / "voila.log", f"{voila}/"))
+        procs.append(
+            _start(
+                build_command("dash", port=dash_port),
+                child_env("dash", env),
+                root / "dash.log",
+                f"{dash}/healthz",
+            )
+        )
+        procs.append(
+            _start(
+                build_command("voila", port=voila_port),
+                child_env("voila", env),
+                root / "voila.log",
+                f"{voila}/",
+            )
+        )
         yield {"dash": dash, "voila": voila, "logs": root}
     finally:
         for proc in procs:
@@ -242,7 +255,7 @@ def _cloudapi_occurrences(page: str) -> int:
     return int(match.group(1).replace(".", ""))
 
 
-def _truth_cloudapi(dbt_build, tenant: str) -> int:  # noqa: ANN001, F811
+def _truth_cloudapi(dbt_build, tenant: str) -> int:
     from sqlalchemy import text
 
     from lib.db import get_engine
@@ -291,7 +304,7 @@ def test_voila_needs_a_dashboards_session(web) -> None:
 
 
 @pytest.mark.slow
-def test_a_viewer_gets_its_own_tenant_whatever_the_url_asks(web, dbt_build) -> None:  # noqa: F811
+def test_a_viewer_gets_its_own_tenant_whatever_the_url_asks(web, dbt_build) -> None:
     truth = {t: _truth_cloudapi(dbt_build, t) for t in ("demo", "acme")}
     assert truth["demo"] != truth["acme"]
     for who, other in (("demo", "acme"), ("acme", "demo")):
@@ -455,7 +468,7 @@ def test_serve_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     assert build_command("dash")[build_command("dash").index("--workers") + 1] == "2"
     with pytest.raises(ValueError):
         build_command("nope")
-    env = child_env({"PATH": "/bin"})
+    env = child_env("voila", {"PATH": "/bin"})
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ANALYSIS_DIR.parent.parent)
 
 

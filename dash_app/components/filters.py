@@ -171,7 +171,7 @@ def freshness_line(f: Filters, *, push: bool = False) -> html.Div:
 
     try:
         fr = freshness(f.tenant, push=push)
-    except Exception:  # noqa: BLE001 - database down: say so instead of breaking the page
+    except Exception:  # database down: say so instead of breaking the page
         return html.Div("No se pudo consultar la frescura de los datos.", id="data-freshness",
                         className="data-freshness text-danger")  # fmt: skip
     partial = fr.partial_days(f.start, f.end)
@@ -215,11 +215,11 @@ def _triggered_id() -> str | None:
     """The id of the input that fired the running callback (None outside a callback)."""
     try:
         return ctx.triggered_id
-    except Exception:  # noqa: BLE001 - MissingCallbackContextException when called as a plain function
+    except Exception:  # MissingCallbackContextException when called as a plain function
         return None
 
 
-def register_callbacks(app) -> None:  # noqa: ANN001 - dash.Dash
+def register_callbacks(app) -> None:  # dash.Dash
     """The URL sync shared by every page."""
     app.callback(
         Output(PAGES_LOCATION, "search"),

@@ -165,6 +165,8 @@ def steps_table(tenant: str, run: dict[str, Any], steps: list[dict[str, Any]], f
             label = ERROR_NAMES_ES.get(s.get("error_name") or "", s.get("error_name") or "Error")
             err = html.Span(f"{label}{cell}: {s.get('error_message') or ''}", className="text-danger small",
                             title=s.get("error_name") or "")  # fmt: skip
+        elif s.get("reason"):  # a skipped step says why (up to date, or a step it needs failed)
+            err = html.Span(s["reason"], className="text-muted small step-reason")
         link = (
             html.A(
                 "Abrir",
@@ -173,7 +175,7 @@ def steps_table(tenant: str, run: dict[str, Any], steps: list[dict[str, Any]], f
                 rel="noopener",
                 className="notebook-link",
             )
-            if s.get("html_path")
+            if s.get("html_path") or s.get("notebook_path")
             else html.Span("—", className="text-muted")
         )
         status = s.get("status") or ""

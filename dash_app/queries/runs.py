@@ -51,5 +51,11 @@ def step_html_path(tenant: str, run_id: str, step: str) -> str | None:
     return rows[0]["html_path"] if rows else None
 
 
+def step_archive(tenant: str, run_id: str, step: str) -> dict[str, Any] | None:
+    """html_path, notebook_path and the run's archive_state of one step (None: no such step)."""
+    rows = fetch_all(tenant, "step_html", {"run_id": run_id, "step": step}, ttl=0)
+    return rows[0] if rows else None
+
+
 def last_success(tenant: str) -> Any:
     return fetch_one(tenant, "last_success", {}).get("last_success")

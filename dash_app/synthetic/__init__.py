@@ -56,11 +56,3 @@ def seed_tenant(
         "seed": float(seed),
     }
     _run_script(engine, "seed.sql", params)
-
-
-def clear_tenant(engine: Engine, tenant_id: str) -> None:
-    """Delete one tenant's synthetic rows (owner engine; RLS is bypassed only by a superuser owner)."""
-    with engine.begin() as conn:
-        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
-        for t in TABLES:
-            conn.execute(text(f"DELETE FROM analytics.{t} WHERE tenant_id = :t"), {"t": tenant_id})  # noqa: S608

@@ -56,7 +56,7 @@ def latest_date(tenant: str) -> date | None:
     """The last date with messages or push stats for the tenant (None when the marts are empty)."""
     try:
         frame = read_frame(tenant, "latest_date")
-    except Exception:  # noqa: BLE001 - missing marts: callers fall back to today and report later
+    except Exception:  # missing marts: callers fall back to today and report later
         return None
     if frame.empty:
         return None

@@ -85,7 +85,7 @@ def guard(message: str = DEFAULT_ERROR) -> Iterator[None]:
     """Run a notebook section; on failure show an HTML error box and swallow the exception."""
     try:
         yield
-    except Exception as exc:  # noqa: BLE001 - the point is to turn any failure into a readable box
+    except Exception as exc:  # the point is to turn any failure into a readable box
         log.warning("analysis section failed: %s", describe_error(exc))
         show_error(message, exc)
 
@@ -205,13 +205,6 @@ def show_kpis(cards: Mapping[str, tuple[Any, str]]) -> None:
     from IPython.display import HTML
 
     _display(HTML(kpi_html(cards)))
-
-
-def show_heading(text: str, level: int = 3) -> None:
-    """A section heading inside a report."""
-    from IPython.display import HTML
-
-    _display(HTML(f'<h{level} style="font-family:sans-serif;color:#1A1A2E">{html.escape(text)}</h{level}>'))
 
 
 def style_figure(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:

@@ -39,7 +39,7 @@ def tenant_options(current: str | None) -> list[str]:
         from lib.config import load_tenants
 
         ids = [t.id for t in load_tenants()]
-    except Exception:  # noqa: BLE001 - a broken tenants.yml must not hide the controls
+    except Exception:  # a broken tenants.yml must not hide the controls
         ids = []
     who = current_identity()
     if who is not None and not who.is_admin:
@@ -75,17 +75,17 @@ class View:
             if date_to in (None, "") and not query_overrides().get("date_to") and self.freshness:
                 latest = self.freshness.last_complete_day  # presets end at the last complete local day
             self.filters = resolve_filters(tenant, date_from, date_to, days, latest=latest)
-        except Exception as exc:  # noqa: BLE001 - shown by render() as an error box
+        except Exception as exc:  # shown by render() as an error box
             self.error = exc
 
     @staticmethod
-    def _freshness(tenant: str, tz: str):  # noqa: ANN205 - lib.analysis.periods.Freshness | None
+    def _freshness(tenant: str, tz: str):  # lib.analysis.periods.Freshness | None
         try:
             from lib.analysis.kpis import analysis_fetch
             from lib.analysis.periods import freshness
 
             return freshness(analysis_fetch(tenant), tz)
-        except Exception:  # noqa: BLE001 - no marts / database down: render() reports it
+        except Exception:  # no marts / database down: render() reports it
             return None
 
     # -- header and controls ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode
 
 from lib.analysis.display import AnalysisError
+from lib.dates import to_date
 
 MAX_DAYS = 400
 
@@ -87,7 +88,7 @@ class Filters:
         return {"date_from": self.date_from, "date_to": self.date_to, "channel": self.channel}
 
     @property
-    def window(self):  # noqa: ANN201 - lib.analysis.kpis.Window
+    def window(self):  # lib.analysis.kpis.Window
         """The KPI window (same tenant, dates and channel as a Dash page)."""
         from lib.analysis.kpis import Window
 
@@ -117,14 +118,8 @@ class Filters:
 
 def parse_date(value: date | datetime | str | None, name: str) -> date | None:
     """`YYYY-MM-DD` (or a date) → date; None/'' → None; anything else → AnalysisError naming the field."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value).strip()[:10])
+        return to_date(value)
     except ValueError as exc:
         raise AnalysisError(f"{name} no es una fecha válida ({value!r}); use AAAA-MM-DD") from exc
 

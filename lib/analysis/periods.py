@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from lib.analysis.fmt import fmt_date, fmt_datetime
 from lib.analysis.kpis import Fetch
+from lib.dates import to_date_or_none
 
 CHAT_ENTITIES = ("messages", "chat_conversations")
 PUSH_ENTITIES = ("toques_daily",)
@@ -108,16 +109,7 @@ def _ts(value: Any) -> datetime | None:
 
 
 def _day(value: Any) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
+    return to_date_or_none(value)
 
 
 def freshness(fetch: Fetch, tz: str, entities: tuple[str, ...] = CHAT_ENTITIES) -> Freshness:
@@ -126,20 +118,20 @@ def freshness(fetch: Fetch, tz: str, entities: tuple[str, ...] = CHAT_ENTITIES) 
     try:
         rows = fetch("kpi_freshness", {})
         fresh = rows[0] if rows else {}
-    except Exception:  # noqa: BLE001 - marts not built yet: nothing is known
+    except Exception:  # marts not built yet: nothing is known
         fresh = {}
     last_run = None
     try:
         rows = fetch("kpi_last_run", {})
         last_run = _ts(rows[0].get("last_success")) if rows else None
-    except Exception:  # noqa: BLE001 - a login without the ledger (analysis kernels): unknown
+    except Exception:  # a login without the ledger (analysis kernels): unknown
         last_run = None
     cov: dict[str, Any] = {}
     try:
         present = fetch("kpi_has_coverage", {})
         if present and present[0].get("present"):
             cov = {r["entity"]: r for r in fetch("kpi_coverage", {})}
-    except Exception:  # noqa: BLE001 - not granted / not there: the fallback rules apply
+    except Exception:  # not granted / not there: the fallback rules apply
         cov = {}
     mine = [cov[e] for e in entities if e in cov]
     complete_from = max((d for r in mine if (d := _day(r.get("complete_from")))), default=None)
@@ -160,9 +152,3 @@ def freshness(fetch: Fetch, tz: str, entities: tuple[str, ...] = CHAT_ENTITIES) 
         has_coverage=bool(mine),
         entities=cov,
     )
-
-
-def preset_window(fr: Freshness, days: int, include_today: bool = False) -> tuple[date, date]:
-    """A 7/30/90-day preset: ending at the last complete local day, or today with "incluir hoy"."""
-    end = fr.today if include_today else fr.last_complete_day
-    return end - timedelta(days=days - 1), end

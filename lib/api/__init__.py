@@ -32,7 +32,6 @@ from lib.api.records import CallRecord
 from lib.api.redact import redact_headers, render_request, safe_params
 from lib.api.retry import (
     DEFAULT_RETRY,
-    NO_RETRY,
     Backoff,
     RetryPolicy,
     parse_retry_after,
@@ -43,7 +42,7 @@ from lib.api.retry import (
 
 __all__ = [
     "CONVERSATIONS_WINDOW_DAYS", "DEFAULT_RETRY", "DEVICE_WINDOW_DAYS", "HISTORY_COLUMNS",
-    "HISTORY_WINDOW_DAYS", "NO_RETRY", "SMS_WINDOW_DAYS", "ApiError", "ApiResponse", "AuthError",
+    "HISTORY_WINDOW_DAYS", "SMS_WINDOW_DAYS", "ApiError", "ApiResponse", "AuthError",
     "Backoff", "BadRequestError", "CallRecord", "ClientConfig", "CsvFormatError", "ForbiddenError",
     "HistoryCsv", "IndigitallClient", "NotFoundError", "PagingError", "RateLimitedError",
     "ResponseFormatError", "RetryExhaustedError", "RetryPolicy", "ServerError", "TokenBucket",

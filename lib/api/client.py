@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -156,11 +156,6 @@ class IndigitallClient:
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             follow_redirects=False,
         )
-
-    @classmethod
-    def from_tenant(cls, tenant: Any, **kwargs: Any) -> IndigitallClient:
-        """A client for a `lib.config.TenantConfig` (its base URL and its key's env var)."""
-        return cls(tenant.base_url, tenant.server_key(), **kwargs)
 
     def __repr__(self) -> str:
         return f"IndigitallClient(base_url={self.base_url!r})"
@@ -361,7 +356,7 @@ class IndigitallClient:
             for item in pending:
                 try:
                     yield item, fn(item), None
-                except Exception as e:  # noqa: BLE001 - handed to the caller
+                except Exception as e:  # handed to the caller
                     yield item, None, e
             return
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="indigitall") as pool:
@@ -519,10 +514,6 @@ class IndigitallClient:
         """In-app stats (upstream answers 500: expect `ServerError`)."""
         params = {"applicationId": app_id, "dateFrom": date_from, "dateTo": date_to}
         return self.request(ep.INAPP_STATS, params=params, retry=retry)
-
-    def with_config(self, **changes: Any) -> ClientConfig:
-        """A copy of this client's config with `changes` (for building a sibling client)."""
-        return replace(self.config, **changes)
 
 
 def _param(value: Any) -> str:

@@ -106,6 +106,3 @@ class RetryPolicy:
             if asked is not None:
                 return asked
         return self.backoff.delay(attempt)
-
-
-NO_RETRY = RetryPolicy(max_attempts=1)

@@ -46,6 +46,12 @@ def apply_placement(conn: Connection) -> dict[str, str]:
     return {r[0]: r[1] for r in conn.execute(text("SELECT relation, placement FROM ops.apply_citus()"))}
 
 
+def restrict_metadata(conn: Connection) -> None:
+    """After the login grants: Citus' metadata views in public are the owner's only (migration 101)."""
+    if _has(conn, "ops.citus_restrict_metadata()"):
+        conn.execute(text("SELECT ops.citus_restrict_metadata()"))
+
+
 def placements(conn: Connection) -> dict[str, str]:
     """Every table of raw/public/ops/analytics -> distributed | reference | local[: reason]."""
     if not citus_enabled(conn):
@@ -76,5 +82,5 @@ def dbt_role(group: str) -> str:
     try:
         with get_engine("dbt").connect() as conn:
             return "" if citus_enabled(conn) else group
-    except Exception:  # noqa: BLE001 - unreachable here: dbt itself reports the connection error
+    except Exception:
         return group

@@ -238,7 +238,7 @@ def deploy(
     *,
     login_url,
     allow=None,
-    base_env: dict[str, str] | None = None,  # noqa: ANN001
+    base_env: dict[str, str] | None = None,
 ) -> Deployment:
     """Logins with fresh passwords (`login_url(user, password)` builds each URL; `allow(user,
     password)` tells the Citus nodes), then `bi db migrate` as the owner. Raises when it fails."""

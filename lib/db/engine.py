@@ -57,7 +57,7 @@ def get_engine(role: Role = "owner", url: str | None = None) -> Engine:
             )
 
             @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+            def _on_connect(dbapi_conn, _record):
                 with dbapi_conn.cursor() as cur:
                     cur.execute("SET TIME ZONE 'UTC'")
                 dbapi_conn.commit()

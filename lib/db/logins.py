@@ -216,7 +216,7 @@ class LoginState:
     url: str | None = None  # the login's URL, password included: print only through `mask`
 
 
-def _role(cur, name: str) -> dict | None:  # noqa: ANN001 - psycopg2 cursor
+def _role(cur, name: str) -> dict | None:  # psycopg2 cursor
     cur.execute(
         "SELECT rolsuper, rolbypassrls, rolreplication, rolcreaterole, rolcreatedb, rolcanlogin, rolinherit "
         "FROM pg_catalog.pg_roles WHERE rolname = %s",
@@ -227,7 +227,7 @@ def _role(cur, name: str) -> dict | None:  # noqa: ANN001 - psycopg2 cursor
     return None if row is None else dict(zip(keys, row, strict=True))
 
 
-def _memberships(cur, name: str) -> set[str]:  # noqa: ANN001
+def _memberships(cur, name: str) -> set[str]:
     cur.execute(
         "SELECT g.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid "
         "WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = %s)",
@@ -236,7 +236,7 @@ def _memberships(cur, name: str) -> set[str]:  # noqa: ANN001
     return {r[0] for r in cur.fetchall()}
 
 
-def _sync_login(conn, spec: LoginKind, name: str, password: str, *, set_password: bool) -> str:  # noqa: ANN001
+def _sync_login(conn, spec: LoginKind, name: str, password: str, *, set_password: bool) -> str:
     """Create or fix one login: LOGIN INHERIT, no elevated attribute, member of its group only."""
     import psycopg2
     from psycopg2 import sql

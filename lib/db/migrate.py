@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from lib.db.citus import apply_placement
+from lib.db.citus import apply_placement, restrict_metadata
 from lib.db.engine import get_database_url, get_engine
 from lib.db.logins import LoginState, ensure_logins
 
@@ -87,6 +87,7 @@ def migrate(url: str | None = None, *, logins: list[LoginState] | None = None) -
             try:
                 if conn.execute(text("SELECT to_regprocedure('ops.apply_login_grants()')")).scalar():
                     conn.execute(text("SELECT ops.apply_login_grants()"))
+                    restrict_metadata(conn)  # Citus: its metadata views are not the data model
                 conn.commit()
             except Exception as exc:
                 conn.rollback()

@@ -10,15 +10,17 @@ from typing import ClassVar
 
 from lib.api import ApiError, ClientConfig, IndigitallClient
 from lib.config import TenantConfig, get_tenant
+from lib.dates import to_date
 from lib.db import ensure_tenant
 from lib.extract.model import EntitySpec
 from lib.extract.options import ExtractOptions
 from lib.extract.runner import run_specs
+from lib.names import EXTRACT_MODES
 from lib.steps import StepResult
 
 log = logging.getLogger(__name__)
 
-MODES = ("incremental", "full")
+MODES = EXTRACT_MODES  # one owner: lib.names
 
 
 def new_run_id() -> str:
@@ -27,14 +29,8 @@ def new_run_id() -> str:
 
 
 def as_date(value: date | str | None) -> date | None:
-    """A date from a date, an ISO string or None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+    """A date from a date, an ISO string or None (ValueError otherwise)."""
+    return to_date(value)
 
 
 def client_for(tenant: TenantConfig, options: ExtractOptions) -> IndigitallClient:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from lib import clock, names
 from lib.api import ApiError, ApiResponse, CallRecord
 from lib.api.body import csv_header, decode_body
 from lib.extract.escape import MARK, escape_value, storable_json, storable_text
@@ -21,12 +22,7 @@ RangeRule = Literal["incremental", "trailing"]
 Window = tuple[date, date]
 FetchFn = Callable[["IndigitallClient", "Task", "ExtractOptions"], Iterator[ApiResponse]]
 
-RAW_TABLES = frozenset(
-    {
-        "raw_contacts_api", "raw_push_stats", "raw_chat_stats", "raw_campaigns_api",
-        "raw_applications", "raw_sms_stats", "raw_email_stats", "raw_inapp_stats",
-    }
-)  # fmt: skip
+RAW_TABLES = names.RAW_TABLES  # one owner: lib.names
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ class Outcome:
     escaped: int = 0  # values escaped to fit JSONB (see lib.extract.escape)
     repeat_of: int | None = None  # set by the writer: the raw row this identical response repeats
     page: dict[str, Any] | None = None  # a v2 history page's fields (the writer may store it as a delta)
-    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    loaded_at: datetime = field(default_factory=lambda: clock.now())
 
     @property
     def ok(self) -> bool:

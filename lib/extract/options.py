@@ -1,15 +1,22 @@
 """Extraction tunables (env overrides: EXTRACT_LOOKBACK_DAYS, EXTRACT_BACKFILL_DAYS, EXTRACT_CONCURRENCY,
-EXTRACT_DB_WRITERS, EXTRACT_CONTACTS_SWEEP_HOURS, EXTRACT_HISTORY_FORMAT)."""
+EXTRACT_DB_WRITERS, EXTRACT_CONTACTS_SWEEP_HOURS, EXTRACT_HISTORY_FORMAT, EXTRACT_HEATMAP_DAYS), read
+like every setting: environment, then `.env`, then the default (`lib.config.env_value`)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+
+from lib.config import ConfigError, env_value
 
 
 def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    value = (env_value(name) or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class ExtractOptions:
 
     @classmethod
     def from_env(cls) -> ExtractOptions:
-        """Defaults, overridden by the EXTRACT_* environment variables when set."""
+        """Defaults, overridden by the EXTRACT_* settings (environment or `.env`) when set."""
         return cls(
             lookback_days=_env_int("EXTRACT_LOOKBACK_DAYS", cls.lookback_days),
             backfill_days=_env_int("EXTRACT_BACKFILL_DAYS", cls.backfill_days),

@@ -31,7 +31,7 @@ def _work(client: IndigitallClient, task: Task, options: ExtractOptions, out: qu
         for response in task.spec.fetch(client, task, options):
             out.put(success(task, response))
         out.put(TaskDone(task, True))
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a logged outcome
+    except Exception as exc:  # every failure becomes a logged outcome
         log.warning("%s failed: %s", task.label(), exc)
         out.put(failure(task, exc))
         out.put(TaskDone(task, False))
@@ -64,10 +64,10 @@ class _Stamp:
     """Strictly increasing timestamps: a state written later never loses to an older one."""
 
     def __init__(self) -> None:
-        self._last = datetime.now(UTC)
+        self._last = clock_now()
 
     def next(self) -> datetime:
-        now = datetime.now(UTC)
+        now = clock_now()
         self._last = now if now > self._last else self._last + timedelta(microseconds=1)
         return self._last
 
@@ -88,7 +88,7 @@ def run_specs(
 ) -> dict[str, EntityRun]:
     """Fetch and store every entity of `specs`; fills `result` (calls, rows, errors, warnings, metrics).
 
-    `now` (UTC; default `lib.clock.now()` when it exists, else the system clock) fixes "today": the
+    `now` (UTC; default `lib.clock.now()`, BI_CLOCK_NOW in tests and benchmarks) fixes "today": the
     tenant's local date for local-day entities, the UTC date for the others.
     """
     now = now or clock_now()

@@ -15,6 +15,7 @@ from lib.api import IndigitallClient
 from lib.config import get_tenant
 from lib.extract.base import client_for, new_run_id
 from lib.extract.options import ExtractOptions
+from lib.extract.registry import EXTRACTORS, run_extractor
 from lib.steps import StepResult
 
 
@@ -32,8 +33,6 @@ def run_extractors(
     `params` (application_id, date_from, date_to, mode) go to every `run_extractor` call. A failing
     extractor does not stop the others: its StepResult carries the errors.
     """
-    from lib.extract import EXTRACTORS, run_extractor
-
     names = list(names or EXTRACTORS)
     unknown = [n for n in names if n not in EXTRACTORS]
     if unknown:
@@ -55,5 +54,5 @@ def run_extractors(
             futures = {name: pool.submit(run_extractor, name, **shared) for name in names}
             return {name: fut.result() for name, fut in futures.items()}
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from lib.dates import to_date_or_none
 from lib.extract.model import EntitySpec, Outcome, Task, Window, trailing_window
 from lib.extract.options import ExtractOptions
 from lib.extract.windows import aligned_windows, day_windows, last_local_day_within, local_day_start, utc_span
@@ -14,12 +15,7 @@ from lib.extract.windows import aligned_windows, day_windows, last_local_day_wit
 
 def parse_date_cursor(value: str | None) -> date | None:
     """An ISO date cursor, or None when absent/unparsable."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    return to_date_or_none(value)
 
 
 def resolve_range(

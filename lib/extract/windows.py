@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from lib import clock
+
 Window = tuple[date, date]
 
 EPOCH = date(2020, 1, 6)  # a Monday
@@ -16,13 +18,8 @@ _DAY = timedelta(days=1)
 
 
 def clock_now() -> datetime:
-    """The current UTC time: `lib.clock.now()` where it exists (tests and benchmarks override it), else
-    the system clock."""
-    try:
-        from lib.clock import now  # type: ignore[import-not-found]
-    except ImportError:
-        return datetime.now(UTC)
-    return now()
+    """The current UTC time: `lib.clock.now()` (tests and benchmarks set BI_CLOCK_NOW)."""
+    return clock.now()
 
 
 def aligned_windows(start: date, end: date, days: int) -> list[Window]:

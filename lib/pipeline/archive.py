@@ -1,12 +1,16 @@
-"""The run archive: `$RUNS_DIR/<YYYY-MM-DD>/<run_id>/<NN>_<step>.ipynb` + `.html` + `manifest.json`.
+"""The run archive: `$RUNS_DIR/<YYYY-MM-DD>/<run_id>/<NN>_<step>.ipynb.gz` + `manifest.json` (+ dbt's
+artifacts, gzipped, and `run.log` for launched runs). HTML is rendered on demand (lib.pipeline.render);
+runs archived before kept `<NN>_<step>.ipynb` + `.html`, which are still read.
 
-Every file is written once (`open(..., "x")`); a resumed step writes `<NN>_<step>.attempt2.ipynb`, a
-resumed run `manifest.attempt2.json`. Quarantined files go to `<RUNS_DIR>/../quarantine/<date>/<run_id>/`.
+Every file is written once (`open(..., "x")`); a resumed step writes `<NN>_<step>.attempt2.ipynb.gz`, a
+resumed run `manifest.attempt2.json`. Quarantined files go to `<RUNS_DIR>/../quarantine/<date>/<run_id>/`
+(or under RUNS_QUARANTINE_DIR), never under RUNS_DIR.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +24,15 @@ def run_dir(runs_root: Path, started: datetime, run_id: str) -> Path:
     return runs_root / started.strftime("%Y-%m-%d") / run_id
 
 
+def quarantine_root(runs_root: Path) -> Path:
+    """RUNS_QUARANTINE_DIR, else `quarantine/` beside the runs folder (never inside it)."""
+    configured = os.environ.get("RUNS_QUARANTINE_DIR")
+    return Path(configured) if configured else runs_root.parent / "quarantine"
+
+
 def quarantine_dir(archive: Path) -> Path:
-    """The quarantine folder matching a run folder: `<runs>/../quarantine/<date>/<run_id>`."""
-    return archive.parent.parent.parent / "quarantine" / archive.parent.name / archive.name
+    """The quarantine folder matching a run folder: `<quarantine root>/<date>/<run_id>`."""
+    return quarantine_root(archive.parent.parent) / archive.parent.name / archive.name
 
 
 def attempt_stem(stem: str, attempt: int) -> str:
@@ -30,12 +40,26 @@ def attempt_stem(stem: str, attempt: int) -> str:
     return stem if attempt <= 1 else f"{stem}.attempt{attempt}"
 
 
+NOTEBOOK_SUFFIX = ".ipynb.gz"
+
+
 def free_attempt(folder: Path, stem: str, attempt: int) -> int:
     """The first attempt number >= `attempt` whose files do not exist yet (archive or quarantine)."""
     q = quarantine_dir(folder)
-    while any((d / f"{attempt_stem(stem, attempt)}.ipynb").exists() for d in (folder, q)):
+    while any(
+        (d / f"{attempt_stem(stem, attempt)}{suffix}").exists()
+        for d in (folder, q)
+        for suffix in (".ipynb", NOTEBOOK_SUFFIX)
+    ):
         attempt += 1
     return attempt
+
+
+def gzipped(data: bytes) -> bytes:
+    """`data` gzipped reproducibly (no name, no time in the header)."""
+    import gzip
+
+    return gzip.compress(data, compresslevel=9, mtime=0)
 
 
 def write_once(path: Path, data: str | bytes) -> Path:
@@ -88,7 +112,7 @@ def git_commit() -> str | None:
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5,
-            check=False,
+            check=False, env={k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None

@@ -8,7 +8,6 @@ runs; each kernel serves one step only.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -16,7 +15,9 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
+from lib.childenv import child_env, kernel_kind
 from lib.config import PROJECT_ROOT
+from lib.pipeline.procs import die_with_parent
 
 KERNEL_NAME = "indigitall-bi"
 PRELOAD_LINE = "import lib.pipeline.kernel_preload as _bi_preload; del _bi_preload"
@@ -37,30 +38,33 @@ class VenvKernelSpecs(KernelSpecManager):
         )
 
 
-def kernel_env(kind: str | None = None) -> dict[str, str]:
-    """The kernel's environment: this process's (secrets included: env is how they travel), plus
-    the kind of step to preload for (`lib.pipeline.kernel_preload`)."""
-    env = dict(os.environ)
+def kernel_env(kind: str | None = None, tenant: str | None = None) -> dict[str, str]:
+    """The kernel's environment: the allow-list of its kind of step (`lib.childenv`: an extract
+    kernel gets its tenant's key only, a transform kernel none), plus the kind to preload for."""
+    env = child_env(kernel_kind(kind), tenant=tenant)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    env.pop(PRELOAD_ENV, None)
     if kind:
         env[PRELOAD_ENV] = kind
     return env
 
 
-def start_kernel(preload: bool = True, kind: str | None = None) -> AsyncKernelManager:
+def start_kernel(
+    preload: bool = True, kind: str | None = None, tenant: str | None = None
+) -> AsyncKernelManager:
     """Start a kernel (returns at once; it boots in the background) with cwd = project root.
 
-    `kind` (extract, transform, post, dbt) narrows the preloaded modules to what that step uses.
+    `kind` (extract, transform, post, dbt) narrows the preloaded modules to what that step uses and
+    picks its environment; `tenant` is whose key an extract kernel holds. `km.bi_env` records both.
     """
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=VenvKernelSpecs(), transport="tcp")
     extra = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
     if preload:
         extra.append(f"--IPKernelApp.exec_lines={PRELOAD_LINE}")
     run_sync(km.start_kernel)(
-        cwd=str(PROJECT_ROOT), env=kernel_env(kind), extra_arguments=extra,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=str(PROJECT_ROOT), env=kernel_env(kind, tenant), extra_arguments=extra,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )  # fmt: skip
+    km.bi_env = (kernel_kind(kind), tenant)  # type: ignore[attr-defined] - which steps it may serve
     return km
 
 

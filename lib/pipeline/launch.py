@@ -7,13 +7,14 @@ second launch waits for the first to commit, then sees its queued row and gets R
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from lib import clock
+from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings, get_tenant
 from lib.db import tenant_tx
 from lib.pipeline import archive, ledger
@@ -39,10 +40,10 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
         )  # held until this transaction commits the queued row (or fails)
         if is_locked(tenant.id):
             raise RunLocked(tenant.id, "its run lock is held")
-        now = datetime.now(UTC)
-        for run in ledger.active_runs(tenant.id, conn=conn):
-            created = datetime.fromisoformat(run["created_at"])
-            if run["status"] == "queued" and (now - created).total_seconds() < QUEUED_GRACE_S:
+        now = clock.now()
+        for run in ledger.active_runs(tenant.id, conn=conn):  # dead runs reaped first (ledger.reap_dead_runs)
+            created = datetime.fromisoformat(run["created_at"])  # the database's wall clock, as is the grace
+            if run["status"] == "queued" and (datetime.now(UTC) - created).total_seconds() < QUEUED_GRACE_S:
                 raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
         run_id = new_run_id(now)
         folder = archive.run_dir(get_settings().runs_path, now, run_id)
@@ -58,12 +59,14 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
             argv += [f"--{key.replace('_', '-').replace('from-step', 'from')}", str(params[key])]
     if params.get("full_refresh"):
         argv.append("--full-refresh")
+    if params.get("no_dbt"):
+        argv.append("--no-dbt")
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "run.log", "xb")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
             argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, env=dict(os.environ),
+            start_new_session=True, env=child_env("run", tenant=tenant.id),
         )  # fmt: skip
     finally:
         log.close()

@@ -20,11 +20,12 @@ from lib.db import tenant_tx
 
 RUN_COLUMNS = (
     "run_id, tenant_id, mode, status, params, git_commit, lib_version, started_at, finished_at, "
-    "duration_ms, error, archive_dir, pid, created_at"
+    "duration_ms, error, archive_dir, pid, created_at, archive_state, archive_location, archive_bytes, "
+    "archived_at"
 )
 STEP_COLUMNS = (
     "step, seq, kind, status, started_at, finished_at, duration_ms, rows_in, rows_out, rejects, metrics, "
-    "error_name, error_message, error_cell, notebook_path, html_path"
+    "error_name, error_message, error_cell, notebook_path, html_path, reason"
 )
 STEP_FIELDS = set(STEP_COLUMNS.replace(" ", "").split(",")) - {"step"}
 ACTIVE = ("queued", "running")
@@ -142,32 +143,41 @@ def put_steps(
             )  # fmt: skip
 
 
-def update_step(run_id: str, tenant_id: str, step: str, **fields: Any) -> None:
-    """Set columns of one step row (metrics as a dict)."""
+def update_step(run_id: str, tenant_id: str, step: str, **fields: Any) -> bool:
+    """Set columns of one step row (metrics as a dict) while its run is running; False otherwise.
+
+    The fence: a late result (a worker finishing after its run was interrupted or reaped) is ignored.
+    """
     unknown = set(fields) - STEP_FIELDS
     if unknown:
         raise ValueError(f"unknown step fields: {sorted(unknown)}")
     if not fields:
-        return
+        return True
     sets = ", ".join(f"{k} = CAST(:{k} AS jsonb)" if k == "metrics" else f"{k} = :{k}" for k in fields)
     values = {k: _json(v) if k == "metrics" else v for k, v in fields.items()}
     with tenant_tx(tenant_id, "pipeline") as conn:
-        conn.execute(
-            text(f"UPDATE ops.pipeline_steps SET {sets} WHERE run_id = :run_id AND step = :step"),  # noqa: S608
+        done = conn.execute(
+            text(
+                f"UPDATE ops.pipeline_steps SET {sets} WHERE run_id = :run_id AND step = :step "  # noqa: S608
+                "AND EXISTS (SELECT 1 FROM ops.pipeline_runs r WHERE r.run_id = :run_id AND r.status = 'running')"
+            ),
             {**values, "run_id": run_id, "step": step},
         )
+        return bool(done.rowcount)
 
 
-def abort_steps(run_id: str, tenant_id: str) -> None:
-    """An interrupted run: its running steps become failed, its pending ones skipped."""
+def abort_steps(run_id: str, tenant_id: str, reason: str = "ejecución interrumpida") -> None:
+    """An interrupted run: its running steps become failed, its pending ones skipped, with the reason."""
     with tenant_tx(tenant_id, "pipeline") as conn:
         conn.execute(
             text(
                 "UPDATE ops.pipeline_steps SET status = CASE status WHEN 'running' THEN 'failed' ELSE 'skipped' END, "
-                "error_name = CASE status WHEN 'running' THEN 'Interrupted' ELSE error_name END "
+                "error_name = CASE status WHEN 'running' THEN 'Interrupted' ELSE error_name END, "
+                "error_message = CASE status WHEN 'running' THEN :reason ELSE error_message END, "
+                "finished_at = CASE status WHEN 'running' THEN now() ELSE finished_at END, reason = :reason "
                 "WHERE run_id = :r AND status IN ('pending', 'running')"
             ),
-            {"r": run_id},
+            {"r": run_id, "reason": reason},
         )
 
 
@@ -178,8 +188,8 @@ def fail_abandoned(tenant_id: str, keep: str, *, queued_grace_s: int = 120) -> i
             r[0]
             for r in conn.execute(
                 text(
-                    "UPDATE ops.pipeline_runs SET status = 'failed', finished_at = now(), "
-                    "error = coalesce(error, 'abandoned: its process ended without finishing the run') "
+                    "UPDATE ops.pipeline_runs SET status = 'failed', finished_at = coalesce(finished_at, now()), "
+                    "error = coalesce(error, 'proceso terminado: el proceso de la ejecución ya no existe') "
                     "WHERE run_id <> :keep AND (status = 'running' OR (status = 'queued' AND "
                     "created_at < now() - make_interval(secs => :grace))) RETURNING run_id"
                 ),
@@ -189,12 +199,38 @@ def fail_abandoned(tenant_id: str, keep: str, *, queued_grace_s: int = 120) -> i
         if ids:
             conn.execute(
                 text(
-                    "UPDATE ops.pipeline_steps SET status = 'skipped' "
-                    "WHERE run_id = ANY(:ids) AND status IN ('pending', 'running')"
+                    "UPDATE ops.pipeline_steps SET status = CASE status WHEN 'running' THEN 'failed' ELSE 'skipped' END, "
+                    "error_name = CASE status WHEN 'running' THEN 'ProcessGone' ELSE error_name END, "
+                    "error_message = CASE status WHEN 'running' THEN 'proceso terminado' ELSE error_message END, "
+                    "reason = 'proceso terminado' WHERE run_id = ANY(:ids) AND status IN ('pending', 'running')"
                 ),
                 {"ids": ids},
             )
     return len(ids)
+
+
+def relocate_archive(run_id: str, tenant_id: str, old_prefix: str, new_prefix: str) -> None:
+    """A run's archive moved (retention): its steps' paths under `old_prefix` now start with `new_prefix`."""
+    with tenant_tx(tenant_id) as conn:
+        for col in ("notebook_path", "html_path"):
+            conn.execute(
+                text(
+                    f"UPDATE ops.pipeline_steps SET {col} = :new || substr({col}, length(:old) + 1) "  # noqa: S608
+                    f"WHERE run_id = :r AND left({col}, length(:old)) = :old"
+                ),
+                {"r": run_id, "old": old_prefix, "new": new_prefix},
+            )
+
+
+def reap_dead_runs(tenant_id: str, role: str = "app") -> list[str]:
+    """End the tenant's runs whose process is gone (lock free; see `ops.reap_dead_runs`). Any login
+    may call it (the API does, with the read-only one); returns the run ids it ended."""
+    with tenant_tx(tenant_id, role) as conn:  # type: ignore[arg-type]
+        return _reap(conn)
+
+
+def _reap(conn: Connection) -> list[str]:
+    return [r[0] for r in conn.execute(text("SELECT ops.reap_dead_runs()"))]
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -215,9 +251,16 @@ def _steps(conn: Any, run_id: str) -> list[dict[str, Any]]:
     return [_row(r) for r in rows]
 
 
-def get_run(run_id: str, tenant_id: str | None = None, *, role: str = "app") -> dict[str, Any] | None:
-    """The run with its steps, or None (searched in `tenant_id`, else in every configured tenant)."""
+def get_run(
+    run_id: str, tenant_id: str | None = None, *, role: str = "app", reap: bool = True
+) -> dict[str, Any] | None:
+    """The run with its steps, or None (searched in `tenant_id`, else in every configured tenant).
+
+    A run still shown queued/running whose process is gone is reaped first (`reap_dead_runs`).
+    """
     for tid in _tenant_ids(tenant_id):
+        if reap:
+            _reap_if_active(tid, run_id, role)
         with tenant_tx(tid, role) as conn:  # type: ignore[arg-type]
             row = (
                 conn.execute(
@@ -254,9 +297,21 @@ def list_runs(tenant_id: str | None = None, limit: int = 20) -> list[dict[str, A
     return out[:limit]
 
 
-def active_runs(tenant_id: str, conn: Connection | None = None) -> list[dict[str, Any]]:
-    """The tenant's queued/running runs."""
-    with _tx(tenant_id, "app", conn) as conn:
+def _reap_if_active(tenant_id: str, run_id: str, role: str) -> None:
+    with tenant_tx(tenant_id, role) as conn:  # type: ignore[arg-type]
+        active = conn.execute(
+            text("SELECT 1 FROM ops.pipeline_runs WHERE run_id = :r AND status IN ('queued', 'running')"),
+            {"r": run_id},
+        ).first()
+    if active:
+        reap_dead_runs(tenant_id, role)
+
+
+def active_runs(tenant_id: str, role: str = "app", conn: Connection | None = None) -> list[dict[str, Any]]:
+    """The tenant's queued/running runs (dead ones reaped first); `role`: the caller's login, `conn`:
+    the caller's transaction (launch's check-and-insert)."""
+    with _tx(tenant_id, role, conn) as conn:
+        _reap(conn)
         rows = conn.execute(
             text(
                 f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608

@@ -1,7 +1,8 @@
 """One run per tenant: a session-level PostgreSQL advisory lock on a dedicated connection.
 
-The key is two int4s: a constant for "pipeline run" and a hash of the tenant id, so `pg_locks` can be
-read to tell whether a tenant's lock is held without taking it.
+The key is two int4s: a constant for "pipeline run" and 31 bits of md5(tenant id) (the same as the SQL
+function `ops.run_lock_key`, which the reaper uses), so `pg_locks` tells whether a tenant's lock is
+held without taking it. The lock is taken on a pipeline-login connection, checked on a reader's.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ class RunLocked(RuntimeError):
 
 def lock_key(tenant_id: str) -> tuple[int, int]:
     """The advisory-lock key of a tenant: (class, positive int4 from a hash of the tenant id)."""
-    digest = hashlib.blake2b(tenant_id.encode("utf-8"), digest_size=4).digest()
-    return LOCK_CLASS, int.from_bytes(digest, "big") & 0x7FFF_FFFF
+    digest = hashlib.md5(tenant_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
+    return LOCK_CLASS, int(digest, 16) & 0x7FFF_FFFF
 
 
 def _connect(url: str | None, role: str):

@@ -6,7 +6,8 @@ and writes the StepResult as JSON to `result_path` for the runner (nothing is wr
 when an analyst runs the notebook by hand).
 
 Fault injection (tests, drills): `BI_PIPELINE_FAULT=<step id>[=<message>]` makes that step raise
-`InjectedFault` before it calls lib. Several steps: separate with commas.
+`InjectedFault` before it calls lib. Several steps: separate with commas. `run_log=<text>` makes the
+runner print <text> to its output (a drill of the run.log scan).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class InjectedFault(RuntimeError):
     """Raised by a step named in BI_PIPELINE_FAULT."""
 
 
-def _fault_for(step_id: str) -> str | None:
+def fault_for(step_id: str) -> str | None:
+    """The message of the fault BI_PIPELINE_FAULT injects into `step_id`, or None."""
     for item in os.environ.get(FAULT_ENV, "").split(","):
         target, _, message = item.strip().partition("=")
         if target and target == step_id:
@@ -91,12 +93,13 @@ def run_step(
     mode: str = "incremental",
     server_key_env: str | None = None,
     full_refresh: bool = False,
-    select: str | None = None,
+    select: str | list[str] | None = None,
+    exclude: str | list[str] | None = None,
     run_dir: str | None = None,
 ) -> StepResult:
     """Run one pipeline step in this process and return its StepResult (see module doc)."""
     step_id = f"{kind}_{name}"
-    fault = _fault_for(step_id)
+    fault = fault_for(step_id)
     if fault:
         raise InjectedFault(fault)
     started = time.perf_counter()
@@ -117,6 +120,10 @@ def run_step(
         from lib.dbt_runner import run_dbt
 
         kwargs: dict[str, Any] = {"tenant_id": tenant, "run_dir": run_dir, "select": select}
+        if exclude:
+            kwargs["exclude"] = exclude
+        if full_refresh:
+            kwargs["full_refresh"] = True
         result = run_dbt(name, **kwargs)
     else:
         raise ValueError(f"unknown step kind {kind!r}")

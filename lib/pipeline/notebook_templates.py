@@ -47,6 +47,8 @@ PARAMETERS = {
         ("tenant", "None", "None -> TENANT_ID"),
         ("run_id", "None", "the pipeline run id, if any"),
         ("select", "None", 'dbt node selection, e.g. "marts"; None -> everything'),
+        ("exclude", "None", 'nodes left out, e.g. "resource_type:unit_test"; None -> none'),
+        ("full_refresh", "False", "True -> rebuild incremental models from scratch"),
         ("run_dir", "None", "folder that receives dbt's run_results.json; None -> not archived"),
         ("result_path", "None", "where the runner collects the StepResult (JSON); None -> not written"),
     ],
@@ -57,7 +59,8 @@ CALL_ARGS = {
     "extract": "tenant=tenant, application_id=application_id, date_from=date_from, date_to=date_to,\n"
     "    run_id=run_id, mode=mode, server_key_env=server_key_env, result_path=result_path,",
     "transform": "tenant=tenant, run_id=run_id, full_refresh=full_refresh, result_path=result_path,",
-    "dbt": "tenant=tenant, run_id=run_id, select=select, run_dir=run_dir, result_path=result_path,",
+    "dbt": "tenant=tenant, run_id=run_id, select=select, exclude=exclude, full_refresh=full_refresh,\n"
+    "    run_dir=run_dir, result_path=result_path,",
 }
 CALL_ARGS["post"] = CALL_ARGS["transform"]
 

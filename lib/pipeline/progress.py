@@ -59,10 +59,11 @@ class Progress:
             extra = f"{outcome.get('error_name')}{cell}: {(outcome.get('error_message') or '')[:160]}"
         self._print(f"[{self._elapsed()}] {mark} {outcome['step']:<32} {took:6.1f}s  {extra}".rstrip())
 
-    def skipped(self, step_id: str, because: str) -> None:
-        """A step will not run because a step it depends on failed."""
+    def skipped(self, step_id: str, because: str, *, uptodate: bool = False) -> None:
+        """A step will not run: up to date (its inputs did not change) or a step it needs failed."""
         self.done += 1
-        self._print(f"[{self._elapsed()}] skip   {step_id:<32} (needs {because})")
+        mark = "up to date" if uptodate else "skip"
+        self._print(f"[{self._elapsed()}] {mark:<6} {step_id:<32} ({because})")
 
     def tick(self) -> None:
         """Redraw the live line (TTY only)."""

@@ -8,27 +8,35 @@ on its own fresh kernel (lib.pipeline.worker). A failed step fails the run and s
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import platform
 import secrets
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from lib import clock
 from lib.config import ConfigError, TenantConfig, get_settings, get_tenant
-from lib.pipeline import archive, ledger
+from lib.pipeline import archive, ledger, skips
 from lib.pipeline.graph import Step, all_steps, dependents, plan, restrict
 from lib.pipeline.lock import RunLocked, TenantLock
+from lib.pipeline.nbstep import fault_for
 from lib.pipeline.progress import Progress
-from lib.pipeline.scan import contains_secret, current_secrets
+from lib.pipeline.scan import build_index, contains_secret, current_secrets, scan_tree
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+log = logging.getLogger(__name__)
 
 
 class UsageError(ValueError):
@@ -52,6 +60,7 @@ class RunOptions:
     max_workers: int | None = None
     step_timeout_s: int | None = None
     prewarm: bool = True
+    no_dbt: bool = False  # a batch's tenant run: the batch runs one dbt build for every tenant
 
 
 @dataclass
@@ -70,7 +79,7 @@ class RunOutcome:
 
 def new_run_id(now: datetime | None = None) -> str:
     """`YYYYMMDDTHHMMSSZ-xxxxxx` (sortable, unique)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
@@ -98,6 +107,8 @@ def step_parameters(step: Step, tenant: TenantConfig, run_id: str, params: dict[
         p["full_refresh"] = bool(params.get("full_refresh"))
     elif step.kind == "dbt":
         p["select"] = params.get("dbt_select")
+        p["exclude"] = params.get("dbt_exclude")
+        p["full_refresh"] = bool(params.get("full_refresh"))
     elif step.kind == "report":
         p["week"] = params.get("week") or params.get("date_from")
     return p
@@ -120,13 +131,18 @@ class _Run:
         self.lock: TenantLock | None = None
         self.pool: ProcessPoolExecutor | None = None
         self.prior: dict[str, dict[str, Any]] = {}
+        self.failed: list[str] = []
+        self.decisions: dict[str, skips.Decision] = {}
+        self.uptodate: set[str] = set()  # skipped because their inputs did not change (count as done)
+        self.forced: set[str] = set()  # named by --only / --from / --resume: never skipped
+        self.workers = 1
 
     # -- setup -------------------------------------------------------------------------------------
     def prepare(self) -> None:
         opts = self.opts
         self.settings = get_settings()
         if opts.resume:
-            run = ledger.get_run(opts.resume, opts.tenant, role="pipeline")
+            run = ledger.get_run(opts.resume, opts.tenant, role="pipeline", reap=False)
             if run is None:
                 raise UsageError(
                     f"no run {opts.resume!r} in the ledger"
@@ -142,9 +158,10 @@ class _Run:
             if not todo:
                 raise UsageError(f"run {self.run_id} has no failed or skipped step to resume")
             self.steps = restrict(todo)
+            self.forced = {s.id for s in self.steps}
             self.archive_dir = Path(run["archive_dir"]) if run.get("archive_dir") else None
             self.started_at = (
-                datetime.fromisoformat(run["started_at"]) if run.get("started_at") else datetime.now(UTC)
+                datetime.fromisoformat(run["started_at"]) if run.get("started_at") else clock.now()
             )
             self.previous_ms = run.get("duration_ms") or 0
         else:
@@ -157,22 +174,26 @@ class _Run:
                 self.steps = plan(opts.mode, from_step=opts.from_step, only=opts.only)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-            if opts.mode != "report" and not (opts.only or opts.from_step):
+            if (opts.only or opts.from_step) and self.steps:
+                self.forced = {self.steps[0].id}
+            if opts.no_dbt:  # the marts (and the report on them) come after the batch's one dbt build
+                self.steps = restrict([s for s in self.steps if s.kind not in ("dbt", "report")])
+            elif opts.mode != "report" and not (opts.only or opts.from_step):
                 from lib.report.schedule import add_weekly_report
 
                 self.steps = add_weekly_report(self.steps, self.tenant)  # Mondays: the week's report
-            self.started_at = datetime.now(UTC)
+            self.started_at = clock.now()
             self.run_id = opts.run_id or new_run_id(self.started_at)
             self.params = {
                 "mode": opts.mode, "tenant": self.tenant.id, "date_from": opts.date_from,
                 "date_to": opts.date_to, "full_refresh": opts.full_refresh, "from_step": opts.from_step,
-                "only": opts.only, "server_key_env": self.tenant.server_key_env,
+                "only": opts.only, "no_dbt": opts.no_dbt, "server_key_env": self.tenant.server_key_env,
                 "application_ids": list(self.tenant.application_ids), "steps": [s.id for s in self.steps],
             }  # fmt: skip
             self.archive_dir = None
             self.previous_ms = 0
             if opts.run_id:  # launched by launch_run: its queued row holds the archive folder
-                queued = ledger.get_run(opts.run_id, self.tenant.id, role="pipeline")
+                queued = ledger.get_run(opts.run_id, self.tenant.id, role="pipeline", reap=False)
                 if queued and queued["status"] != "queued":
                     raise UsageError(f"run {opts.run_id} already exists ({queued['status']}); use --resume")
                 if queued and queued.get("archive_dir"):
@@ -184,16 +205,25 @@ class _Run:
         self.lock = TenantLock(self.tenant.id).acquire()
 
     def start_pool(self) -> None:
-        n = _worker_count(self.steps, self.opts.max_workers)
+        """Start the workers now when the run has steps that always run (extracts), else at the
+        first step that is not up to date (a run with nothing new starts no kernel at all)."""
+        self.workers = _worker_count(self.steps, self.opts.max_workers)
+        if any(s.kind == "extract" for s in self.steps):
+            self.ensure_pool()
+
+    def ensure_pool(self) -> ProcessPoolExecutor:
+        if self.pool is not None:
+            return self.pool
+        n = self.workers
         from lib.pipeline import worker
 
-        self.workers = n
         self.pool = ProcessPoolExecutor(
             max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None),
+            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None, self.tenant.id, os.getpid()),
         )  # fmt: skip
         for _ in range(n):  # spawn the workers now: they boot while the ledger is written
             self.pool.submit(_noop)
+        return self.pool
 
     def open_ledger(self) -> None:
         tid = self.tenant.id
@@ -217,9 +247,10 @@ class _Run:
 
         prev = self.prior.get(step.id) or {}
         attempt = int((prev.get("metrics") or {}).get("attempt") or 0) + 1
+        extra = self.decisions[step.id].params if step.id in self.decisions else {}
         return StepTask(
             step=step, run_id=self.run_id, attempt=attempt,
-            parameters=step_parameters(step, self.tenant, self.run_id, self.params),
+            parameters=step_parameters(step, self.tenant, self.run_id, {**self.params, **extra}),
             archive_dir=str(self.archive_dir), prewarm_next=prewarm_next and self.opts.prewarm,
             next_kind=next_kind, timeout_s=self.opts.step_timeout_s,
         )  # fmt: skip
@@ -260,25 +291,66 @@ class _Run:
             html_path=outcome.get("html_path"),
         )  # fmt: skip
 
+    def _decide(self, step: Step) -> skips.Decision:
+        """Whether the step's inputs changed since its last success (never fatal: unsure -> run)."""
+        try:
+            decision = skips.decide(
+                step,
+                self.tenant,
+                force=step.id in self.forced,
+                full_refresh=bool(self.params.get("full_refresh")),
+            )
+        except Exception as exc:  # noqa: BLE001 - a watermark query failed: run the step
+            log.warning(
+                "could not tell whether %s is up to date (%s): running it", step.id, type(exc).__name__
+            )
+            decision = skips.Decision()
+        self.decisions[step.id] = decision
+        return decision
+
+    def _skip(
+        self, step_id: str, reason: str, status: dict[str, str], progress: Progress, *, uptodate: bool
+    ) -> None:
+        status[step_id] = "skipped"
+        if uptodate:
+            self.uptodate.add(step_id)
+            now = clock.now()
+            ledger.update_step(self.run_id, self.tenant.id, step_id, status="skipped", reason=reason,
+                               started_at=now, finished_at=now, duration_ms=0)  # fmt: skip
+        else:
+            ledger.update_step(self.run_id, self.tenant.id, step_id, status="skipped", reason=reason)
+        progress.skipped(step_id, reason, uptodate=uptodate)
+
     def execute(self, progress: Progress) -> dict[str, str]:
-        assert self.pool is not None
         status = {s.id: "pending" for s in self.steps}
         pending = {s.id: s for s in self.steps}
         running: dict[Future, Step] = {}
         failed_first: list[str] = []
+
+        def satisfied(dep: str) -> bool:
+            return status.get(dep) == "success" or dep in self.uptodate
+
         while pending or running:
             ready = sorted(
-                (s for s in pending.values() if all(status.get(d) == "success" for d in s.deps)),
-                key=lambda s: s.seq,
+                (s for s in pending.values() if all(satisfied(d) for d in s.deps)), key=lambda s: s.seq
             )
             while ready and len(running) < self.workers:
                 step = ready.pop(0)
                 del pending[step.id]
+                decision = self._decide(step)
+                if decision.skip:
+                    self._skip(step.id, decision.reason or "al día", status, progress, uptodate=True)
+                    ready = sorted(
+                        (s for s in pending.values() if all(satisfied(d) for d in s.deps)),
+                        key=lambda s: s.seq,
+                    )
+                    continue
                 future = None
                 try:
+                    pool = self.ensure_pool()
                     nxt = min(pending.values(), key=lambda s: s.seq, default=None)
                     task = self._task(step, prewarm_next=nxt is not None, next_kind=nxt.kind if nxt else None)
-                    future = self.pool.submit(_run_task, task)
+                    future = pool.submit(_run_task, task)
                 except (BrokenProcessPool, RuntimeError) as exc:
                     self._finish_step(step, {"step": step.id, "status": "failed", "error_name": type(exc).__name__,
                                              "error_message": str(exc)}, status, pending, progress, failed_first)  # fmt: skip
@@ -286,9 +358,11 @@ class _Run:
                 running[future] = step
                 status[step.id] = "running"
                 ledger.update_step(self.run_id, self.tenant.id, step.id, status="running",
-                                   started_at=datetime.now(UTC))  # fmt: skip
+                                   started_at=clock.now())  # fmt: skip
                 progress.started(step.id)
             if not running:
+                if pending and any(all(satisfied(d) for d in s.deps) for s in pending.values()):
+                    continue
                 break
             done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
             progress.tick()
@@ -301,9 +375,7 @@ class _Run:
                                "error_name": type(exc).__name__, "error_message": str(exc) or type(exc).__name__}  # fmt: skip
                 self._finish_step(step, outcome, status, pending, progress, failed_first)
         for sid in list(pending):  # unreachable (a dependency never succeeded)
-            status[sid] = "skipped"
-            ledger.update_step(self.run_id, self.tenant.id, sid, status="skipped")
-            progress.skipped(sid, "a step that did not succeed")
+            self._skip(sid, "un paso del que depende no terminó con éxito", status, progress, uptodate=False)
         self.failed = failed_first
         return status
 
@@ -312,6 +384,11 @@ class _Run:
         self._record(outcome)
         status[step.id] = outcome["status"]
         progress.finished(outcome)
+        if outcome["status"] == "success" and step.id in self.decisions:
+            try:
+                skips.record(self.tenant.id, step.id, self.decisions[step.id], self.run_id)
+            except Exception as exc:  # noqa: BLE001 - the next run redoes the step instead of skipping it
+                log.warning("could not record the inputs of %s (%s)", step.id, type(exc).__name__)
         if outcome["status"] != "success":
             failed_first.append(
                 f"{step.id}: {outcome.get('error_name')}: {outcome.get('error_message') or ''}"[:500]
@@ -319,23 +396,41 @@ class _Run:
             for sid in sorted(dependents(step.id, self.steps)):
                 if sid in pending:
                     del pending[sid]
-                    status[sid] = "skipped"
-                    ledger.update_step(self.run_id, self.tenant.id, sid, status="skipped")
-                    progress.skipped(sid, step.id)
+                    self._skip(sid, f"depende de {step.id}, que falló", status, progress, uptodate=False)
 
     # -- end ---------------------------------------------------------------------------------------
-    def finish(self, status: dict[str, str], elapsed_ms: int) -> tuple[str, Path | None]:
-        ok = all(v == "success" for v in status.values())
+    def sweep(self) -> list[str]:
+        """Scan every file of the run's folder (run.log, artifacts, manifests); quarantine hits."""
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        if self.archive_dir is None:
+            return []
+        moved = scan_tree(
+            self.archive_dir, archive.quarantine_dir(self.archive_dir), build_index(current_secrets())
+        )
+        if moved:
+            self.failed.append(
+                f"SecretLeak: a file of the run held a secret value; not archived: {'; '.join(moved)}"[:1000]
+            )
+        return moved
+
+    def finish(
+        self, status: dict[str, str], elapsed_ms: int, leaked: bool = False
+    ) -> tuple[str, Path | None]:
+        ok = all(v == "success" or k in self.uptodate for k, v in status.items()) and not leaked
         run_status = "success" if ok else "failed"
         error = None if ok else "; ".join(self.failed)[:2000] or "a step did not succeed"
         ledger.update_run(
-            self.run_id, self.tenant.id, status=run_status, finished_at=datetime.now(UTC),
+            self.run_id, self.tenant.id, status=run_status, finished_at=clock.now(),
             duration_ms=self.previous_ms + elapsed_ms, error=error,
         )  # fmt: skip
         return run_status, self.write_manifest()
 
     def write_manifest(self) -> Path | None:
-        run = ledger.get_run(self.run_id, self.tenant.id, role="pipeline")
+        run = ledger.get_run(self.run_id, self.tenant.id, role="pipeline", reap=False)
         if run is None:
             return None
         steps = []
@@ -355,9 +450,27 @@ class _Run:
         }  # fmt: skip
         import json
 
-        if contains_secret(json.dumps(manifest, default=str), current_secrets()):
+        if contains_secret(json.dumps(manifest, default=str), build_index(current_secrets())):
             return None  # never archive it; the ledger still holds the facts
         return archive.write_manifest(self.archive_dir, manifest)
+
+    def stop_workers(self) -> None:
+        """Stop the run's workers at once (each kills its kernels on SIGTERM): no step goes on."""
+        if self.pool is None:
+            return
+        procs = list(getattr(self.pool, "_processes", {}).values())
+        for proc in procs:
+            try:
+                proc.terminate()
+            except (OSError, AttributeError):
+                pass
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=2)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
 
     def close(self) -> None:
         if self.pool is not None:
@@ -366,6 +479,33 @@ class _Run:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+
+class RunInterrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error of the run's code
+    """SIGTERM/SIGINT reached the runner: the run ends failed with the signal as its reason."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signame = signal.Signals(signum).name
+        super().__init__(self.signame)
+
+
+@contextmanager
+def _signals_end_the_run() -> Iterator[None]:
+    """While steps run, SIGTERM and SIGINT raise RunInterrupted in the runner (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise RunInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _run_task(task) -> dict[str, Any]:  # noqa: ANN001 - runs in the worker process
@@ -380,11 +520,14 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
     try:
         run.prepare()
     except (UsageError, ConfigError) as exc:
-        return RunOutcome(None, opts.tenant, "failed", EXIT_USAGE, str(exc))
+        message = withhold_secrets(str(exc))
+        if opts.run_id and opts.tenant and not opts.resume:
+            _fail_queued(opts.run_id, opts.tenant, message)
+        return RunOutcome(opts.run_id, opts.tenant, "failed", EXIT_USAGE, message)
     try:
         run.acquire()
     except RunLocked as exc:
-        if opts.run_id and not opts.resume:
+        if opts.run_id and not opts.resume:  # the lock message names only the tenant
             _fail_queued(opts.run_id, run.tenant.id, str(exc))
         return RunOutcome(run.run_id, run.tenant.id, "failed", EXIT_LOCKED, str(exc))
     t0 = time.perf_counter()
@@ -396,15 +539,29 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
             f"run {run.run_id} ({'resume, ' if opts.resume else ''}{run.mode}) tenant {run.tenant.id}: "
             f"{len(run.steps)} steps on {run.workers} worker(s); archive {run.archive_dir}"
         )
+        drill = fault_for("run_log")  # BI_PIPELINE_FAULT=run_log=<text>: a library printing a secret
+        if drill:
+            print(drill, flush=True)
         try:
-            status = run.execute(progress)
+            with _signals_end_the_run():
+                status = run.execute(progress)
         except BaseException as exc:
-            ledger.update_run(run.run_id, run.tenant.id, status="failed", finished_at=datetime.now(UTC),
-                              error=f"runner interrupted: {type(exc).__name__}")  # fmt: skip
-            ledger.abort_steps(run.run_id, run.tenant.id)
-            raise
+            reason = (
+                f"interrumpida por {exc.signame}" if isinstance(exc, RunInterrupted)
+                else f"runner interrupted: {type(exc).__name__}"
+            )  # fmt: skip
+            run.stop_workers()  # first: nothing may write after the run is marked ended
+            ledger.update_run(
+                run.run_id, run.tenant.id, status="failed", finished_at=clock.now(), error=reason
+            )
+            ledger.abort_steps(run.run_id, run.tenant.id, reason)
+            if not isinstance(exc, RunInterrupted):
+                raise
+            progress.summary(f"run {run.run_id} FAILED: {reason}")
+            return RunOutcome(run.run_id, run.tenant.id, "failed", 128 + exc.signum, reason, run.archive_dir)
         elapsed = int((time.perf_counter() - t0) * 1000)
-        run_status, manifest = run.finish(status, elapsed)
+        leaked = run.sweep()
+        run_status, manifest = run.finish(status, elapsed, leaked=bool(leaked))
     finally:
         run.close()
     counts: dict[str, int] = {}
@@ -417,18 +574,42 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
     if run_status != "success" and run.failed:
         message += f"; first failure: {run.failed[0][:200]}"
     progress.summary(message)
-    final = ledger.get_run(run.run_id, run.tenant.id, role="pipeline")
+    if run.sweep() and run_status == "success":  # the summary itself is the last thing run.log gets
+        run_status = "failed"
+        ledger.update_run(run.run_id, run.tenant.id, status="failed", error="; ".join(run.failed)[:2000])
+    _apply_retention(run, progress)
+    final = ledger.get_run(run.run_id, run.tenant.id, role="pipeline", reap=False)
     return RunOutcome(
         run.run_id, run.tenant.id, run_status, EXIT_OK if run_status == "success" else EXIT_FAILED, message,
         run.archive_dir, (final or {}).get("steps", []), manifest,
     )  # fmt: skip
 
 
+def _apply_retention(run: _Run, progress: Progress) -> None:
+    """After each run: the retention policy (RUNS_RETENTION_DAYS, RUNS_MAX_SIZE, RUNS_ARCHIVE_URL)."""
+    from lib.pipeline import retention
+
+    try:
+        report = retention.prune(run.settings.runs_path, keep={run.run_id})
+    except Exception as exc:  # noqa: BLE001 - retention never fails a run
+        log.warning("retention failed: %s: %s", type(exc).__name__, exc)
+        return
+    if report.moved or report.pruned or report.errors:
+        progress.summary(report.summary())
+
+
+def withhold_secrets(message: str) -> str:
+    """`message`, or a placeholder when it holds a secret value (it goes to the ledger and the log)."""
+    if contains_secret(message, build_index(current_secrets())):
+        return "(message withheld: it contains a secret value)"
+    return message
+
+
 def _fail_queued(run_id: str, tenant_id: str, error: str) -> None:
     """A launched run that could not take the lock: its queued row ends as failed."""
     try:
-        run = ledger.get_run(run_id, tenant_id, role="pipeline")
+        run = ledger.get_run(run_id, tenant_id, role="pipeline", reap=False)
         if run and run["status"] == "queued":
-            ledger.update_run(run_id, tenant_id, status="failed", finished_at=datetime.now(UTC), error=error)
+            ledger.update_run(run_id, tenant_id, status="failed", finished_at=clock.now(), error=error)
     except Exception:  # noqa: BLE001, S110 - the lock message is what matters
         pass

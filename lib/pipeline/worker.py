@@ -7,14 +7,16 @@ returns a plain dict (`StepOutcome` fields) so nothing but data crosses the proc
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lib import clock
 from lib.pipeline import _fastimport
 
 _fastimport.trim()
@@ -23,12 +25,21 @@ import nbformat  # noqa: E402
 import papermill as pm  # noqa: E402
 from papermill.exceptions import PapermillExecutionError  # noqa: E402
 
+from lib.childenv import kernel_kind  # noqa: E402
 from lib.config import PROJECT_ROOT  # noqa: E402
 from lib.pipeline import archive, kernel  # noqa: E402
 from lib.pipeline.graph import Step  # noqa: E402
-from lib.pipeline.scan import contains_secret, current_secrets, quarantine  # noqa: E402
+from lib.pipeline.procs import die_with_parent, watch_parent  # noqa: E402
+from lib.pipeline.scan import (  # noqa: E402
+    QuarantineUnavailable,
+    build_index,
+    contains_secret,
+    current_secrets,
+    quarantine,
+)
 
 _spare = None  # a kernel booting for this worker's next step
+_current = None  # the kernel running this worker's step
 _exporter = None
 
 
@@ -48,15 +59,24 @@ class StepTask:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def init_worker(prewarm: bool = True, kind: str | None = None) -> None:
-    """Pool initializer: start a spare kernel (for a `kind` step) at once so the first step finds it booted."""
+def init_worker(
+    prewarm: bool = True, kind: str | None = None, tenant: str | None = None, runner_pid: int | None = None
+) -> None:
+    """Pool initializer: start a spare kernel (for a `kind` step of `tenant`) at once so the first step
+    finds it booted. The worker dies with the runner (SIGKILL included) and stops its kernels on SIGTERM;
+    a runner that died while this worker was still importing means exit at once."""
     global _spare
     import multiprocessing.util
 
+    die_with_parent()
+    if runner_pid is not None and os.getppid() != runner_pid:
+        os._exit(1)
+    watch_parent(lambda: _on_sigterm(signal.SIGTERM, None))
     multiprocessing.util.Finalize(None, _drop_spare, exitpriority=10)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the runner decides
     if prewarm:
-        _spare = kernel.start_kernel(kind=kind)
-    render_html(nbformat.v4.new_notebook())  # load the HTML templates while the kernel boots
+        _spare = kernel.start_kernel(kind=kind, tenant=tenant)
 
 
 def _drop_spare() -> None:
@@ -65,24 +85,28 @@ def _drop_spare() -> None:
     _spare = None
 
 
-def _take_kernel(kind: str | None = None):  # noqa: ANN202 - AsyncKernelManager
-    """The spare kernel (whatever kind it preloaded for), or a new one for `kind`."""
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    """The runner is stopping the run: kill this worker's kernels (no step goes on writing), exit."""
+    for km in (_current, _spare):
+        try:
+            if km is not None and km.has_kernel:  # its own session: the group holds dbt too
+                os.killpg(km.provisioner.pgid or km.provisioner.pid, signal.SIGKILL)
+        except Exception:  # noqa: BLE001, S110 - already gone
+            pass
+    os._exit(143)
+
+
+def _take_kernel(kind: str | None = None, tenant: str | None = None):  # noqa: ANN202 - AsyncKernelManager
+    """The spare kernel when its environment fits the step (same kind of env, same tenant), else a new one."""
     global _spare
     km, _spare = _spare, None
+    wanted = (kernel_kind(kind), tenant)
+    if km is not None and getattr(km, "bi_env", None) != wanted:
+        kernel.stop_kernel(km)
+        km = None
     if km is None or not km.has_kernel:
-        km = kernel.start_kernel(kind=kind)
+        km = kernel.start_kernel(kind=kind, tenant=tenant)
     return km
-
-
-def render_html(nb: nbformat.NotebookNode) -> str:
-    """HTML of an executed notebook without its code (outputs and markdown only)."""
-    global _exporter
-    if _exporter is None:
-        from nbconvert import HTMLExporter
-
-        _exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = _exporter.from_notebook_node(nb)
-    return body
 
 
 def source_cell_index(nb: nbformat.NotebookNode, executed_index: int) -> int:
@@ -125,7 +149,7 @@ def _ready(km) -> bool:  # noqa: ANN001 - AsyncKernelManager
 def execute_step(task: StepTask) -> dict[str, Any]:
     """Run the step's notebook and archive it; return the outcome (status, timings, metrics, error)."""
     step = task.step
-    started = datetime.now(UTC)
+    started = clock.now()
     t0 = time.perf_counter()
     staging = Path(tempfile.mkdtemp(prefix=f"bi-{step.id}-"))
     staged = staging / "notebook.ipynb"
@@ -136,15 +160,16 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     out: dict[str, Any] = {"step": step.id, "seq": step.seq, "kind": step.kind, "status": "success",
                            "attempt": task.attempt, "started_at": started.isoformat(), "error_name": None,
                            "error_message": None, "error_cell": None}  # fmt: skip
-    global _spare
-    km = _take_kernel(step.kind)
+    global _spare, _current
+    tenant = task.parameters.get("tenant")
+    km = _current = _take_kernel(step.kind, tenant)
     if task.prewarm_next and _spare is None:  # the next step's kernel boots while this step runs
-        _spare = kernel.start_kernel(kind=task.next_kind or step.kind)
+        _spare = kernel.start_kernel(kind=task.next_kind or step.kind, tenant=tenant)
     if not _ready(km):
         # A kernel that never answered (seen once under load, holding a step for minutes): replace it
         # once; if the fresh one fails too, papermill reports the step as failed.
         kernel.stop_kernel(km)
-        km = kernel.start_kernel(kind=step.kind)
+        km = _current = kernel.start_kernel(kind=step.kind, tenant=tenant)
         out["kernel_restarted"] = True
         _ready(km)
     t_kernel = time.perf_counter()
@@ -162,13 +187,14 @@ def execute_step(task: StepTask) -> dict[str, Any]:
         out["error_name"], out["error_message"] = type(exc).__name__, str(exc) or type(exc).__name__
     finally:
         kernel.stop_kernel(km)
+        _current = None
     t_exec = time.perf_counter()
     try:
         _archive(task, staging, staged, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     t_end = time.perf_counter()
-    out["finished_at"] = datetime.now(UTC).isoformat()
+    out["finished_at"] = clock.now().isoformat()
     out["duration_ms"] = int((t_end - t0) * 1000)
     out["timings_ms"] = {
         "kernel_wait": int((t_kernel - t0) * 1000),
@@ -178,10 +204,18 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     return out
 
 
+def _quarantine(data: bytes, folder: Path, name: str) -> str:
+    """Quarantine a leaking output; the error text instead when the folder is not writable."""
+    try:
+        return f"quarantined: {quarantine(data, archive.quarantine_dir(folder), name)}"
+    except QuarantineUnavailable as exc:
+        return str(exc)
+
+
 def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -> None:
-    """Scan every output for secrets, then write the notebook, its HTML and artifacts into the archive."""
+    """Scan every output for secrets, then write the notebook (gzipped) and artifacts into the archive."""
     step, folder = task.step, Path(task.archive_dir)
-    secrets = current_secrets()
+    secrets = build_index(current_secrets())
     attempt = archive.free_attempt(folder, step.stem, task.attempt)
     stem = archive.attempt_stem(step.stem, attempt)
     out["attempt"] = attempt
@@ -189,21 +223,16 @@ def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -
     nb_raw = staged.read_bytes() if staged.exists() else b""
     leaks: list[str] = []
     if nb_raw and contains_secret(nb_raw, secrets):
-        leaks.append(str(quarantine(nb_raw, archive.quarantine_dir(folder), f"{stem}.ipynb")))
+        leaks.append(_quarantine(nb_raw, folder, f"{stem}.ipynb"))
         nb_raw = b""
     if result_raw and contains_secret(result_raw, secrets):
-        leaks.append(str(quarantine(result_raw, archive.quarantine_dir(folder), f"{stem}.result.json")))
+        leaks.append(_quarantine(result_raw, folder, f"{stem}.result.json"))
         result_raw = b""
     if out["error_message"] and contains_secret(out["error_message"], secrets):
         out["error_message"] = "(message withheld: it contains a secret value)"
-    if nb_raw:
-        nb = nbformat.reads(nb_raw.decode("utf-8"), as_version=4)
-        html = render_html(nb)
-        if contains_secret(html, secrets):
-            leaks.append(str(quarantine(html.encode(), archive.quarantine_dir(folder), f"{stem}.html")))
-        else:
-            out["notebook_path"] = str(archive.write_once(folder / f"{stem}.ipynb", nb_raw))
-            out["html_path"] = str(archive.write_once(folder / f"{stem}.html", html))
+    if nb_raw:  # compressed (~2 KB a step); its HTML is rendered when someone opens it
+        path = folder / f"{stem}{archive.NOTEBOOK_SUFFIX}"
+        out["notebook_path"] = str(archive.write_once(path, archive.gzipped(nb_raw)))
     artifacts = []
     art_dir = staging / "artifacts"
     if art_dir.is_dir():
@@ -211,9 +240,9 @@ def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -
             data = f.read_bytes()
             name = f"{stem}.{f.name}"
             if contains_secret(data, secrets):
-                leaks.append(str(quarantine(data, archive.quarantine_dir(folder), name)))
+                leaks.append(_quarantine(data, folder, name))
             else:
-                artifacts.append(str(archive.write_once(folder / name, data)))
+                artifacts.append(str(archive.write_once(folder / f"{name}.gz", archive.gzipped(data))))
     out["artifacts"] = artifacts
     if result_raw:
         result = json.loads(result_raw)
@@ -228,7 +257,6 @@ def _archive(task: StepTask, staging: Path, staged: Path, out: dict[str, Any]) -
         out["status"] = "failed"
         out["error_name"] = "SecretLeak"
         out["error_message"] = (
-            f"step {step.id}{first_error}: an output contains a secret value; not archived, "
-            f"quarantined: {', '.join(leaks)}"
+            f"step {step.id}{first_error}: an output contains a secret value; not archived; {'; '.join(leaks)}"
         )
         out["quarantined"] = leaks

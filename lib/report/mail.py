@@ -18,6 +18,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lib.config import dotenv_values, env_value
+
 if TYPE_CHECKING:
     from lib.report.weekly import Report
 
@@ -43,7 +45,7 @@ class Sent:
 
 def smtp_settings(env: dict[str, str] | None = None) -> SmtpSettings | None:
     """The SMTP settings, or None when SMTP_HOST is not set."""
-    env = dict(os.environ) if env is None else env
+    env = {**dotenv_values(), **os.environ} if env is None else env
     host = (env.get("SMTP_HOST") or "").strip()
     if not host:
         return None
@@ -69,7 +71,7 @@ def recipients(tenant: str) -> list[str]:
     except ConfigError:
         raw = None
     if raw is None:
-        raw = os.environ.get("REPORT_RECIPIENTS", "")
+        raw = env_value("REPORT_RECIPIENTS", "")
     items = raw.split(",") if isinstance(raw, str) else list(raw or [])  # type: ignore[arg-type]
     return [str(a).strip() for a in items if str(a).strip() and "@" in str(a)]
 

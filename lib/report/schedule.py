@@ -6,12 +6,11 @@ works), `always` (every run adds it while the week is not reported; drills and t
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 from sqlalchemy import text
 
-from lib.config import TenantConfig
+from lib.config import TenantConfig, env_value
 from lib.pipeline.graph import REPORT_STEP, Step
 
 SETTING = "BI_WEEKLY_REPORT"
@@ -27,7 +26,7 @@ def due_week(tenant: TenantConfig) -> str | None:
     from lib.analysis.periods import local_today
     from lib.report.weekly import iso_week, week_window
 
-    mode = os.environ.get(SETTING, "auto").strip().lower()
+    mode = env_value(SETTING, "auto").strip().lower()
     today = local_today(tenant.timezone)
     if mode == "off" or (mode != "always" and today.weekday() != 0):
         return None
@@ -48,6 +47,6 @@ def add_weekly_report(steps: list[Step], tenant: TenantConfig) -> list[Step]:
         return steps
     try:
         week = due_week(tenant)
-    except Exception:  # noqa: BLE001 - ledger unreadable: no report this time
+    except Exception:  # ledger unreadable: no report this time
         return steps
     return [*steps, replace(REPORT_STEP, deps=("dbt_build",))] if week else steps

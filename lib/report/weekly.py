@@ -207,6 +207,8 @@ def render_pdf(html_path: Path, pdf_path: Path, timeout_s: int = 90) -> bool:
     import subprocess
     import tempfile
 
+    from lib.childenv import child_env
+
     binary = chromium()
     if binary is None:
         return False
@@ -216,7 +218,7 @@ def render_pdf(html_path: Path, pdf_path: Path, timeout_s: int = 90) -> bool:
             f"--user-data-dir={profile}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
             f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri(),
         ]  # fmt: skip
-        subprocess.run(argv, check=False, capture_output=True, timeout=timeout_s)  # noqa: S603
+        subprocess.run(argv, check=False, capture_output=True, timeout=timeout_s, env=child_env("browser"))
     return pdf_path.exists() and pdf_path.stat().st_size > 0
 
 

@@ -71,6 +71,9 @@ Behaviour beyond indigitall_api.md ([ours], documented here):
   from the seed, and never more than `max_consecutive` (2) in a row for one URL, so retries
   succeed. 429 carries `Retry-After` (seconds or HTTP-date); 5xx is 500/502/503; a drop sends the
   headers and half the body, then resets the connection (httpx raises ReadError).
+- Clock: data exist only up to the simulator's now (`lib.clock.now()`, i.e. BI_CLOCK_NOW when set, or
+  `RunningSimulator.set_clock(dt)`): history rows and agent sessions after it are not served, dated
+  stats stop at its UTC date.
 - Speed: ~1,440 rows a day are generated in ~30 ms; days are cached (LRU), so paging a window is
   cheap. At scale 10 a day costs ~0.3 s the first time.
 """

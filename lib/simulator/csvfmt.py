@@ -2,46 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-HISTORY_COLUMNS: tuple[str, ...] = (
-    "messageId",
-    "messageDate",
-    "sendType",
-    "contentType",
-    "status",
-    "statusAt",
-    "channelExternalId",
-    "error",
-    "content",
-    "scheduleAt",
-    "integration",
-    "channel",
-    "profileName",
-    "contactId",
-    "agentConversationId",
-    "agentQueuedAt",
-    "agentAssignedAt",
-    "agentClosedAt",
-    "agentCloseReason",
-    "agentId",
-    "dfIntentId",
-    "dfIntentName",
-    "isFallback",
-    "sendingId",
-)
+from lib.api.history_csv import HISTORY_COLUMNS  # the API's column contract, one owner
 
 HEADER_LINE = ",".join(HISTORY_COLUMNS) + "\n"
 _SPECIAL = frozenset(',"\r\n')
-
-
-def quote_field(value: str | None) -> str:
-    """One field: None/"" -> empty; quoted (quotes doubled) when it holds , " CR or LF."""
-    if not value:
-        return ""
-    if _SPECIAL.isdisjoint(value):
-        return value
-    return '"' + value.replace('"', '""') + '"'
 
 
 def format_line(values: Sequence[str | None]) -> str:
@@ -50,8 +16,3 @@ def format_line(values: Sequence[str | None]) -> str:
     return (
         ",".join([(v if plain(v) else '"' + v.replace('"', '""') + '"') if v else "" for v in values]) + "\n"
     )
-
-
-def format_csv(lines: Iterable[str]) -> str:
-    """Header plus already formatted records."""
-    return HEADER_LINE + "".join(lines)

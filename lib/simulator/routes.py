@@ -12,11 +12,12 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
+from lib import clock
 from lib.simulator.csvfmt import HEADER_LINE
-from lib.simulator.data import _LRU, Dataset, as_date
+from lib.simulator.data import _LRU, Dataset, as_date, json_ts
 
 JSON_TYPE = "application/json"  # no charset, like the real API
 CSV_TYPE = "text/csv"
@@ -41,7 +42,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ApiError(Exception):
+class ErrorAnswer(Exception):
     """An error answer `{"statusCode":…,"message":…}`."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -71,7 +72,7 @@ Query = dict[str, str]
 
 def _required(q: Query, name: str) -> str:
     if name not in q:
-        raise ApiError(400, f"request/query must have required property '{name}'")
+        raise ErrorAnswer(400, f"request/query must have required property '{name}'")
     return q[name]
 
 
@@ -85,11 +86,11 @@ def _int(
     try:
         value = int(q[name])
     except ValueError:
-        raise ApiError(400, f"request/query/{name} must be integer") from None
+        raise ErrorAnswer(400, f"request/query/{name} must be integer") from None
     if value < 0:
-        raise ApiError(400, f"request/query/{name} must be >= 0")
+        raise ErrorAnswer(400, f"request/query/{name} must be >= 0")
     if maximum is not None and value > maximum:
-        raise ApiError(400, f"request/query/{name} must be <= {maximum}")
+        raise ErrorAnswer(400, f"request/query/{name} must be <= {maximum}")
     return value
 
 
@@ -99,11 +100,11 @@ def _dates(q: Query, *, max_span: int | None = None) -> tuple[date, date]:
     try:
         start, end = as_date(q["dateFrom"]), as_date(q["dateTo"])
     except ValueError:
-        raise ApiError(400, "One or both dates are invalid") from None
+        raise ErrorAnswer(400, "One or both dates are invalid") from None
     if start > end:
-        raise ApiError(400, "One or both dates are invalid")
+        raise ErrorAnswer(400, "One or both dates are invalid")
     if max_span is not None and (end - start).days > max_span:
-        raise ApiError(403, f"Operation forbidden, more {max_span} days")
+        raise ErrorAnswer(403, f"Operation forbidden, more {max_span} days")
     return start, end
 
 
@@ -133,6 +134,17 @@ class Router:
         self._lock = threading.Lock()
         self._windows = _LRU(16)
         self._routes: list[tuple[re.Pattern[str], Handler]] = [(re.compile(p + "$"), h) for p, h in ROUTES]
+        self.fixed_now: datetime | None = None  # set_clock(); else lib.clock.now() (BI_CLOCK_NOW)
+
+    # -- the clock: data exist only up to now ------------------------------------------------------
+    def now(self) -> datetime:
+        """The simulator's now: a fixed instant (`set_clock`), else lib.clock's (BI_CLOCK_NOW or system)."""
+        return self.fixed_now or clock.now()
+
+    def clamp(self, start: date, end: date) -> tuple[date, date] | None:
+        """The window cut at today (UTC); None when it starts after today."""
+        today = self.now().date()
+        return None if start > today else (start, min(end, today))
 
     # -- plumbing -----------------------------------------------------------------------------
     def dataset(self, tenant: SimTenant, application_id: str) -> Dataset:
@@ -147,11 +159,11 @@ class Router:
         return ds
 
     def authenticate(self, authorization: str | None, application_id: str | None) -> SimTenant:
-        """The tenant this key may read, or ApiError 401 (the key is never echoed)."""
+        """The tenant this key may read, or ErrorAnswer 401 (the key is never echoed)."""
         scheme, _, key = (authorization or "").strip().partition(" ")
         key = key.strip()
         if scheme.lower() != "serverkey" or not key:
-            raise ApiError(401, "Access token is not valid")
+            raise ErrorAnswer(401, "Access token is not valid")
         matching = [
             t
             for t in self.tenants
@@ -162,7 +174,7 @@ class Router:
             if server_key is None or hmac.compare_digest(server_key.encode(), key.encode()):
                 matching = [t for t in self.tenants if t.server_key is None]
         if not matching:
-            raise ApiError(401, "Access token is not valid")
+            raise ErrorAnswer(401, "Access token is not valid")
         for t in matching:
             if application_id in t.application_ids:
                 return t
@@ -173,10 +185,10 @@ class Router:
             if method == "GET" and path == "/v1/status":
                 return Response(200, dump({"message": "OK", "statusCode": 200}))
             if method != "GET":
-                raise ApiError(404, f"Route {method}:{path} not found")
+                raise ErrorAnswer(404, f"Route {method}:{path} not found")
             found = [(m, h) for p, h in self._routes if (m := p.match(path))]
             if not found:
-                raise ApiError(404, f"Route {method}:{path} not found")
+                raise ErrorAnswer(404, f"Route {method}:{path} not found")
             m, handler = found[0]
             params = m.groupdict()
             app_id = params.get("app") or query.get("applicationId")
@@ -185,12 +197,14 @@ class Router:
                 _required(query, "applicationId")
             app_id = app_id or (tenant.application_ids[0] if tenant.application_ids else "100274")
             return handler(self, self.dataset(tenant, app_id), query, params)
-        except ApiError as exc:
+        except ErrorAnswer as exc:
             return error_response(exc.status, exc.message)
 
     def history_lines(self, ds: Dataset, start: date, end: date, contact_id: str | None) -> list[str]:
-        key = (ds.tenant_id, ds.application_id, start, end, contact_id)
-        return self._windows.get(key, lambda: ds.history_lines(start, end, contact_id))
+        until = int(self.now().timestamp() * 1000)
+        until = None if until >= _day_end_ms(end) else until  # a window in the past: cacheable as is
+        key = (ds.tenant_id, ds.application_id, start, end, contact_id, until)
+        return self._windows.get(key, lambda: ds.history_lines(start, end, contact_id, until))
 
 
 # -- handlers ---------------------------------------------------------------------------------
@@ -214,12 +228,16 @@ def _application_stats(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> R
     return ok(_page([ds.application_stats()], limit, page), count=1)
 
 
+def _day_end_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000) + 86_400_000 - 1
+
+
 def _date_stats(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
     periodicity = q.get("periodicity", "daily")
     if periodicity not in ("hourly", "daily"):
-        raise ApiError(400, "periodicity should be equal to one of: hourly, daily")
-    start, end = _dates(q)
-    return ok(ds.date_stats(start, end, periodicity))
+        raise ErrorAnswer(400, "periodicity should be equal to one of: hourly, daily")
+    window = r.clamp(*_dates(q))
+    return ok(ds.date_stats(*window, periodicity) if window else [])
 
 
 def _push_heatmap(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
@@ -264,11 +282,11 @@ def _history_csv(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Respons
 def _agent_conversations(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
     given = [k for k in ("agentId", "email", "contactId") if k in q]
     if len(given) != 1:
-        raise ApiError(400, "request/query must have exactly one of 'agentId', 'email', 'contactId'")
+        raise ErrorAnswer(400, "request/query must have exactly one of 'agentId', 'email', 'contactId'")
     start, end = _dates(q, max_span=30)
     limit = _int(q, "limit")
     page = _int(q, "page", default=0)
-    items = ds.agent_sessions(start, end)
+    items = ds.agent_sessions(start, end, until=json_ts(int(r.now().timestamp() * 1000)))
     name, value = given[0], q[given[0]]
     if value:
         if name == "agentId":
@@ -307,7 +325,7 @@ def _sms_sendings(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Respon
 
 
 def _inapp_stats(r: Router, ds: Dataset, q: Query, p: dict[str, str]) -> Response:
-    raise ApiError(500, "Internal server error")
+    raise ErrorAnswer(500, "Internal server error")
 
 
 _APP = r"/v1/application/(?P<app>[^/]+)"

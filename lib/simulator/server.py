@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -88,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         pass  # never log request lines or headers (they may carry the key)
 
     def do_GET(self) -> None:
@@ -207,6 +208,10 @@ class RunningSimulator:
         app = application_id or (tenant.application_ids[0] if tenant.application_ids else "100274")
         return self.router.dataset(tenant, str(app))
 
+    def set_clock(self, instant: datetime | None) -> None:
+        """Serve data only up to `instant` (None: follow lib.clock, i.e. BI_CLOCK_NOW or the system)."""
+        self._server.router.fixed_now = instant
+
     def stats(self) -> dict[str, Any]:
         """Request counters (same as `GET /__sim/stats`)."""
         return self._server.counters.snapshot()
@@ -300,7 +305,7 @@ def serve(
     bound_host, bound_port = server.server_address[:2]
     names = ", ".join(f"{t.tenant_id}({'/'.join(t.application_ids)})" for t in tenants)
     print(
-        f"Indigitall simulator on http://{bound_host}:{bound_port} - tenants: {names}; "
+        f"Indigitall simulator on http://{bound_host!s}:{bound_port} - tenants: {names}; "
         f"key: {'configured' if server_key else 'any non-empty ServerKey'}",
         flush=True,
     )

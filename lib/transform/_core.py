@@ -30,22 +30,24 @@ from typing import Any, Literal
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from lib.names import TRANSFORMED_RAW_TABLES
 from lib.steps import StepResult
 
 log = logging.getLogger(__name__)
 
-RAW_TABLES = frozenset({"raw_contacts_api", "raw_push_stats", "raw_chat_stats", "raw_campaigns_api"})
+RAW_TABLES = TRANSFORMED_RAW_TABLES  # one owner: lib.names
 _LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtext('lib.transform'), hashtext(:tenant || '/' || :name))")
 _STATE_SQL = text(
-    "SELECT source, last_raw_id, last_loaded_at, raw_rows_upto FROM ops.transform_state "
+    "SELECT source, last_raw_id, last_loaded_at, raw_rows_upto, timezone FROM ops.transform_state "
     "WHERE tenant_id = :tenant AND entity = :name"
 )
+_TZ_SQL = text("SELECT timezone FROM public.tenants WHERE id = :tenant")
 _SAVE_STATE_SQL = text(
     "INSERT INTO ops.transform_state AS s (tenant_id, entity, source, last_raw_id, last_loaded_at, rows_in, "
-    " rows_out, rejects, run_id, raw_rows_upto) "
-    "VALUES (:tenant, :name, :source, :hi, :loaded, :rows_in, :rows_out, :rejects, :run_id, :upto) "
+    " rows_out, rejects, run_id, raw_rows_upto, timezone) "
+    "VALUES (:tenant, :name, :source, :hi, :loaded, :rows_in, :rows_out, :rejects, :run_id, :upto, :tz) "
     "ON CONFLICT (tenant_id, entity, source) DO UPDATE SET last_raw_id = EXCLUDED.last_raw_id, "
-    " raw_rows_upto = EXCLUDED.raw_rows_upto, "
+    " raw_rows_upto = EXCLUDED.raw_rows_upto, timezone = EXCLUDED.timezone, "
     " last_loaded_at = EXCLUDED.last_loaded_at, rows_in = EXCLUDED.rows_in, rows_out = EXCLUDED.rows_out, "
     " rejects = EXCLUDED.rejects, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at"
 )
@@ -102,11 +104,29 @@ def _bounds(conn: Connection, tenant: str, table: str, lo: int) -> tuple[int, in
     return int(row[0]), int(row[1]), row[2], row[3], int(row[4])
 
 
+def uses_local_dates(tf: Transform) -> bool:
+    """True when the transform derives dates/hours in the tenant's time zone (its SQL reads it)."""
+    return "timezone" in tf.sql()
+
+
 def _plan_batches(
-    conn: Connection, tf: Transform, tenant: str, full_refresh: bool, result: StepResult
+    conn: Connection,
+    tf: Transform,
+    tenant: str,
+    full_refresh: bool,
+    result: StepResult,
+    tz: str | None = None,
 ) -> list[_Batch] | None:
-    """The id window per source; None when nothing is new. Out-of-order or late rows: a full pass."""
+    """The id window per source; None when nothing is new. Out-of-order or late rows, or a time zone
+    other than the one the transform last ran with (for local-date transforms): a full pass."""
     state = {r.source: r for r in conn.execute(_STATE_SQL, {"tenant": tenant, "name": tf.name})}
+    before = {r.timezone for r in state.values() if r.timezone}
+    if not full_refresh and tz and before and before != {tz} and uses_local_dates(tf):
+        result.warnings.append(
+            f"the tenant's time zone changed ({', '.join(sorted(before))} -> {tz}): full refresh of {tf.name}"
+        )
+        result.metrics["timezone_fallback"] = True
+        return _plan_batches(conn, tf, tenant, True, result)
     seen_loaded = max((r.last_loaded_at for r in state.values() if r.last_loaded_at), default=None)
     batches: list[_Batch] = []
     for table in tf.sources:
@@ -178,6 +198,7 @@ def execute(
 
     result = StepResult(step=tf.name, tenant_id=tenant)
     result.metrics["full_refresh"] = full_refresh
+    params: dict[str, Any] = {"tenant": tenant}
     started = time.perf_counter()
     try:
         with tenant_tx(tenant, "pipeline") as conn:
@@ -188,19 +209,21 @@ def execute(
                 # The statement reads its target table while inserting into it (old keys of updated rows):
                 # a seq scan there, chosen on stale statistics, would rescan the growing heap per row.
                 conn.execute(text("SET LOCAL enable_seqscan = off"))
-            params: dict[str, Any] = {"tenant": tenant, "full": full_refresh}
+            tz = conn.execute(_TZ_SQL, {"tenant": tenant}).scalar()
             batches: list[_Batch] = []
             if tf.sources:
-                planned = _plan_batches(conn, tf, tenant, full_refresh, result)
+                planned = _plan_batches(conn, tf, tenant, full_refresh, result, tz)
                 if planned is None:
                     result.metrics["raw_rows"] = 0
                     result.duration_s = time.perf_counter() - started
                     return result
                 batches = planned
+                full_refresh = full_refresh or bool(result.metrics.get("timezone_fallback"))
                 for i, b in enumerate(batches):
                     params[f"lo_{i}"], params[f"hi_{i}"] = b.lo, b.hi
                 result.metrics["raw_rows"] = sum(b.new_rows for b in batches)
                 result.metrics["watermarks"] = {b.source: [b.lo, b.hi] for b in batches}
+            params["full"] = full_refresh
             if tf.prepare is not None:
                 result.metrics.update(tf.prepare(conn, params))
             row = conn.execute(text(tf.sql()), params).one()
@@ -220,6 +243,7 @@ def execute(
                         "rejects": result.rejects,
                         "run_id": run_id,
                         "upto": b.upto,
+                        "tz": tz,
                     },
                 )
     except SQLAlchemyError as exc:

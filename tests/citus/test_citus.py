@@ -26,7 +26,7 @@ from test_db_logins import RLS, Session, check_logins, check_passwords
 from lib.db.citus_cluster import CitusCluster, Deployment, bi, citus_cluster, deploy, single_node
 from lib.db.urls import to_dsn
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.citus]
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANTS = (("coop_norte", "100274", "America/Bogota"), ("coop_sur", "200300", "America/Lima"))
@@ -415,8 +415,20 @@ GRANT SELECT ON analytics.mart_login_probe TO bi_reader;
 """
 
 
-def test_rls_and_privileges_hold_on_the_coordinator_for_every_login(citus: Deployed) -> None:
+@pytest.fixture(scope="module")
+def citus_fresh(world: tuple[Path, dict[str, str]]) -> Iterator[Deployed]:
+    """A second cluster, migrated and empty: the matrix expects its own seed rows only (~20 s)."""
+    _, base = world
+    with citus_cluster(workers=2, prefix="bi-ctm") as cluster:
+        dep = deploy(
+            "citus-fresh", cluster.url(), login_url=cluster.url, allow=cluster.allow_login, base_env=base
+        )
+        yield Deployed(dep, {**base, **dep.env}, cluster)
+
+
+def test_rls_and_privileges_hold_on_the_coordinator_for_every_login(citus_fresh: Deployed) -> None:
     """tests/test_db_logins.py's whole matrix and escalation attempts, on distributed tables."""
+    citus = citus_fresh
     check_passwords(citus.dep.logins)
     check_logins(citus.owner, citus.dep.logins, build_sql=CITUS_BUILD_MARTS)
     placed = _placements(citus.owner)

@@ -193,19 +193,6 @@ BEGIN
     END IF;
     EXECUTE format('ALTER DATABASE %I SET citus.propagate_set_commands = %L', current_database(), 'local');
     EXECUTE format('ALTER DATABASE %I SET citus.enable_unsafe_triggers = on', current_database());
-    -- Citus puts its metadata views (citus_tables, citus_schemas) in public, readable by PUBLIC: the
-    -- application logins read only the data model there (least privilege)
-    FOR r IN
-        SELECT c.oid::regclass AS rel
-        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind = 'v' AND c.relname IN ('citus_tables', 'citus_schemas')
-    LOOP
-        BEGIN
-            EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', r.rel);
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE NOTICE 'cannot revoke % from PUBLIC (not its owner)', r.rel;
-        END;
-    END LOOP;
     FOR r IN
         SELECT c.oid::regclass AS rel, n.nspname = 'analytics' AS mart
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -222,7 +209,32 @@ BEGIN
 END
 $$;
 
+-- Citus puts its metadata views (citus_tables, citus_schemas) in public, readable by PUBLIC, and
+-- ops.apply_login_grants() grants the readers every relation of public: the application logins read
+-- only the data model there (least privilege). lib/db/migrate.py calls this after the login grants.
+CREATE OR REPLACE FUNCTION ops.citus_restrict_metadata() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    IF NOT ops.citus_enabled() THEN
+        RETURN;
+    END IF;
+    FOR r IN
+        SELECT c.oid::regclass AS rel
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relname IN ('citus_tables', 'citus_schemas')
+    LOOP
+        BEGIN
+            EXECUTE format('REVOKE ALL ON %s FROM PUBLIC, bi_reader, bi_app, bi_analyst, bi_loader, bi_dbt', r.rel);
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE NOTICE 'cannot revoke % from the logins (not its owner)', r.rel;
+        END;
+    END LOOP;
+END
+$$;
+
 REVOKE ALL ON FUNCTION ops.citus_tenant_id_as_text(regclass), ops.citus_distribute(regclass, boolean),
-                       ops.apply_citus() FROM PUBLIC;
+                       ops.apply_citus(), ops.citus_restrict_metadata() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ops.citus_tenant_id_as_text(regclass) TO bi_dbt;  -- through citus_distribute
 GRANT EXECUTE ON FUNCTION ops.citus_distribute(regclass, boolean) TO bi_dbt;

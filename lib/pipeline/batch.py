@@ -1,0 +1,401 @@
+"""Batches: one run over many tenants (`bi run --all-tenants`, `"tenant": "*"` or a list on the API).
+
+Each tenant gets its own `bi run` process (its own key, rate limit, sync state, lock and ledger run,
+tagged with the batch id) without the dbt step; at most `BI_BATCH_CONCURRENCY` (default 4) run at
+once, and one tenant's failure never stops another. Then ONE `dbt build` runs for the batch. The
+batch row (`ops.pipeline_batches`) records the tenants, each one's run and status, the dbt status
+and which tenants failed; a tenant whose run is already in progress is `skipped` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+
+BATCH_CONCURRENCY = 4
+
+
+class TenantSelectionError(ValueError):
+    """A `tenant` field / option that names no configured tenant (message safe to return)."""
+
+
+@dataclass(frozen=True)
+class TenantSelection:
+    """Which tenants a trigger asked for: one (the single-tenant contract) or a batch."""
+
+    tenants: tuple[str, ...]
+    batch: bool
+
+    @property
+    def tenant(self) -> str:
+        return self.tenants[0]
+
+
+def select_tenants(value: object, known: Sequence[str], default: str | None = None) -> TenantSelection:
+    """`None` → the default tenant; a string → that tenant; `"*"` → every configured tenant (a batch);
+    a list of ids → those tenants, in configuration order (a batch, even of one)."""
+    if value is None:
+        value = default if default is not None else (known[0] if known else None)
+        if value is None:
+            raise TenantSelectionError("no tenant configured")
+    if value == "*":
+        if not known:
+            raise TenantSelectionError("no tenant configured")
+        return TenantSelection(tuple(known), True)
+    if isinstance(value, str):
+        if not value:
+            raise TenantSelectionError('tenant must be a non-empty string, "*" or a list of tenant ids')
+        if value not in known:
+            raise TenantSelectionError(f"unknown tenant {value!r}")
+        return TenantSelection((value,), False)
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v for v in value):
+            raise TenantSelectionError("tenant list must hold one or more tenant ids (strings)")
+        unknown = sorted({v for v in value if v not in known})
+        if unknown:
+            raise TenantSelectionError(f"unknown tenant(s): {', '.join(map(repr, unknown))}")
+        chosen = set(value)
+        return TenantSelection(tuple(t for t in known if t in chosen), True)
+    raise TenantSelectionError('tenant must be a string, "*" or a list of tenant ids')
+
+
+def concurrency(default: int = BATCH_CONCURRENCY) -> int:
+    """BI_BATCH_CONCURRENCY: tenant runs in flight at once (≥ 1)."""
+    try:
+        return max(1, int(os.environ.get("BI_BATCH_CONCURRENCY", default)))
+    except ValueError:
+        return default
+
+
+# -- the batch ledger -------------------------------------------------------------------------------
+@dataclass
+class BatchOutcome:
+    """How a batch ended: per tenant {run_id, status, exit_code, message}; the dbt build's status."""
+
+    batch_id: str
+    mode: str
+    status: str = "running"
+    tenants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dbt_status: str | None = None
+    error: str | None = None
+
+    @property
+    def failed_tenants(self) -> list[str]:
+        return [t for t, r in self.tenants.items() if r.get("status") == "failed"]
+
+    @property
+    def skipped_tenants(self) -> list[str]:
+        return [t for t, r in self.tenants.items() if r.get("status") == "skipped"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 every tenant ran (or was skipped: already running) and dbt succeeded; 1 otherwise."""
+        return 0 if self.status == "success" else 1
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "mode": self.mode,
+            "status": self.status,
+            "dbt_status": self.dbt_status,
+            "failed_tenants": self.failed_tenants,
+            "skipped_tenants": self.skipped_tenants,
+            "tenants": self.tenants,
+            "error": self.error,
+        }
+
+
+def queue_batch(batch_id: str, mode: str, tenants: Iterable[str], url: str | None = None) -> bool:
+    """The queued batch row, as the app login (the API) through `ops.queue_pipeline_batch`."""
+    from lib.db import get_engine
+
+    with get_engine("app", url).begin() as conn:
+        return bool(
+            conn.execute(
+                text("SELECT ops.queue_pipeline_batch(:b, :m, CAST(:t AS jsonb))"),
+                {"b": batch_id, "m": mode, "t": json.dumps(list(tenants))},
+            ).scalar()
+        )
+
+
+_UPSERT_BATCH = text(
+    "INSERT INTO ops.pipeline_batches (batch_id, mode, tenants, status) "
+    "VALUES (:b, :m, CAST(:t AS jsonb), :status) ON CONFLICT (batch_id) DO NOTHING"
+)
+_UPDATE_BATCH = text(
+    "UPDATE ops.pipeline_batches SET status = :status, dbt_status = :dbt_status, error = :error, "
+    "results = CAST(:r AS jsonb), pid = COALESCE(:pid, pid), started_at = COALESCE(:started_at, started_at), "
+    "finished_at = :finished_at, duration_ms = :duration_ms WHERE batch_id = :b"
+)
+
+
+def save_batch(outcome: BatchOutcome, url: str | None = None, **fields: Any) -> None:
+    """Insert or update the batch row as the pipeline login (`fields`: pid, started_at, finished_at,
+    duration_ms)."""
+    from lib.db import get_engine
+
+    params = {
+        "b": outcome.batch_id, "m": outcome.mode, "t": json.dumps(list(outcome.tenants)),
+        "status": outcome.status, "dbt_status": outcome.dbt_status, "error": outcome.error,
+        "r": json.dumps(outcome.tenants), "pid": fields.get("pid"), "started_at": fields.get("started_at"),
+        "finished_at": fields.get("finished_at"), "duration_ms": fields.get("duration_ms"),
+    }  # fmt: skip
+    with get_engine("pipeline", url).begin() as conn:
+        conn.execute(_UPSERT_BATCH, params)
+        conn.execute(_UPDATE_BATCH, params)
+
+
+def get_batch(batch_id: str, role: str = "app", url: str | None = None) -> dict[str, Any] | None:
+    """The batch row (None when unknown)."""
+    from lib.db import get_engine
+
+    with get_engine(role, url).connect() as conn:  # type: ignore[arg-type]
+        row = (
+            conn.execute(text("SELECT * FROM ops.pipeline_batches WHERE batch_id = :b"), {"b": batch_id})
+            .mappings()
+            .first()
+        )
+    if row is None:
+        return None
+    out = dict(row)
+    for k in ("started_at", "finished_at", "created_at"):
+        if out.get(k) is not None:
+            out[k] = out[k].isoformat()
+    return out
+
+
+# -- launching from the API -------------------------------------------------------------------------
+def new_batch_id() -> str:
+    """`<UTC timestamp>-batch-<hex>` (sorts by time like run ids)."""
+    import secrets
+    from datetime import UTC, datetime
+
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-batch-{secrets.token_hex(3)}"
+
+
+def batch_argv(batch_id: str, mode: str, tenants: Sequence[str]) -> list[str]:
+    """The detached `bi run --all-tenants` of a queued batch (tenant ids are validated config ids)."""
+    import sys
+
+    return [sys.executable, "-m", "lib", "run", "--all-tenants", "--tenants", ",".join(tenants),
+            "--mode", mode, "--batch-id", batch_id, "--no-progress"]  # fmt: skip
+
+
+def _spawn(argv: list[str], batch_id: str) -> int:
+    """Start the batch process detached; its output goes to `<RUNS_DIR>/batches/<batch_id>.log`."""
+    import subprocess
+
+    from lib.config import PROJECT_ROOT, get_settings
+
+    folder = get_settings().runs_path / "batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{batch_id}.log", "xb") as log:
+        proc = subprocess.Popen(
+            argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, env=batch_env(),
+        )  # fmt: skip
+    return proc.pid
+
+
+def batch_env() -> dict[str, str]:
+    """A batch process's environment: a run's allow-list (no owner URL) plus every batched tenant's key
+    variable, which it hands on to each tenant's own run only (lib.childenv scopes those)."""
+    from lib.childenv import child_env
+    from lib.config import load_tenants
+
+    env = child_env("run")
+    for t in load_tenants():
+        if t.server_key_env in os.environ:
+            env[t.server_key_env] = os.environ[t.server_key_env]
+    return env
+
+
+def launch_batch(mode: str, tenants: Sequence[str]) -> str:
+    """Queue a batch (app login) and spawn its process; return the batch id."""
+    if mode not in ("full", "transform-only"):
+        raise ValueError(f"mode must be full or transform-only, got {mode!r}")
+    batch_id = new_batch_id()
+    queue_batch(batch_id, mode, tenants)
+    _spawn(batch_argv(batch_id, mode, tenants), batch_id)
+    return batch_id
+
+
+# -- running a batch (`bi run --all-tenants`) -------------------------------------------------------
+POLL_S = 0.5
+DONE = ("success", "failed")
+
+
+def _now():  # noqa: ANN202 - datetime
+    """lib.clock.now() where it exists (BI_CLOCK_NOW in tests), else the UTC time."""
+    try:
+        from lib.clock import now  # type: ignore[import-not-found]
+    except ImportError:
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC)
+    return now()
+
+
+def _redact(message: str) -> str:
+    """The message with every configured secret value masked."""
+    from lib.config import secret_values
+
+    for value in secret_values():
+        message = message.replace(value, "***")
+    return message
+
+
+def _tag_run(run_id: str, tenant: str, batch_id: str) -> None:
+    """The tenant's run belongs to the batch (its ledger row, under the tenant's RLS)."""
+    from lib.db import tenant_tx
+
+    with tenant_tx(tenant, "pipeline") as conn:
+        conn.execute(
+            text("UPDATE ops.pipeline_runs SET batch_id = :b WHERE run_id = :r"), {"b": batch_id, "r": run_id}
+        )
+
+
+def _run_state(run_id: str, tenant: str) -> dict[str, Any] | None:
+    from lib.pipeline import ledger
+
+    return ledger.get_run(run_id, tenant, role="pipeline")
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True  # not spawned yet (or unknown): the ledger decides
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a child of ours that exited is a zombie until reaped
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == 0
+
+
+def _result(run: dict[str, Any]) -> dict[str, Any]:
+    steps = run.get("steps") or []
+    failed = [s for s in steps if s.get("status") == "failed"]
+    return {
+        "run_id": run.get("run_id"),
+        "status": run.get("status"),
+        "error": run.get("error") or (f"step {failed[0].get('step')} failed" if failed else None),
+        "failed_steps": [s.get("step") for s in failed],
+        "duration_ms": run.get("duration_ms"),
+    }
+
+
+def run_batch(
+    mode: str,
+    tenants: Sequence[str],
+    *,
+    batch_id: str | None = None,
+    max_parallel: int | None = None,
+    dbt: bool = True,
+    progress: bool = True,
+    **params: Any,
+) -> BatchOutcome:
+    """Run every tenant (at most `max_parallel` at once, each its own `bi run` without dbt), then one
+    `dbt build`. Never raises for a tenant's failure; see BatchOutcome."""
+    import time
+
+    from lib.dbt_runner import run_dbt
+    from lib.pipeline.launch import launch_run
+    from lib.pipeline.lock import RunLocked
+
+    batch_id = batch_id or new_batch_id()
+    out = BatchOutcome(batch_id, mode, tenants={t: {"status": "queued"} for t in tenants})
+    started, t0 = _now(), time.perf_counter()
+    save_batch(out, started_at=started, pid=os.getpid())
+    say = print if progress else (lambda *_a, **_k: None)
+    waiting, active = list(tenants), {}
+    limit = max_parallel or concurrency()
+    while waiting or active:
+        while waiting and len(active) < limit:
+            t = waiting.pop(0)
+            try:
+                run_id = launch_run(t, mode, batch_id=batch_id, no_dbt=True, **params)
+            except RunLocked as exc:
+                out.tenants[t] = {"status": "skipped", "reason": f"already running: {exc}"}
+                say(f"batch {batch_id}: {t} skipped ({exc})", flush=True)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one tenant's launch never stops the others
+                out.tenants[t] = {"status": "failed", "error": _redact(f"{type(exc).__name__}: {exc}")}
+                continue
+            _tag_run(run_id, t, batch_id)
+            out.tenants[t] = {"run_id": run_id, "status": "running"}
+            active[t] = run_id
+        save_batch(out)
+        time.sleep(POLL_S)
+        for t, run_id in list(active.items()):
+            run = _run_state(run_id, t) or {}
+            if run.get("status") in DONE:
+                out.tenants[t] = _result(run)
+            elif not _alive(run.get("pid")):
+                run = _run_state(run_id, t) or {}  # it may have written its end just before exiting
+                if run.get("status") in DONE:
+                    out.tenants[t] = _result(run)
+                else:  # it never started or died: its ledger row must not stay queued/running
+                    from lib.pipeline import ledger
+
+                    error = "the run's process ended without a result (see its run.log)"
+                    ledger.update_run(run_id, t, status="failed", finished_at=_now(), error=error)
+                    out.tenants[t] = {"run_id": run_id, "status": "failed", "error": error}
+            else:
+                continue
+            del active[t]
+            say(f"batch {batch_id}: {t} {out.tenants[t]['status']}", flush=True)
+    ran = [t for t, r in out.tenants.items() if r.get("status") == "success"]
+    if dbt and ran:
+        res = run_dbt("build", tenant_id=ran[0], full_refresh=bool(params.get("full_refresh")))
+        out.dbt_status = "success" if res.ok else "failed"
+        if not res.ok:
+            out.error = "dbt build failed: " + "; ".join(res.errors)[:2000]
+    elif dbt:
+        out.dbt_status = "skipped"
+    out.status = "success" if not out.failed_tenants and out.dbt_status != "failed" else "failed"
+    if out.failed_tenants and out.error is None:
+        out.error = "failed tenants: " + ", ".join(out.failed_tenants)
+    save_batch(out, finished_at=_now(), duration_ms=int((time.perf_counter() - t0) * 1000))
+    say(f"batch {batch_id} {out.status.upper()}: " + ", ".join(f"{t} {r['status']}" for t, r in out.tenants.items())
+        + f"; dbt {out.dbt_status}", flush=True)  # fmt: skip
+    return out
+
+
+def batch_main(args: Any) -> int:
+    """`bi run --all-tenants [--tenants a,b]`: exit 0 when every tenant ran (or was skipped because it
+    was already running) and the dbt build succeeded; 1 when a tenant or dbt failed; 2 bad usage."""
+    import sys
+
+    from lib.config import ConfigError, load_tenants
+
+    if getattr(args, "tenant", None) or args.from_step or args.only or args.resume or args.mode == "report":
+        print("bi run: error: --all-tenants takes no --tenant/--from/--only/--resume and no report mode",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        known = [t.id for t in load_tenants()]
+        wanted = [t for t in (args.tenants or "").split(",") if t.strip()] or "*"
+        chosen = select_tenants(wanted, known)
+    except (ConfigError, TenantSelectionError) as exc:
+        print(f"bi run: error: {exc}", file=sys.stderr)
+        return 2
+    out = run_batch(
+        args.mode, chosen.tenants, batch_id=args.batch_id, progress=not args.no_progress,
+        date_from=args.date_from, date_to=args.date_to, full_refresh=args.full_refresh or None,
+    )  # fmt: skip
+    if out.failed_tenants:
+        print(f"bi run: failed tenants: {', '.join(out.failed_tenants)}", file=sys.stderr)
+    if out.dbt_status == "failed":
+        print("bi run: the batch's dbt build failed", file=sys.stderr)
+    return out.exit_code

@@ -1,0 +1,139 @@
+"""`bi run --all-tenants` end to end: real `bi run` processes per tenant against the simulator over
+loopback HTTP (each tenant its own key, application and time zone), one dbt build for the batch,
+the batch and per-tenant runs in the ledger, a tenant with a rejected key failing alone, a tenant
+already running skipped with its reason, and each tenant's public.* equal to a run of it alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from lib.config import reload_settings
+
+pytestmark = pytest.mark.slow
+
+KEYS = {"BT_KEY_A": "key-coop-a-6b1f0e", "BT_KEY_B": "key-coop-b-93c2aa", "BT_KEY_BAD": "not-the-key-000"}
+# id: (simulated tenant, application, zone, key env)
+TENANTS = {
+    "coop_a": ("coop_a", "100274", "America/Bogota", "BT_KEY_A"),
+    "coop_b": ("coop_b", "200001", "Europe/Madrid", "BT_KEY_B"),
+    "coop_bad": ("coop_a", "100274", "America/Bogota", "BT_KEY_BAD"),  # 401: the key is wrong
+    "coop_a_solo": ("coop_a", "100274", "America/Bogota", "BT_KEY_A"),  # coop_a's data, run alone
+}
+PUBLIC_TABLES = ("messages", "chat_conversations", "contacts", "toques_daily", "campaigns", "agents")
+
+
+@pytest.fixture(scope="module")
+def db_url(module_db_url: str) -> str:
+    return module_db_url
+
+
+@pytest.fixture(scope="module")
+def batch_env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    from lib.simulator import start_in_thread
+    from lib.simulator.routes import SimTenant
+
+    scratch = tmp_path_factory.mktemp("batch")
+    sim = start_in_thread(
+        port=0,
+        scale=0.3,
+        tenants=[
+            SimTenant("coop_a", ("100274",), "America/Bogota", KEYS["BT_KEY_A"]),
+            SimTenant("coop_b", ("200001",), "Europe/Madrid", KEYS["BT_KEY_B"]),
+        ],
+    )
+    lines = ["tenants:"]
+    for tid, (_sim, app, tz, key_env) in TENANTS.items():
+        lines += [f"  - id: {tid}", f"    base_url: {sim.url}", f"    timezone: {tz}",
+                  f"    application_ids: ['{app}']", f"    server_key_env: {key_env}"]  # fmt: skip
+    (scratch / "tenants.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {"RUNS_DIR": str(scratch / "runs"), "HOME": str(scratch / "home"), "TENANT_ID": "coop_a",
+           "TENANTS_FILE": str(scratch / "tenants.yml"), "EXTRACT_BACKFILL_DAYS": "3", **KEYS}  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        mp.delenv("INDIGITALL_SERVER_KEY", raising=False)
+        mp.delenv("BI_PIPELINE_FAULT", raising=False)
+        reload_settings()
+        yield env
+    reload_settings()
+    sim.stop()
+
+
+def window() -> dict[str, str]:
+    today = datetime.now(UTC).date()
+    return {"date_from": str(today - timedelta(days=4)), "date_to": str(today - timedelta(days=1))}
+
+
+def content(db_url: str, tenant: str, table: str) -> list[tuple]:
+    from lib.db import get_engine
+
+    with get_engine("owner", db_url).connect() as conn:
+        rows = conn.execute(text(f"SELECT * FROM public.{table} WHERE tenant_id = :t"), {"t": tenant})  # noqa: S608
+        return sorted(
+            tuple(
+                sorted(
+                    (k, repr(v)) for k, v in r._mapping.items() if k not in ("id", "updated_at", "tenant_id")
+                )
+            )
+            for r in rows
+        )
+
+
+def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_url) -> None:
+    from lib.pipeline import ledger
+    from lib.pipeline.batch import get_batch, run_batch
+
+    out = run_batch("full", ["coop_a", "coop_b", "coop_bad"], max_parallel=3, **window())
+    assert out.tenants["coop_a"]["status"] == "success", out.tenants
+    assert out.tenants["coop_b"]["status"] == "success", out.tenants
+    assert out.tenants["coop_bad"]["status"] == "failed" and out.failed_tenants == ["coop_bad"]
+    assert out.status == "failed" and out.exit_code == 1 and out.dbt_status == "success"
+    row = get_batch(out.batch_id, role="pipeline")
+    assert row["status"] == "failed" and row["dbt_status"] == "success" and row["tenants"] == [
+        "coop_a", "coop_b", "coop_bad"]  # fmt: skip
+    assert row["results"]["coop_bad"]["failed_steps"], row["results"]
+    for tenant in ("coop_a", "coop_b", "coop_bad"):
+        run = ledger.get_run(out.tenants[tenant]["run_id"], tenant, role="pipeline")
+        assert run["status"] == out.tenants[tenant]["status"]
+        assert run["steps"] and all(s["step"] != "dbt_build" for s in run["steps"])  # ONE build: the batch's
+    from lib.db import get_engine
+
+    with get_engine("owner", db_url).connect() as conn:
+        tagged = dict(conn.execute(text("SELECT tenant_id, count(*) FROM ops.pipeline_runs WHERE batch_id = :b "
+                                        "GROUP BY 1"), {"b": out.batch_id}).all())  # fmt: skip
+        log_401 = conn.execute(
+            text("SELECT count(*) FROM raw.extraction_log WHERE tenant_id = 'coop_bad' AND http_status = 401")
+        ).scalar_one()
+    assert tagged == {"coop_a": 1, "coop_b": 1, "coop_bad": 1} and log_401 > 0
+    for table in ("messages", "toques_daily"):
+        assert content(db_url, "coop_a", table) and content(db_url, "coop_b", table), table
+        assert content(db_url, "coop_a", table) != content(db_url, "coop_b", table)  # their own data
+    assert not content(db_url, "coop_bad", "messages")
+
+    # coop_a's public.* equals a run of the same data alone (outside any batch)
+    from lib.pipeline.runner import RunOptions, run_pipeline
+
+    solo = run_pipeline(RunOptions(mode="full", tenant="coop_a_solo", progress=False, **window()))
+    assert solo.exit_code == 0, solo.message
+    for table in PUBLIC_TABLES:
+        assert content(db_url, "coop_a", table) == content(db_url, "coop_a_solo", table), table
+
+
+def test_a_tenant_already_running_is_skipped_with_its_reason(batch_env, db_url) -> None:
+    from lib.pipeline.batch import run_batch
+    from lib.pipeline.lock import TenantLock
+
+    held = TenantLock("coop_b").acquire()
+    try:
+        out = run_batch("transform-only", ["coop_a", "coop_b"], max_parallel=2)
+    finally:
+        held.release()
+    assert (
+        out.tenants["coop_b"]["status"] == "skipped" and "already running" in out.tenants["coop_b"]["reason"]
+    )
+    assert out.tenants["coop_a"]["status"] == "success", out.tenants
+    assert out.status == "success" and out.exit_code == 0 and out.skipped_tenants == ["coop_b"]
