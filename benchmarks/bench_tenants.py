@@ -37,7 +37,7 @@ def tenants(n: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def setup(scratch: Path, ts: list[tuple[str, str, str, str]], days: int, scale: float, now: datetime):  # noqa: ANN201
+def setup(scratch: Path, ts: list[tuple[str, str, str, str]], days: int, scale: float, now: datetime):
     """Simulator with the tenants, tenants.yml and the env (keys in their own variables); returns the
     simulator. The caller opens the scratch database (lib.db.scratch: DATABASE_URL and the logins)."""
     from lib.config import reload_settings

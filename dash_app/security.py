@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 import flask
 from sqlalchemy.exc import SQLAlchemyError
 
+from dash_app.errors import MESSAGES
 from lib import signin_throttle
 from lib.auth import MAX_FIELD_CHARS, User, clock_now, end_sessions, session_user, verify_user
 from lib.config import ConfigError, env_value
@@ -216,7 +217,7 @@ def client_address() -> str:
 
 
 _LOGIN_HTML = """<!doctype html>
-<html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="es-CO"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Ingresar · inDigitall BI</title>
 <style>
  body{{margin:0;background:#F5F7FA;color:#1A1A2E;font-family:Inter,Segoe UI,Roboto,Helvetica,Arial,sans-serif;
@@ -301,9 +302,7 @@ def login_view() -> flask.Response:
         outcome = _check_credentials(username, str(form.get("password", "")), next_url)
     except SQLAlchemyError:
         log.exception("dashboard sign-in: the database did not answer")
-        return _login_page(
-            "No se pudo verificar el usuario en este momento; intente más tarde.", next_url, 503
-        )
+        return _login_page(MESSAGES[503][1], next_url, 503)
     if isinstance(outcome, flask.Response):
         return outcome
     user = outcome

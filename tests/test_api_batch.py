@@ -7,7 +7,7 @@ contract is unchanged; `GET /api/runs/<batch_id>` reports each tenant; bad selec
 from __future__ import annotations
 
 import pytest
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
+from test_dash_fixtures import (  # noqa: F401 - fixtures; first: puts dash_app on sys.path
     TENANT_A,
     TENANT_B,
     TOKEN,
@@ -21,12 +21,12 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def client(dash_app_obj):  # noqa: ANN001, ANN201
+def client(dash_app_obj):
     return dash_app_obj.server.test_client()
 
 
 @pytest.fixture
-def spawned(monkeypatch):  # noqa: ANN001, ANN201
+def spawned(monkeypatch):
     """The batch process is not started (the batch run itself is tested in test_batch_run.py);
     what would have been started is recorded."""
     from lib.pipeline import batch

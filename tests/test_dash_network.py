@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from test_dash_fixtures import (  # noqa: F401, I001 - fixtures; first: puts dash_app on sys.path
+from test_dash_fixtures import (  # noqa: F401 - fixtures; first: puts dash_app on sys.path
     END,
     PASSWORD,
     START,
@@ -115,7 +115,7 @@ def test_row_click_opens_that_tenants_dashboards(dash_app_obj, dash_db):
     assert forged is no_update
 
 
-def dump(component) -> str:  # noqa: ANN001
+def dump(component) -> str:
     from plotly.utils import PlotlyJSONEncoder
 
     return json.dumps(component, cls=PlotlyJSONEncoder)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_transform import by_key, history, hrow, run  # noqa: I001 - helpers of the transform tests
+from test_transform import by_key, history, hrow, run
 
 TENANTS = {
     # id: (time zone, application ids, key env var, service-level T)

@@ -9,6 +9,7 @@ the median of the cooperatives' medians.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -92,6 +93,10 @@ def rank(rows: list[dict[str, Any]], key: str = "messages") -> list[dict[str, An
     return ranked
 
 
+def _kpis_of(fetch_for: Callable[[str], kpis.Fetch], tenant: str, w: kpis.Window) -> dict[str, Any]:
+    return tenant_kpis(fetch_for(tenant), w)
+
+
 def network(
     tenants: Iterable[str],
     fetch_for: Callable[[str], kpis.Fetch],
@@ -107,9 +112,9 @@ def network(
     tenants = list(tenants)
     calls: dict[str, Callable[[], Any]] = {}
     for t in tenants:
-        calls[f"cur:{t}"] = lambda t=t: tenant_kpis(fetch_for(t), w)
+        calls[f"cur:{t}"] = functools.partial(_kpis_of, fetch_for, t, w)
         if previous is not None:
-            calls[f"prev:{t}"] = lambda t=t: tenant_kpis(fetch_for(t), previous)
+            calls[f"prev:{t}"] = functools.partial(_kpis_of, fetch_for, t, previous)
     results = run(calls) if run is not None else {k: fn() for k, fn in calls.items()}
     rows = [{"tenant": t, **results[f"cur:{t}"], "prev": results.get(f"prev:{t}", {})} for t in tenants]
     prev_rows = [r["prev"] for r in rows if r["prev"]]

@@ -318,7 +318,8 @@ def run_batch(
     started, t0 = _now(), time.perf_counter()
     save_batch(out, started_at=started, pid=os.getpid())
     say = print if progress else (lambda *_a, **_k: None)
-    waiting, active = list(tenants), {}
+    waiting = list(tenants)
+    active: dict[str, Any] = {}
     limit = max_parallel or concurrency()
     while waiting or active:
         while waiting and len(active) < limit:
