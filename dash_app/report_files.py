@@ -5,6 +5,8 @@ for that tenant under RLS) and must resolve inside RUNS_DIR."""
 
 from __future__ import annotations
 
+import gzip
+import io
 from pathlib import Path
 
 import flask
@@ -44,14 +46,18 @@ def report_file_view(run_id: str, kind: str) -> flask.Response:
         mimetype = "text/html"
     elif kind in FILES:
         name, mimetype = FILES[kind]
-        found = [a for a in (row.get("artifacts") or []) if str(a).endswith(name)]
+        # The archive gzips artifacts (lib.pipeline.worker); runs from before that keep the plain file.
+        found = [a for a in (row.get("artifacts") or []) if str(a).endswith((name, f"{name}.gz"))]
         path = _inside_runs(found[0]) if found else None
     else:
         flask.abort(404)
     if path is None:
         flask.abort(404)
-    resp = flask.send_file(path, mimetype=mimetype, max_age=0, as_attachment=kind == "pdf",
-                           download_name=f"informe-{tenant}-{row.get('week') or run_id}.{'pdf' if kind == 'pdf' else 'html'}")  # fmt: skip
+    download = f"informe-{tenant}-{row.get('week') or run_id}.{'pdf' if kind == 'pdf' else 'html'}"
+    body: Path | io.BytesIO = io.BytesIO(gzip.decompress(path.read_bytes())) if path.suffix == ".gz" else path
+    resp = flask.send_file(
+        body, mimetype=mimetype, max_age=0, as_attachment=kind == "pdf", download_name=download
+    )
     resp.headers["Content-Security-Policy"] = "sandbox allow-scripts allow-popups"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp

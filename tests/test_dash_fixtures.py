@@ -219,7 +219,7 @@ def session_user(role: str = "admin", tenant: str | None = None) -> dict[str, st
     from lib.auth import User, add_user, app_engine, clock_now
 
     names = {"admin": "ana_admin", TENANT_A: "victor_acme", TENANT_B: "gina_globex"}
-    name = names[tenant or "admin"]
+    name = names.get(tenant or "admin", f"viewer_{tenant}")
     for attempt in range(2):
         with app_engine().connect() as conn:
             row = conn.execute(text("SELECT * FROM ops.dashboard_user_for_sign_in(:u)"), {"u": name}).first()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from test_dash_fixtures import as_user  # first: puts dash_app on sys.path
+from test_dash_fixtures import as_user, session_user  # first: puts dash_app on sys.path
 from test_dbt_fixtures import Built
 
 from lib.analysis import agents, funnel, intents, kpis, push
@@ -113,7 +113,7 @@ def voila_cards(channel: str) -> dict[str, str]:
 def export_values(app, channel: str) -> dict[str, float | None]:
     client = app.server.test_client()
     with client.session_transaction() as s:
-        s["user"] = {"username": "ana_admin", "role": "admin", "tenant_id": None}
+        s["user"] = session_user("admin")
     resp = client.get(
         f"/export/indicadores.csv?tenant={TENANT}&range=custom&from={START}&to={END}&channel={channel}"
     )
