@@ -23,11 +23,13 @@ $(VENV)/.setup-stamp: requirements.txt pyproject.toml
 run: setup  ## the main job: embedded PostgreSQL, simulator, a full 90-day run, dashboards
 	$(BI) demo
 
-test: setup test-deps stack-deps lint  ## lint, then the whole test suite (real PostgreSQL, simulator, papermill, dbt, Chromium, the stack)
-	BI_STACK_REQUIRED=1 $(PY) -m pytest $(PYTEST_ARGS)
+# tests/citus is `make test-citus` only (issue 18): a Citus build and three more servers; CI runs both.
+test: setup test-deps stack-deps lint  ## lint, then the whole test suite except tests/citus (real PostgreSQL, simulator, papermill, dbt, Chromium, the stack)
+	BI_STACK_REQUIRED=1 $(PY) -m pytest --ignore=tests/citus $(PYTEST_ARGS)
 
-test-citus: setup  ## only the Citus scale-out tests (issue 18; also in `make test`): Citus build cached by version, 3 local nodes
-	bash scripts/citus/build.sh >/dev/null
+test-citus: setup  ## the Citus scale-out tests (issue 18; not in `make test`, run by .ci/run after it): Citus build cached by version, 3 local nodes
+	@# exit 2: the build cannot run here (no Citus source, no PostgreSQL 15 packages): pytest skips, saying why
+	bash scripts/citus/build.sh >/dev/null || [ $$? -eq 2 ]
 	$(PY) -m pytest tests/citus $(PYTEST_ARGS)
 
 # No browser, no PostgreSQL 15 binaries, no production stack, no Citus, no session dbt build, nothing

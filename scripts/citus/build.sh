@@ -6,11 +6,16 @@
 set -euo pipefail
 CITUS_VERSION=${CITUS_VERSION:-13.2.2}
 here=$(cd "$(dirname "$0")/../.." && pwd)
-# ../shared/vendor beside the checkout; a git worktree looks beside its main checkout too
+# ../shared/vendor beside the checkout or one of its parents (a git worktree or a CI clone nested deeper)
 vendor=${CITUS_VENDOR_DIR:-}
 if [ -z "$vendor" ]; then
-  for dir in "$here/../shared/vendor" "$(git -C "$here" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)/../../shared/vendor"; do
-    [ -f "$dir/citus-$CITUS_VERSION.tar.gz" ] && { vendor=$(cd "$dir" && pwd); break; }
+  main=$(git -C "$here" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo "$here/.git")
+  for start in "$here" "$(dirname "$main")"; do
+    dir=$start
+    while [ -z "$vendor" ] && [ "$dir" != / ]; do
+      dir=$(dirname "$dir")
+      [ -f "$dir/shared/vendor/citus-$CITUS_VERSION.tar.gz" ] && vendor=$dir/shared/vendor
+    done
   done
   vendor=${vendor:-$here/../shared/vendor}
 fi

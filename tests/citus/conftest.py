@@ -1,4 +1,4 @@
-"""Citus scale-out tests (issue 18), part of `make test` (and `make test-citus` alone).
+"""Citus scale-out tests (issue 18): `make test-citus`, not part of `make test` (.ci/run runs both).
 
 They need the Citus build of scripts/citus/build.sh (cached under ~/.cache/indigitall-bi/, keyed by
 the Citus and PostgreSQL versions; ~6 min cold on 2 cores). They skip, with the reason, only when that
