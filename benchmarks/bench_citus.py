@@ -106,6 +106,8 @@ def _shard_writes(cluster) -> dict[int, int]:
         conn = psycopg2.connect(socket_dsn(node, cluster.database))
         try:
             with conn.cursor() as cur:
+                # Citus hides shards from catalog queries on the workers, unless asked for them
+                cur.execute("SET citus.show_shards_for_app_name_prefixes = '*'")
                 cur.execute(
                     "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables "
                     "WHERE relname ~ '_[0-9]+$'"
@@ -148,23 +150,56 @@ def _tenant_shards(url: str, tenant: str) -> tuple[set[int], set[int], int]:
     return own, ref, ports[0] if len(ports) == 1 else -1
 
 
-def transforms(tenants: list[str], cluster=None, owner: str | None = None) -> dict:
-    """All transforms + post-transforms per tenant; on Citus, the rows each tenant wrote per shard."""
+def _analyze_public(owner: str) -> float:
+    """ANALYZE public.* as the owner (on Citus it reaches every shard); returns the seconds it took."""
+    import psycopg2
+
+    from lib.db.urls import to_dsn
+
+    conn = psycopg2.connect(to_dsn(owner))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename NOT LIKE 'citus%'"
+            )
+            tables = cur.fetchone()[0]
+            t0 = time.perf_counter()
+            cur.execute(f"ANALYZE {tables}")
+            return time.perf_counter() - t0
+    finally:
+        conn.close()
+
+
+def transforms(tenants: list[str], owner: str, cluster=None) -> dict:
+    """Per tenant: every transform, ANALYZE public.*, every post-transform (all full refresh); on
+    Citus, the rows each tenant wrote per shard.
+
+    The ANALYZE (counted in the wall time) is what autovacuum does a minute later: without it the
+    post-transforms of a tenant whose rows the statistics do not hold yet are planned for a handful of
+    rows (measured: daily_stats_totals ran over 3 min for the third tenant; its query part took
+    0.4 s once analyzed).
+    """
     from lib.db import dispose_engines
-    from lib.transform import run_all
+    from lib.transform import POST_TRANSFORMS, TRANSFORMS, run_transform
 
     per: list[float] = []
+    analyze_s = 0.0
     rows_out = 0
     locality = {"own": 0, "other": 0, "reference": 0, "workers": {}}
     for tenant in tenants:
         before = _shard_writes(cluster) if cluster else {}
         t0 = time.perf_counter()
-        results = run_all(tenant_id=tenant, full_refresh=True)
+        results = [run_transform(n, tenant_id=tenant, full_refresh=True) for n in TRANSFORMS]
+        analyze_s += _analyze_public(owner)
+        results += [run_transform(n, tenant_id=tenant, full_refresh=True) for n in POST_TRANSFORMS]
         per.append(time.perf_counter() - t0)
         failed = [f"{r.step}: {r.errors}" for r in results if not r.ok]
         if failed:
             raise RuntimeError(f"transforms failed for {tenant}: {failed}")
         rows_out += sum(r.rows_out for r in results)
+        print(f"  {tenant}: {per[-1]:.1f} s, {sum(r.rows_out for r in results)} rows", flush=True)
         dispose_engines()  # the sessions end: their worker backends flush their statistics
         if cluster:
             time.sleep(1.0)
@@ -176,7 +211,7 @@ def transforms(tenants: list[str], cluster=None, owner: str | None = None) -> di
                 locality[key] += delta
             locality["workers"][tenant] = port
     return {"total_s": sum(per), "median_s": statistics.median(per), "max_s": max(per), "rows_out": rows_out,
-            "locality": locality if cluster else None}  # fmt: skip
+            "analyze_s": analyze_s, "locality": locality if cluster else None}  # fmt: skip
 
 
 def dbt_build() -> float:
@@ -189,8 +224,9 @@ def dbt_build() -> float:
     return time.perf_counter() - t0
 
 
-def explain_tasks(app_url: str, tenant: str, days: int) -> dict[str, list[int]]:
-    """Task counts of every dashboard query that reads distributed tables (EXPLAIN, app login)."""
+def explain_tasks(app_url: str, tenant: str, days: int) -> tuple[dict[str, list[int]], dict[str, str]]:
+    """Task counts of every dashboard query that reads distributed tables (EXPLAIN, app login), and
+    each one's plan down to the worker's first node (what was routed where)."""
     import psycopg2
 
     from dash_app.queries.db import SQL_DIR, load_sql
@@ -201,6 +237,7 @@ def explain_tasks(app_url: str, tenant: str, days: int) -> dict[str, list[int]]:
               "row_limit": 500, "hour": 10, "weekday_num": 2, "sl_default": 60, "run_id": "-", "step": "-"}  # fmt: skip
     conn = psycopg2.connect(to_dsn(app_url))
     out: dict[str, list[int]] = {}
+    plans: dict[str, str] = {}
     try:
         for path in sorted(SQL_DIR.glob("*.sql")):
             sql = re.sub(r"(?<![:\w]):([a-z_]+)\b", r"%(\1)s", load_sql(path.stem).replace("%", "%%"))
@@ -212,9 +249,12 @@ def explain_tasks(app_url: str, tenant: str, days: int) -> dict[str, list[int]]:
             tasks = [int(n) for n in re.findall(r"Task Count: (\d+)", plan)]
             if tasks:
                 out[path.stem] = tasks
+                head = plan.split("\n")
+                cut = next((i for i, line in enumerate(head) if "->  " in line and i > 4), len(head))
+                plans[path.stem] = "\n".join(head[: cut + 1])
     finally:
         conn.close()
-    return out
+    return out, plans
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                 **{f"KEY_{t.upper()}": keys[t] for t in tenants})  # fmt: skip
     date_to = dt.date.today() - dt.timedelta(days=1)
     date_from = date_to - dt.timedelta(days=args.days - 1)
-    figures: dict = {"tenants": args.tenants, "days": args.days, "shard_count": args.shard_count}
+    figures: dict = {"tenants": args.tenants, "days": args.days, "shard_count": args.shard_count,
+                     "tenant": tenants[0]}  # fmt: skip
     try:
         with (
             single_node(prefix="bi-bc-1") as (node, owner1),
@@ -285,16 +326,15 @@ def main(argv: list[str] | None = None) -> int:
             dash = _bench_dash()
             for name, dep in (("single", single), ("citus", citus)):
                 _use(envs[name])
-                tr = transforms(tenants, cluster if name == "citus" else None, dep.owner_url)
+                tr = transforms(tenants, dep.owner_url, cluster if name == "citus" else None)
                 print(f"{name}: transforms {tr['total_s']:.1f} s", flush=True)
                 build = dbt_build()
                 print(f"{name}: dbt build {build:.1f} s", flush=True)
                 pages = dash.measure(dep.owner_url, tenants[0], args.days, args.iterations)
                 figures[name] = {"transforms": tr, "dbt_build_s": build, "dashboard": pages}
                 if name == "citus":
-                    figures["citus"]["explain_tasks"] = explain_tasks(
-                        dep.logins["app"], tenants[0], args.days
-                    )
+                    tasks, plans = explain_tasks(dep.logins["app"], tenants[0], args.days)
+                    figures["citus"]["explain_tasks"], figures["citus"]["explain_plans"] = tasks, plans
     finally:
         sim.stop()
     report(figures)
@@ -309,6 +349,7 @@ def report(f: dict) -> None:
         ("transforms, every tenant (s)", s["transforms"]["total_s"], c["transforms"]["total_s"]),
         ("  per tenant, median (s)", s["transforms"]["median_s"], c["transforms"]["median_s"]),
         ("  per tenant, max (s)", s["transforms"]["max_s"], c["transforms"]["max_s"]),
+        ("  of which ANALYZE public.* (s)", s["transforms"]["analyze_s"], c["transforms"]["analyze_s"]),
         ("dbt build (s)", s["dbt_build_s"], c["dbt_build_s"]),
     ]
     for page in s["dashboard"]:
@@ -332,6 +373,8 @@ def report(f: dict) -> None:
     tasks = c["explain_tasks"]
     print(f"dashboard queries on distributed tables: {len(tasks)}; every one a single task: "
           f"{all(t == [1] * len(t) for t in tasks.values())}")  # fmt: skip
+    for name, plan in sorted(c.get("explain_plans", {}).items())[:1]:
+        print(f"\nEXPLAIN of {name} for {f['tenant']} (app login, SET LOCAL app.tenant_id):\n{plan}")
 
 
 if __name__ == "__main__":
