@@ -55,3 +55,11 @@
     {{ return(dbt.default__get_incremental_delete_insert_sql(arg_dict)) }}
   {%- endif -%}
 {%- endmacro %}
+
+{#- CTE keyword for models that read a CTE more than once (int_conversations): PostgreSQL materializes
+    such a CTE, and Citus then plans it apart, pulling all of its rows (every tenant) into the
+    coordinator and running the model there as one task. `not materialized` lets Citus inline it, so
+    the whole model runs on the workers, shard by shard. Plain PostgreSQL keeps its default plan. -#}
+{% macro bi_cte_inline() -%}
+  {{- return('not materialized' if bi_citus_enabled() else '') -}}
+{%- endmacro %}

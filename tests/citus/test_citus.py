@@ -499,3 +499,26 @@ def test_a_table_added_later_is_keyed_and_distributed_by_the_next_migrate(
                           "'public.late_probe'::regclass AND attname = 'tenant_id'") == [("text",)]  # fmt: skip
     with pytest.raises(psycopg2.Error, match="tenant_len"):  # the VARCHAR(50) limit is kept as a CHECK
         q(citus.owner, "INSERT INTO public.late_probe (tenant_id, entity) VALUES (repeat('x', 51), 'y')")
+
+
+# --- dbt's models: pushed down to the workers ----------------------------------------------------------
+def test_no_dbt_model_is_planned_on_the_coordinator(citus: Deployed) -> None:
+    """A model's SELECT (as dbt compiled it on the cluster) never runs on the coordinator as one task
+    over distributed subplans, i.e. with every tenant's rows pulled out of the workers first."""
+    compiled = (
+        Path(citus.env["BI_DATA_DIR"]) / "dbt" / "bi" / "target" / "compiled" / "indigitall_bi" / "models"
+    )
+    models = sorted((ROOT / "dbt" / "models").rglob("*.sql"))
+    checked, on_coordinator = 0, []
+    for model in models:
+        path = compiled / model.relative_to(ROOT / "dbt" / "models")
+        assert path.exists(), path
+        plan = [r[0] for r in q(citus.owner, "EXPLAIN " + path.read_text(encoding="utf-8"))]
+        # the outermost Citus scan and its own task count (indented two more than its name)
+        outer = next((line for line in plan if "Custom Scan (Citus" in line), "")
+        col = outer.find("Custom Scan") + 2
+        top = next((line for line in plan if line.startswith(" " * col + "Task Count:")), "")
+        if any("Distributed Subplan" in line for line in plan) and top.strip() == "Task Count: 1":
+            on_coordinator.append(model.stem)
+        checked += 1
+    assert checked >= 25 and not on_coordinator, on_coordinator
