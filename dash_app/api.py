@@ -18,14 +18,19 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 from sqlalchemy import text
 
+from lib.names import API_RUN_MODES
+
+if TYPE_CHECKING:
+    from lib.pipeline.ledger import RunRecord
+
 log = logging.getLogger(__name__)
 bp = flask.Blueprint("pipeline_api", __name__)
-MODES = ("full", "transform-only")
+MODES = API_RUN_MODES
 ALLOWED_FIELDS = {"mode", "tenant"}
 DONE = ("success", "failed")
 
@@ -62,18 +67,12 @@ def _iso(value: Any) -> Any:
 
 
 def _running_run_id(tenant: str) -> str | None:
-    """The tenant's queued/running run, if the ledger shows one."""
-    try:
-        from lib.db import tenant_tx
+    """The tenant's newest queued/running run, if the ledger shows one."""
+    from lib.pipeline.ledger import active_runs
 
-        with tenant_tx(tenant, "app") as conn:
-            return conn.execute(
-                text(
-                    "SELECT run_id FROM ops.pipeline_runs WHERE tenant_id = :t "
-                    "AND status IN ('running', 'queued') ORDER BY created_at DESC LIMIT 1"
-                ),
-                {"t": tenant},
-            ).scalar()
+    try:
+        active = active_runs(tenant, "app")
+        return active[-1].run_id if active else None
     except Exception:  # noqa: BLE001 - only a hint for the 409 body
         log.exception("could not read the running run of a tenant")
         return None
@@ -158,54 +157,43 @@ def batch_document(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _get_run(run_id: str) -> dict[str, Any] | None:
-    from lib.pipeline.ledger import get_run
-
-    return get_run(run_id)
-
-
-def run_document(run: dict[str, Any]) -> dict[str, Any]:
+def run_document(run: RunRecord) -> dict[str, Any]:
     """The machine-readable status n8n polls."""
     steps = []
     failed: dict[str, Any] | None = None
-    for s in run.get("steps") or []:
-        step = {
-            "step": s.get("step"),
-            "seq": s.get("seq"),
-            "status": s.get("status"),
-            "duration_ms": s.get("duration_ms"),
-            "rows_in": s.get("rows_in"),
-            "rows_out": s.get("rows_out"),
+    for s in run.steps:
+        step: dict[str, Any] = {
+            "step": s.step,
+            "seq": s.seq,
+            "status": s.status,
+            "duration_ms": s.duration_ms,
+            "rows_in": s.rows_in,
+            "rows_out": s.rows_out,
             "error": None,
         }
-        if s.get("status") == "failed" or s.get("error_message"):
-            step["error"] = {
-                "name": s.get("error_name"),
-                "cell": s.get("error_cell"),
-                "message": s.get("error_message"),
-            }
+        if s.status == "failed" or s.error_message:
+            step["error"] = {"name": s.error_name, "cell": s.error_cell, "message": s.error_message}
             if failed is None:
                 failed = {
-                    "step": s.get("step"),
-                    "cell": s.get("error_cell"),
-                    "name": s.get("error_name"),
-                    "message": s.get("error_message"),
+                    "step": s.step,
+                    "cell": s.error_cell,
+                    "name": s.error_name,
+                    "message": s.error_message,
                 }
         steps.append(step)
-    status = run.get("status")
     error = failed
-    if error is None and run.get("error"):
-        error = {"step": None, "cell": None, "name": None, "message": run.get("error")}
+    if error is None and run.error:
+        error = {"step": None, "cell": None, "name": None, "message": run.error}
     return {
-        "run_id": run.get("run_id"),
-        "tenant": run.get("tenant_id"),
-        "mode": run.get("mode"),
-        "status": status,
-        "done": status in DONE,
-        "ok": status == "success",
-        "started_at": _iso(run.get("started_at")),
-        "finished_at": _iso(run.get("finished_at")),
-        "duration_ms": run.get("duration_ms"),
+        "run_id": run.run_id,
+        "tenant": run.tenant_id,
+        "mode": run.mode,
+        "status": run.status,
+        "done": run.status in DONE,
+        "ok": run.status == "success",
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_ms": run.duration_ms,
         "error": error,
         "steps": steps,
     }
@@ -225,8 +213,10 @@ def run_status(run_id: str) -> flask.Response:
         if row is None:
             return _error(404, "unknown run", run_id=run_id)
         return flask.jsonify(batch_document(row))
-    run = _get_run(run_id)
-    if not run:
+    from lib.pipeline.ledger import get_run
+
+    run = get_run(run_id)
+    if run is None:
         return _error(404, "unknown run", run_id=run_id)
     return flask.jsonify(run_document(run))
 
@@ -265,5 +255,5 @@ def _newest_success() -> datetime | None:
     except Exception:  # noqa: BLE001 - the database answered; an unreadable ledger is only "unknown"
         log.exception("health check: ledger unreadable")
         return None
-    ends = [datetime.fromisoformat(r["finished_at"]) for r in runs.values() if r.get("finished_at")]
+    ends = [r.finished_at for r in runs.values() if r.finished_at is not None]
     return max(ends, default=None)

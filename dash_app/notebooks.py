@@ -72,7 +72,9 @@ def _render(location: str) -> str | None:
     return None if contains_secret(html, build_index(current_secrets())) else html
 
 
-def notebook_view(run_id: str, step: str) -> flask.Response:
+def viewer_tenant() -> str:
+    """The tenant whose archive the signed-in user reads (`?tenant=` for an admin or a user of
+    several): 401 signed out, 403 no tenant of theirs, 404 a tenant they may not see."""
     user = current_user()
     if user is None:
         flask.abort(401)
@@ -83,6 +85,11 @@ def notebook_view(run_id: str, step: str) -> flask.Response:
         flask.abort(403)
     if requested and requested != tenant and requested not in allowed_tenants(user):
         flask.abort(404)
+    return tenant
+
+
+def notebook_view(run_id: str, step: str) -> flask.Response:
+    tenant = viewer_tenant()
     from dash_app.queries import runs as runs_q
 
     found = runs_q.step_archive(tenant, run_id, step)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import flask
 
-from dash_app.notebooks import runs_root, safe_notebook_path
-from dash_app.security import Unauthorized, allowed_tenants, current_user, resolve_tenant
+from dash_app.notebooks import runs_root, safe_notebook_path, viewer_tenant
 
 FILES = {"html": ("informe.html", "text/html"), "pdf": ("informe.pdf", "application/pdf")}
 
@@ -26,16 +25,7 @@ def _inside_runs(path: str) -> Path | None:
 
 
 def report_file_view(run_id: str, kind: str) -> flask.Response:
-    user = current_user()
-    if user is None:
-        flask.abort(401)
-    requested = flask.request.args.get("tenant")
-    try:
-        tenant = resolve_tenant(user, requested)
-    except Unauthorized:
-        flask.abort(403)
-    if requested and requested != tenant and requested not in allowed_tenants(user):
-        flask.abort(404)
+    tenant = viewer_tenant()
     from dash_app.queries import runs as runs_q
 
     row = runs_q.report_artifact(tenant, run_id)

@@ -124,12 +124,7 @@ class TenantConfig:
 
     def server_key(self) -> SecretStr | None:
         """The tenant's ServerKey, read from the env var it names (never stored on the object)."""
-        value = env_value(self.server_key_env)
-        if value:
-            return SecretStr(value)
-        if self.server_key_env == "INDIGITALL_SERVER_KEY":
-            return get_settings().indigitall_server_key
-        return None
+        return key_from_env(self.server_key_env)
 
     @property
     def application_id(self) -> str | None:
@@ -167,6 +162,17 @@ def env_value(name: str, default: str | None = None) -> str | None:
     """
     value = env_raw(name)
     return value if value is not None and value.strip() else default
+
+
+def key_from_env(env_name: str) -> SecretStr | None:
+    """A ServerKey from the variable `env_name` (environment, else `.env`); INDIGITALL_SERVER_KEY also
+    through the settings object."""
+    value = env_value(env_name)
+    if value:
+        return SecretStr(value)
+    if env_name == "INDIGITALL_SERVER_KEY":
+        return get_settings().indigitall_server_key
+    return None
 
 
 def env_raw(name: str) -> str | None:

@@ -30,7 +30,6 @@ from lib.pipeline.procs import die_with_parent
 from lib.steps import StepResult
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
-PASSING = {"success", "pass"}
 FAILING = {"error", "fail", "runtime error"}
 LOCKED_COMMANDS = {"build", "run", "seed", "snapshot"}
 DBT_LOCK_KEY = 7_130_042  # pg_advisory_lock key serialising dbt builds on a database

@@ -1,8 +1,4 @@
-"""Names several packages share, each defined once: run modes and raw tables.
-
-`lib.pipeline.graph`, `lib.pipeline.launch`/`runner` and `dash_app/api.py` keep copies of the run
-modes for now (owned by other branches): they should import `RUN_MODES` / `API_RUN_MODES` from here.
-"""
+"""Names several packages share, each defined once: run modes and raw tables."""
 
 from __future__ import annotations
 
@@ -10,6 +6,13 @@ from __future__ import annotations
 RUN_MODES: tuple[str, ...] = ("full", "transform-only", "report")
 # The modes `POST /api/run-pipeline` accepts (n8n's workflows).
 API_RUN_MODES: tuple[str, ...] = ("full", "transform-only")
+
+
+def one_of(names: tuple[str, ...]) -> str:
+    """`a, b or c` (for error messages)."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 # How an extractor picks its range: from the stored cursor, or the whole backfill.
 EXTRACT_MODES: tuple[str, ...] = ("incremental", "full")
 

@@ -20,9 +20,7 @@ from lib.db.scratch import scratch_database
 # Fixtures shared across modules live in plugin modules, not in test modules importing each other:
 # the dashboards' database/app/users (module-scoped) and the session's dbt build. Their constants and
 # helpers (TENANT_A, Built, as_user, …) are still imported from them by name.
-pytest_plugins = ["test_dash_fixtures", "test_dbt_fixtures"]
-# They hold no tests (kept under these names: tests/test_dbt.py imports them).
-collect_ignore = ["test_dash_fixtures.py", "test_dbt_fixtures.py"]
+pytest_plugins = ["fixtures_dash", "fixtures_dbt"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -282,6 +282,14 @@ def test_resolve_filters_defaults_and_validation() -> None:
         resolve_filters("demo", "ayer", None)
 
 
+def test_default_window_ends_yesterday_in_the_tenants_zone(monkeypatch) -> None:
+    """03:00 UTC on 1 March is still 28 February in Bogotá (UTC-5): yesterday there is the 27th."""
+    monkeypatch.setenv("BI_CLOCK_NOW", "2026-03-01T03:00:00Z")
+    f = resolve_filters("demo", None, None, 7)
+    assert f.timezone == "America/Bogota"
+    assert (f.date_from, f.date_to) == (date(2026, 2, 21), date(2026, 2, 27))
+
+
 def test_query_string_overrides_parameters() -> None:
     qs = "tenant=acme&date_from=2026-03-09&date_to=2026-03-12&other=x"
     assert query_overrides(qs) == {"tenant": "acme", "date_from": "2026-03-09", "date_to": "2026-03-12"}

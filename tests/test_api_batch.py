@@ -2,19 +2,13 @@
 ops.pipeline_batches, the batch process spawned with exactly those tenants); the single-tenant
 contract is unchanged; `GET /api/runs/<batch_id>` reports each tenant; bad selections are 400."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import pytest
-from test_dash_fixtures import (  # noqa: F401 - fixtures; first: puts dash_app on sys.path
+from fixtures_dash import (  # first: puts dash_app on sys.path
     TENANT_A,
     TENANT_B,
     TOKEN,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
 )
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -7,8 +7,8 @@ import threading
 import time
 
 import pytest
+from fixtures_dash import RUN_A_FAIL, RUN_A_OK, TENANT_A, TENANT_B, TOKEN, live_server
 from sqlalchemy import text
-from test_dash_fixtures import RUN_A_FAIL, RUN_A_OK, TENANT_A, TENANT_B, TOKEN, live_server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

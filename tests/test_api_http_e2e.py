@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from fixtures_dash import as_user  # first: puts dash_app on sys.path
 from sqlalchemy import text
-from test_dash_fixtures import as_user  # first: puts dash_app on sys.path
 
 pytestmark = pytest.mark.slow
 TOKEN = "e2e-" + secrets.token_hex(16)

@@ -319,6 +319,38 @@ def test_requests_in_flight_never_exceed_concurrency_across_threads():
     assert state["peak"] == 3  # 8 threads wanted 8 at once; 3 were let through
 
 
+def test_waiting_requests_are_served_by_priority_then_arrival():
+    """The stage's large history pages (higher weight) go before small requests queued earlier."""
+    from lib.api.slots import PrioritySlots, priority
+
+    slots = PrioritySlots(1)
+    order: list[str] = []
+    release = threading.Event()
+
+    def holder():
+        with slots.hold():
+            release.wait(5)
+
+    def waiter(name: str, level: int):
+        with priority(level), slots.hold():
+            order.append(name)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    time.sleep(0.05)
+    names = [("low-1", 0), ("low-2", 0), ("high", 10), ("mid", 5), ("low-3", 0)]
+    threads = []
+    for name, level in names:  # queued one after another while the only slot is held
+        t = threading.Thread(target=waiter, args=(name, level))
+        t.start()
+        threads.append(t)
+        time.sleep(0.02)
+    release.set()
+    for t in [first, *threads]:
+        t.join(5)
+    assert order == ["high", "mid", "low-1", "low-2", "low-3"]
+
+
 def test_map_concurrent_yields_errors_without_stopping():
     client = make_client(scripted(200))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 import pytest
+from fixtures_dash import PASSWORD, TENANT_A
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
-from test_dash_fixtures import PASSWORD, TENANT_A
 
 from lib import auth
 

@@ -98,8 +98,8 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
     assert row["results"]["coop_bad"]["failed_steps"], row["results"]
     for tenant in ("coop_a", "coop_b", "coop_bad"):
         run = ledger.get_run(out.tenants[tenant]["run_id"], tenant, role="pipeline")
-        assert run["status"] == out.tenants[tenant]["status"]
-        assert run["steps"] and all(s["step"] != "dbt_build" for s in run["steps"])  # ONE build: the batch's
+        assert run is not None and run.status == out.tenants[tenant]["status"]
+        assert run.steps and all(s.step != "dbt_build" for s in run.steps)  # ONE build: the batch's
     from lib.db import get_engine
 
     with get_engine("owner", db_url).connect() as conn:

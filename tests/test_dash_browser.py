@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_dash_fixtures import END, PASSWORD, START, TENANT_A, TENANT_B
+from fixtures_dash import END, PASSWORD, START, TENANT_A, TENANT_B
 
 pytestmark = pytest.mark.browser
 CHROME_ARGS = (

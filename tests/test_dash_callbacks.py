@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from fixtures_dash import END, START, TENANT_A, TENANT_B, as_user, store
 from sqlalchemy import text
-from test_dash_fixtures import END, START, TENANT_A, TENANT_B, as_user, store
 
 from dash_app.components.empty import NO_DATA, is_empty_figure
 
@@ -485,7 +485,7 @@ def test_reader_rls_hides_other_tenant_even_in_sql(dash_db):
 
 
 def test_runs_page_lists_tenant_runs_and_steps(dash_app_obj, dash_db):
-    from test_dash_fixtures import RUN_A_FAIL, RUN_B_OK
+    from fixtures_dash import RUN_A_FAIL, RUN_B_OK
 
     from dash_app.pages.runs import show_steps, update_runs
 

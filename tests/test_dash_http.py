@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from test_dash_fixtures import (  # fixtures; first: puts dash_app on sys.path
+from fixtures_dash import (  # fixtures; first: puts dash_app on sys.path
     END,
     PASSWORD,
     RUN_A_FAIL,

@@ -2,8 +2,6 @@
 network total as Σ/Σ, the median, the ranking, the deltas, row click → tenant dashboards, and a
 viewer reaching none of it (page, navigation, callbacks, HTTP)."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_dash_fixtures are redefined as arguments
-
 from __future__ import annotations
 
 import json
@@ -11,21 +9,17 @@ import statistics
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
-from test_dash_fixtures import (  # noqa: F401 - fixtures; first: puts dash_app on sys.path
+from fixtures_dash import (  # first: puts dash_app on sys.path
     END,
     PASSWORD,
     START,
     TENANT_A,
     TENANT_B,
     as_user,
-    dash_app_obj,
-    dash_db,
-    dash_env,
-    dash_users,
     live_server,
     store,
 )
+from sqlalchemy import text
 
 W = {"s": START, "e": END}
 TRUTH = """

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fixtures_dash import END, START, TENANT_A, as_user, store
 from sqlalchemy import text
-from test_dash_fixtures import END, START, TENANT_A, as_user, store
 
 
 def _texts(component) -> str:

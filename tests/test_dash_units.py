@@ -7,7 +7,7 @@ import os
 import stat
 from datetime import date
 
-import test_dash_fixtures  # noqa: F401 - first: puts dash_app on sys.path
+import fixtures_dash  # noqa: F401 - first: puts dash_app on sys.path
 
 from dash_app.components.empty import is_empty_figure
 from dash_app.components.theme import fmt_int, fmt_pct, fmt_seconds

@@ -8,7 +8,7 @@ import io
 import re
 
 import pytest
-from test_dash_fixtures import END, START, TENANT_A, TENANT_B, session_user
+from fixtures_dash import END, START, TENANT_A, TENANT_B, session_user
 
 WINDOW = f"range=custom&from={START.isoformat()}&to={END.isoformat()}"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from db_sessions import SessionWatch, assert_least_privilege, serve, server_env
-from test_dash_fixtures import PASSWORD, TENANT_A
+from fixtures_dash import PASSWORD, TENANT_A
 from test_dash_http import exec_payload
 
 from lib.db import dispose_engines

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from db_sessions import SessionWatch, assert_least_privilege, serve, server_env
-from test_dash_fixtures import PASSWORD
+from fixtures_dash import PASSWORD
 
 from lib.db import dispose_engines
 from lib.db.pgcluster import free_port

@@ -10,42 +10,50 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fixtures_dbt import Built, insert_rows
 from sqlalchemy import text
-from test_dbt_fixtures import Built, dbt_build, insert_rows  # noqa: F401 - fixture
 
 from lib.db import get_engine, tenant_tx
 from lib.dbt_runner import DBT_PROJECT_DIR, build_command, cli_main, dbt_env, parse_run_results, run_dbt
 
-# docs/contracts.md "dbt marts": the columns the dashboards code against.
-CONTRACT: dict[str, str] = {
-    "dim_date": "date_day, year, month, iso_week, weekday_num, weekday_name_es, is_weekend",
-    "fct_messages": "tenant_id, message_id, message_ts, date, hour, weekday_num, day_of_week, channel, "
-    "direction, send_type, content_type, status, contact_id, contact_name, conversation_key, agent_session_id, "
-    "agent_id, intent, is_fallback, is_bot, is_human, message_body",
-    "fct_conversations": "tenant_id, conversation_key, contact_id, channel, started_at, start_date, ended_at, "
-    "messages, inbound_messages, bot_messages, agent_messages, system_messages, outbound_messages, has_bot, "
-    "has_human, is_escalated, is_contained, first_intent, had_fallback, agent_sessions, transfers, "
-    "first_session_id, queued_at, assigned_at, wait_seconds, first_human_response_seconds, handle_seconds, "
-    "resolution_seconds",
-    "fct_agent_sessions": "tenant_id, session_id, conversation_session_id, initial_session_id, contact_id, "
-    "agent_id, agent_email, channel, queued_at, assigned_at, closed_at, date, wait_seconds, handle_seconds, "
-    "first_response_seconds, close_reason, is_transfer, is_assigned, is_abandoned, is_abandoned_within_5s, "
-    "is_anomaly",
-    "mart_daily_kpis": "tenant_id, date, channel, messages, inbound_messages, bot_messages, agent_messages, "
-    "system_messages, outbound_messages, unique_contacts, conversations, agent_conversations, fallback_count, "
-    "bot_answered_inbound, bot_conversations, contained_conversations, escalated_conversations, sent_outbound, "
-    "delivered_outbound, read_outbound",
-    "mart_agent_performance": "tenant_id, date, agent_id, agent_email, messages, sessions, contacts, "
-    "wait_seconds_sum, handle_seconds_sum, transfers",
-    "mart_intent_performance": "tenant_id, date, channel, intent, occurrences, fallbacks, escalated",
-    "mart_volume_heatmap": "tenant_id, date, channel, weekday_num, hour, inbound_messages, messages",
-    "mart_push_daily": "tenant_id, date, platform, application_id, sent, delivered, opened, clicks, "
-    "delivery_rate, ctr, ctr_delivered, open_rate",
-    "mart_campaign_performance": "tenant_id, campaign_id, campaign_name, channel, status, start_date, end_date, "
-    "sent, delivered, opened, clicks, delivery_rate, ctr, ctr_delivered, open_rate, in_league, league_rank",
-    "mart_push_heatmap": "tenant_id, canal, weekday, weekday_num, hour, ctr",
-}
-ADDED_MARTS = ("mart_service_daily",)
+ROOT = Path(__file__).resolve().parents[1]
+QUERY_DIRS = (ROOT / "dash_app" / "queries", ROOT / "lib" / "analysis" / "sql")  # what the dashboards run
+QUERY_PARAMS = {"tenant": "demo", "start": "2026-03-02", "end": "2026-03-15", "date_from": "2026-03-02",
+                "date_to": "2026-03-15", "channel": "all", "tz": "America/Bogota", "row_limit": 10, "hour": 10,
+                "weekday_num": 1}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def marts(dbt_build: Built) -> dict[str, tuple[str, ...]]:
+    """The marts contract: every mart's declared columns, from the build's dbt manifest."""
+    from lib.marts import mart_columns
+
+    contract = mart_columns()
+    assert len(contract) >= 13 and all(contract.values()), contract
+    return contract
+
+
+def documented_marts() -> dict[str, set[str]]:
+    """docs/contracts.md "dbt marts": each listed mart and the columns it names (remarks in
+    parentheses, like `(incremental, unique key …)` or `(tenant-local)`, are not columns)."""
+    import re
+
+    doc = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
+    section = doc.split("## dbt marts", 1)[1].split("\n## ", 1)[0]
+    out: dict[str, set[str]] = {}
+    for name, body in re.findall(r"^- `(\w+)`?(.*?)(?=^- `|^\S|\Z)", section, re.S | re.M):
+        cols: set[str] = set()
+        if body.startswith("("):  # `dim_date(date_day, weekday_num 1=Mon..7, …)`: the columns themselves
+            cols |= {i.split()[0] for i in body[1:].split(")", 1)[0].split(",") if i.strip()}
+        for group in re.findall(r"\(([^()]*)\)", body):
+            items = [i.strip() for i in group.split(",")]
+            if all(re.fullmatch(r"[a-z_]\w*", i) for i in items):
+                cols |= set(items)
+        rest = re.sub(r"\([^()]*\)", "", body)
+        if ":" in rest:
+            cols |= {i.strip().rstrip("`") for i in rest.split(":", 1)[1].split(",") if i.strip()}
+        out[name] = {c for c in cols if re.fullmatch(r"[a-z_]\w*", c)}
+    return out
 
 
 def _relations(db_url: str) -> dict[str, str]:
@@ -60,7 +68,7 @@ def _relations(db_url: str) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def test_build_passes_every_model_and_test(dbt_build: Built) -> None:  # noqa: F811
+def test_build_passes_every_model_and_test(dbt_build: Built) -> None:
     r = dbt_build.result
     assert r.ok, r.errors
     m = r.metrics
@@ -72,9 +80,9 @@ def test_build_passes_every_model_and_test(dbt_build: Built) -> None:  # noqa: F
     assert archived["results"]
 
 
-def test_models_land_exactly_in_analytics(dbt_build: Built) -> None:  # noqa: F811
+def test_models_land_exactly_in_analytics(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:
     rels = _relations(dbt_build.db_url)
-    for name in (*CONTRACT, *ADDED_MARTS):
+    for name in marts:
         assert rels.get(name) == "r", f"analytics.{name} should be a table"
     assert all(rels[n] == "v" for n in rels if n.startswith("stg_"))
     with get_engine("owner", dbt_build.db_url).connect() as conn:
@@ -82,16 +90,59 @@ def test_models_land_exactly_in_analytics(dbt_build: Built) -> None:  # noqa: F8
     assert stray == []
 
 
-def test_marts_have_the_contract_columns(dbt_build: Built) -> None:  # noqa: F811
+def test_marts_have_the_contract_columns(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:
+    """Each built mart has exactly the columns dbt's manifest declares (the one source), and those
+    include every column docs/contracts.md publishes."""
     insp = sa.inspect(get_engine("owner", dbt_build.db_url))
-    for table, cols in CONTRACT.items():
-        have = {c["name"] for c in insp.get_columns(table, schema="analytics")}
-        missing = [c.strip() for c in cols.split(",") if c.strip() not in have]
-        assert not missing, f"analytics.{table} lacks {missing}"
+    for table, declared in marts.items():
+        have = [c["name"] for c in insp.get_columns(table, schema="analytics")]
+        assert sorted(have) == sorted(declared), f"analytics.{table}: built {have}, declared {declared}"
         assert "tenant_id" in have
+    documented = documented_marts()
+    assert set(documented) <= set(marts) and len(documented) >= 11, documented
+    for table, cols in documented.items():
+        assert cols and not cols - set(marts[table]), (
+            f"{table}: documented, not declared: {cols - set(marts[table])}"
+        )
 
 
-def test_every_analytics_table_is_rls_forced(dbt_build: Built) -> None:  # noqa: F811
+def test_synthetic_ddl_has_the_marts_columns(server_url: str, marts: dict[str, tuple[str, ...]]) -> None:
+    """dash_app/synthetic/ddl.sql (the dashboards' synthetic marts) creates marts with dbt's columns."""
+    from dash_app.synthetic import TABLES, create_tables
+    from lib.db.scratch import scratch_database
+
+    with scratch_database("bi_test", server_url=server_url) as url:
+        create_tables(get_engine("owner", url))
+        insp = sa.inspect(get_engine("owner", url))
+        for table in TABLES:
+            have = [c["name"] for c in insp.get_columns(table, schema="analytics")]
+            assert table in marts and sorted(have) == sorted(marts[table]), (
+                f"{table}: {have} vs {marts.get(table)}"
+            )
+
+
+def test_dashboard_queries_run_on_the_built_marts(
+    dbt_build: Built,
+    marts: dict[str, tuple[str, ...]],
+) -> None:
+    """Every dashboard/KPI query that reads analytics.* plans against dbt's marts (a column or mart the
+    models do not have fails here, not in a browser)."""
+    import re
+
+    checked = 0
+    for path in sorted(p for d in QUERY_DIRS for p in d.glob("*.sql")):
+        sql = path.read_text(encoding="utf-8")
+        used = set(re.findall(r"analytics\.(\w+)", sql))
+        if not used:
+            continue
+        assert used <= set(marts), f"{path.name} reads {used - set(marts)}, not marts of the contract"
+        with tenant_tx("demo", "app", dbt_build.db_url) as conn:
+            conn.execute(text("EXPLAIN " + sql), QUERY_PARAMS)
+        checked += 1
+    assert checked >= 20
+
+
+def test_every_analytics_table_is_rls_forced(dbt_build: Built) -> None:
     with get_engine("owner", dbt_build.db_url).connect() as conn:
         rows = conn.execute(
             text(
@@ -107,7 +158,7 @@ def test_every_analytics_table_is_rls_forced(dbt_build: Built) -> None:  # noqa:
     assert bad == []
 
 
-def test_reader_without_tenant_sees_nothing_in_analytics(dbt_build: Built) -> None:  # noqa: F811
+def test_reader_without_tenant_sees_nothing_in_analytics(dbt_build: Built) -> None:
     engine = get_engine("reader", dbt_build.db_url)
     for name in sorted(_relations(dbt_build.db_url)):
         with engine.connect() as conn:
@@ -119,8 +170,7 @@ def test_reader_without_tenant_sees_nothing_in_analytics(dbt_build: Built) -> No
             assert n == 0, f"reader without a tenant sees {n} rows of analytics.{name}"
 
 
-def test_reader_sees_only_its_tenant(dbt_build: Built) -> None:  # noqa: F811
-    marts = [*CONTRACT, *ADDED_MARTS]
+def test_reader_sees_only_its_tenant(dbt_build: Built, marts: dict[str, tuple[str, ...]]) -> None:
     counts: dict[str, dict[str, int]] = {name: {} for name in marts}
     for tenant in ("demo", "acme"):
         with tenant_tx(tenant, "reader", dbt_build.db_url) as conn:
@@ -143,7 +193,7 @@ def test_reader_sees_only_its_tenant(dbt_build: Built) -> None:  # noqa: F811
             assert counts[name]["demo"] > 0 and counts[name]["acme"] > 0, name
 
 
-def test_incremental_messages_and_rls_survive_a_rebuild(dbt_build: Built) -> None:  # noqa: F811
+def test_incremental_messages_and_rls_survive_a_rebuild(dbt_build: Built) -> None:
     """New rows of a new tenant reach fct_messages incrementally; rebuilt tables keep RLS and grants."""
     url = dbt_build.db_url
     owner = get_engine("owner", url)
@@ -225,7 +275,7 @@ def test_incremental_messages_and_rls_survive_a_rebuild(dbt_build: Built) -> Non
         assert conn.execute(text("SELECT count(*) FROM analytics.fct_messages")).scalar_one() == 0
 
 
-def test_docs_generate(dbt_build: Built, tmp_path: Path) -> None:  # noqa: F811
+def test_docs_generate(dbt_build: Built, tmp_path: Path) -> None:
     res = run_dbt("docs generate", run_dir=tmp_path)
     assert res.ok, res.errors
     from lib.dbt_runner import dbt_work_dir
@@ -235,7 +285,7 @@ def test_docs_generate(dbt_build: Built, tmp_path: Path) -> None:  # noqa: F811
     assert (tmp_path / "dbt_output.log").exists()
 
 
-def test_cli_lists_models(dbt_build: Built, capfd: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_cli_lists_models(dbt_build: Built, capfd: pytest.CaptureFixture[str]) -> None:
     rc = cli_main(argparse.Namespace(dbt_args=["ls", "--resource-type", "model", "--output", "name"]))
     out = capfd.readouterr().out
     assert rc == 0

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from fixtures_sim import configure_tenant
 from sqlalchemy import text
 
 from lib.api import Backoff, ClientConfig, IndigitallClient, RetryPolicy
@@ -52,12 +53,7 @@ def ds() -> Dataset:
 def tenant(db_url, sim, monkeypatch, tmp_path) -> str:
     """A fresh tenant id (RLS keeps tests apart) configured through the env, pointing at the simulator."""
     tid = f"t{secrets.token_hex(4)}"
-    monkeypatch.setenv("TENANT_ID", tid)
-    monkeypatch.setenv("INDIGITALL_BASE_URL", sim.url)
-    monkeypatch.setenv("INDIGITALL_SERVER_KEY", KEY)
-    monkeypatch.setenv("INDIGITALL_APP_ID", APP)
-    monkeypatch.setenv("TENANTS_FILE", str(tmp_path / "none.yml"))
-    reload_settings()
+    configure_tenant(monkeypatch, tmp_path, tenant=tid, url=sim.url, key=KEY, app=APP)
     yield tid
     reload_settings()
 
@@ -94,6 +90,7 @@ def run_all(**kw) -> dict:
     return {name: run_extractor(name, date_from=START, date_to=END, **kw) for name in EXTRACTORS}
 
 
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_every_raw_table_filled_and_rows_equal_responses(tenant, ds):
     results = run_all()
     for name, res in results.items():
@@ -456,6 +453,7 @@ def test_contacts_resume_after_last_id_and_sweep_from_the_start_when_due(tenant,
     assert states(tenant)["contacts"]["last_cursor"] == str(last)
 
 
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_bi_extract_all_runs_the_stage_and_prints_every_summary(tenant, capsys):
     from lib.cli import main
 

@@ -1,13 +1,13 @@
 """The KPI definitions a contact-centre analyst uses (docs/contracts.md "KPI definitions"), on the
-hand-made EDGE tenant of test_dbt_fixtures: each assertion fails on the definition it replaced."""
+hand-made EDGE tenant of fixtures_dbt: each assertion fails on the definition it replaced."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from fixtures_dbt import EDGE, Built
 from sqlalchemy import text
-from test_dbt_fixtures import EDGE, Built
 
 from lib.analysis import kpis
 from lib.db import tenant_tx

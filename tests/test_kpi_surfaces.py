@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from test_dash_fixtures import as_user, session_user  # first: puts dash_app on sys.path
-from test_dbt_fixtures import Built
+from fixtures_dash import as_user, session_user  # first: puts dash_app on sys.path
+from fixtures_dbt import Built
 
 from lib.analysis import agents, funnel, intents, kpis, push
 from lib.analysis.display import format_value

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fixtures_dbt import DEMO, Built
 from sqlalchemy import text
-from test_dbt_fixtures import DEMO, Built
 
 from lib.db import tenant_tx
 

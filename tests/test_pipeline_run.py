@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from fixtures_sim import demo_pipeline_env
 from sqlalchemy import text
 
 from lib.config import PROJECT_ROOT, reload_settings
@@ -34,23 +35,9 @@ SERVER_KEY = "test-server-key-5d0c2b7e"
 @pytest.fixture(scope="module")
 def pipeline_env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Simulator on loopback + env for tenant demo; RUNS_DIR and HOME in a scratch folder."""
-    from lib.simulator import start_in_thread
-
     scratch = tmp_path_factory.mktemp("pipeline")
-    sim = start_in_thread(port=0, server_key=SERVER_KEY)
-    env = {
-        "RUNS_DIR": str(scratch / "runs"), "HOME": str(scratch / "home"), "TENANT_ID": "demo",
-        "INDIGITALL_APP_ID": "100274", "INDIGITALL_SERVER_KEY": SERVER_KEY, "INDIGITALL_BASE_URL": sim.url,
-        "TENANTS_FILE": str(scratch / "no-tenants.yml"), "EXTRACT_BACKFILL_DAYS": "3",
-    }  # fmt: skip
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        mp.delenv("BI_PIPELINE_FAULT", raising=False)
-        reload_settings()
-        yield {**env, "DATABASE_URL": db_url}
-    reload_settings()
-    sim.stop()
+    with demo_pipeline_env(db_url, scratch, server_key=SERVER_KEY, backfill_days=3) as env:
+        yield env
 
 
 def _wait_unlocked(tenant: str = "demo", timeout_s: float = 60) -> None:
@@ -100,7 +87,7 @@ def test_full_run_archives_every_notebook(pipeline_env: dict[str, str], db_url: 
     assert any(p.name.endswith("run_results.json.gz") for p in folder.iterdir())  # dbt's results archived
     assert sum(f.stat().st_size for f in folder.iterdir()) < 300_000  # the issue's budget per full run
     manifest = json.loads((folder / "manifest.json").read_text())
-    run = ledger.get_run(out.run_id)
+    run = ledger.get_run(out.run_id).as_dict()
     assert (
         manifest["run_id"] == run["run_id"] == out.run_id and manifest["status"] == run["status"] == "success"
     )
@@ -121,7 +108,7 @@ def test_full_run_archives_every_notebook(pipeline_env: dict[str, str], db_url: 
     assert manifest["lib_version"] and manifest["steps"][0]["metrics"]["attempt"] == 1
     for table in ("raw.raw_chat_stats", "public.messages", "public.contacts", "public.toques_daily"):
         assert _count(db_url, table) > 0, table
-    assert ledger.last_success_by_tenant()["demo"]["run_id"] == out.run_id
+    assert ledger.last_success_by_tenant()["demo"].run_id == out.run_id
 
 
 def test_failing_step_skips_dependents_then_resume(pipeline_env: dict[str, str], monkeypatch) -> None:
@@ -143,7 +130,7 @@ def test_failing_step_skips_dependents_then_resume(pipeline_env: dict[str, str],
     }
     marked = json.loads(gzip.decompress(Path(failed["notebook_path"]).read_bytes()))  # papermill's, archived
     assert any("papermill-error-cell-tag" in c["metadata"].get("tags", []) for c in marked["cells"])
-    assert ledger.get_run(out.run_id)["status"] == "failed"
+    assert ledger.get_run(out.run_id).status == "failed"
 
     monkeypatch.delenv("BI_PIPELINE_FAULT")
     again = _run(resume=out.run_id)
@@ -195,7 +182,7 @@ def test_secret_scan_quarantines_a_leaking_notebook(pipeline_env: dict[str, str]
     assert out.exit_code == 1
     step = out.steps[0]
     assert step["error_name"] == "SecretLeak" and "post_agents" in step["error_message"]
-    assert planted not in json.dumps(ledger.get_run(out.run_id), default=str)
+    assert planted not in json.dumps(ledger.get_run(out.run_id).as_dict(), default=str)
     assert not list(out.archive_dir.glob("23_post_agents*"))  # not archived
     quarantined = list((out.archive_dir.parents[2] / "quarantine").rglob("23_post_agents*.ipynb"))
     assert quarantined and planted in quarantined[0].read_text()
@@ -218,7 +205,10 @@ def test_launch_run_and_runs_cli(pipeline_env: dict[str, str], capsys) -> None:
     with pytest.raises(RunLocked):
         launch_run("demo", "transform-only")
     deadline = time.monotonic() + 90
-    while (run := ledger.get_run(run_id))["status"] in ("queued", "running") and time.monotonic() < deadline:
+    while (run := ledger.get_run(run_id).as_dict())["status"] in (
+        "queued",
+        "running",
+    ) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert run["status"] == "success", run
     assert [s["step"] for s in run["steps"]] == ["post_agents"] and run["pid"]
@@ -267,7 +257,7 @@ def test_each_encoded_leak_fails_its_step_and_is_quarantined(
         assert steps[step]["status"] == "failed" and steps[step]["error_name"] == "SecretLeak", step
         assert "quarantined:" in steps[step]["error_message"], step
     assert steps["extract_inapp"]["status"] == "success"  # the clean step is archived as usual
-    assert find_secret(json.dumps(ledger.get_run(out.run_id), default=str), index) is None
+    assert find_secret(json.dumps(ledger.get_run(out.run_id).as_dict(), default=str), index) is None
     runs_root = Path(pipeline_env["RUNS_DIR"])
     for f in runs_root.rglob("*"):
         if f.is_file():
@@ -311,12 +301,15 @@ def test_launched_run_log_is_scanned_and_env_is_the_allow_list(
     encoded = base64.b64encode(SERVER_KEY.encode()).decode()
     monkeypatch.setenv("BI_PIPELINE_FAULT", f"run_log=a library logged {encoded}")
     run_id = launch_run("demo", "transform-only", only="post_agents")
-    run = ledger.get_run(run_id)
+    run = ledger.get_run(run_id).as_dict()
     environ = Path(f"/proc/{run['pid']}/environ").read_bytes().decode(errors="replace")
     assert SERVER_KEY in environ  # its tenant's key
     assert "launcher-only-token-31337" not in environ and "dash-key-never-in-a-run" not in environ
     deadline = time.monotonic() + 60
-    while (run := ledger.get_run(run_id))["status"] in ("queued", "running") and time.monotonic() < deadline:
+    while (run := ledger.get_run(run_id).as_dict())["status"] in (
+        "queued",
+        "running",
+    ) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert run["status"] == "failed" and "SecretLeak" in (run["error"] or ""), run
     folder = Path(run["archive_dir"])

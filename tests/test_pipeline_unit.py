@@ -32,6 +32,61 @@ def test_graph_orders_and_depends() -> None:
     assert s["extract_chat"].stem == "02_extract_chat"
 
 
+# The dependency map graph.py kept by hand before it was derived (extract -> the transforms it feeds).
+HAND_KEPT_SOURCES = {
+    "contacts": ("contacts",), "daily_stats": ("push", "chat"), "toques_daily": ("push",),
+    "toques_heatmap": ("push",), "campaigns": ("campaigns",), "messages": ("chat",),
+    "chat_conversations": ("chat",), "chat_channels": ("chat",),
+}  # fmt: skip
+
+
+def _topological(steps: list[graph.Step]) -> list[str]:
+    """Kahn's order of the steps by their deps (ties by seq)."""
+    left = {s.id: set(s.deps) for s in steps}
+    order: list[str] = []
+    while left:
+        ready = sorted((s for s in steps if s.id in left and not left[s.id]), key=lambda s: s.seq)
+        assert ready, f"cycle among {sorted(left)}"
+        order.append(ready[0].id)
+        del left[ready[0].id]
+        for deps in left.values():
+            deps.discard(order[-1])
+    return order
+
+
+def test_derived_graph_equals_the_hand_kept_one() -> None:
+    """What each extractor writes and each transform reads gives today's graph: the same order in every
+    mode, the same dependencies, but for one stale hand-kept edge (daily_stats.sql reads only
+    raw_push_stats; its chat part is the daily_stats_totals post-transform's)."""
+    derived = graph.transform_sources()
+    assert {t: derived[t] for t in HAND_KEPT_SOURCES} == {**HAND_KEPT_SOURCES, "daily_stats": ("push",)}
+    assert derived["agents"] == derived["contacts_totals"] == ()  # post-transforms declare no raw reads
+    full = graph.all_steps()
+    assert _topological(full) == [s.id for s in sorted(full, key=lambda s: s.seq)]
+    for mode in ("full", "transform-only"):
+        planned = graph.plan(mode)
+        assert _topological(planned) == [s.id for s in planned]
+    by_id = {s.id: s for s in full}
+    assert "extract_chat" not in by_id["transform_daily_stats"].deps
+    assert set(by_id["transform_messages"].deps) == {"transform_campaigns", "extract_chat"}
+    assert set(by_id["transform_contacts"].deps) == {"extract_contacts"}  # not the legacy chat rows
+    assert set(by_id["post_agents"].deps) == {s.id for s in full if s.kind in ("extract", "transform")}
+
+
+def test_a_missing_writer_is_an_error() -> None:
+    writes = graph.extract_writes()
+    assert ("raw_chat_stats", "/v1/chat/history/csv") in writes["chat"]
+    reads = graph.transform_reads()
+    assert graph.Reads("raw_contacts_api", frozenset({"/v1/chat/contacts"})) in reads["contacts"]
+    with pytest.raises(graph.GraphError, match="raw.raw_contacts_api, which no extractor writes"):
+        graph.feeds(reads, {e: w for e, w in writes.items() if e != "contacts"})
+    with pytest.raises(graph.GraphError, match="no extractor writes the endpoints"):
+        graph.feeds({"x": (graph.Reads("raw_chat_stats", frozenset({"/v1/nope"})),)}, writes)
+    with pytest.raises(graph.GraphError, match="raw.raw_nothing"):
+        graph.feeds({"x": (graph.Reads("raw_nothing"),)}, writes)
+    assert graph.feeds(reads, writes) == graph.transform_sources()
+
+
 def test_plan_modes_from_only() -> None:
     full = graph.plan("full", steps=steps())
     assert len(full) == 9
@@ -133,14 +188,17 @@ def test_ledger_roundtrip(db_url: str) -> None:
     )
     ledger.update_run("unit-run-1", "ledger-t", status="success", duration_ms=5)
     run = ledger.get_run("unit-run-1", "ledger-t")
-    assert run["status"] == "success" and run["params"] == {"a": 1}
-    assert [(s["step"], s["status"]) for s in run["steps"]] == [
+    assert run is not None and run.status == "success" and run.params == {"a": 1}
+    assert [(s.step, s.status) for s in run.steps] == [
         ("extract_chat", "success"),
         ("dbt_build", "pending"),
     ]
-    assert run["steps"][0]["metrics"] == {"x": 1}
+    assert run.steps[0].metrics == {"x": 1} and run.steps[0].rows_in == 3
+    assert run.as_dict()["steps"][0]["metrics"] == {"x": 1} and run.as_dict()["params"] == {"a": 1}
     assert ledger.get_run("unit-run-1", "other-tenant") is None  # RLS
-    assert ledger.list_runs("ledger-t")[0]["steps_ok"] == 1
-    assert ledger.last_success_by_tenant(["ledger-t"])["ledger-t"]["run_id"] == "unit-run-1"
+    listed = ledger.list_runs("ledger-t")[0]
+    assert (listed.steps_ok, listed.steps_total, listed.steps_failed, listed.steps) == (1, 2, 0, ())
+    assert ledger.list_runs("other-tenant") == []  # RLS
+    assert ledger.last_success_by_tenant(["ledger-t"])["ledger-t"].run_id == "unit-run-1"
     with pytest.raises(ValueError):
         ledger.update_step("unit-run-1", "ledger-t", "extract_chat", bogus=1)

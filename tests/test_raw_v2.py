@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from fixtures_sim import configure_tenant
 from sqlalchemy import text
 
 from lib.api import Backoff, ClientConfig, IndigitallClient, RetryPolicy
@@ -58,11 +59,7 @@ def make_tenant(db_url, monkeypatch, tmp_path):
 
     def make(url: str, tz: str = "America/Bogota") -> str:
         tid = f"v{secrets.token_hex(4)}"
-        for name, value in (("TENANT_ID", tid), ("TENANT_TIMEZONE", tz), ("INDIGITALL_BASE_URL", url),
-                            ("INDIGITALL_SERVER_KEY", KEY), ("INDIGITALL_APP_ID", APP),
-                            ("TENANTS_FILE", str(tmp_path / "none.yml"))):  # fmt: skip
-            monkeypatch.setenv(name, value)
-        reload_settings()
+        configure_tenant(monkeypatch, tmp_path, tenant=tid, url=url, key=KEY, app=APP, TENANT_TIMEZONE=tz)
         return tid
 
     yield make
@@ -93,6 +90,7 @@ def local_dates(rows: list[dict], tz: str) -> Counter:
 
 
 # -- formats ---------------------------------------------------------------------------------------------
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_v1_and_v2_of_the_same_pages_give_identical_public_tables(sim, make_tenant):
     tenants, results = {}, {}
     for fmt in (1, 2):
@@ -146,6 +144,7 @@ def test_escape_round_trips_any_bytes_and_postgres_agrees(db_url):
 
 
 # -- re-extraction -----------------------------------------------------------------------------------------
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_identical_re_reads_are_logged_not_stored_and_raw_grows_by_distinct_responses(sim, ds, make_tenant):
     tid = make_tenant(sim.url)
     now = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)  # 07:00 in Bogota
@@ -277,6 +276,7 @@ def test_a_day_still_filling_is_stored_as_a_delta_that_rebuilds_the_page_exactly
 @pytest.mark.parametrize(
     ("tz", "first_utc"), [("America/Bogota", "2026-02-04"), ("Asia/Tokyo", "2026-02-03")]
 )
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_backfill_covers_whole_local_days_and_marks_the_partial_ones(sim, ds, make_tenant, tz, first_utc):
     tid = make_tenant(sim.url, tz)
     now = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)  # Bogota 07:00, Tokyo 21:00: 02-10 is not over in either
@@ -337,6 +337,7 @@ class LateCreated(httpx.HTTPTransport):
         return httpx.Response(200, headers={"Content-Type": "application/json"}, json=doc)
 
 
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_first_contact_is_the_earlier_of_created_and_first_message_and_drafts_have_no_start(
     sim, ds, make_tenant
 ):
@@ -380,6 +381,7 @@ def test_first_contact_is_the_earlier_of_created_and_first_message_and_drafts_ha
 
 
 # -- bad input -------------------------------------------------------------------------------------------
+@pytest.mark.slow  # 3-6 s each on 2 busy cores: simulator HTTP + extract + transform
 def test_every_form_of_bad_input_is_stored_losslessly_and_transformed(db_url, make_tenant):
     with start_in_thread(seed=11, server_key=KEY, scale=0.2, faults=FaultConfig(bad_input=True)) as bad:
         tid = make_tenant(bad.url)

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_dash_fixtures import as_user, session_user  # first: puts dash_app on sys.path
-from test_dbt_fixtures import Built
+from fixtures_dash import as_user, session_user  # first: puts dash_app on sys.path
+from fixtures_dbt import Built
 
 TENANT = "demo"
 RECIPIENTS = ["gerencia@demo.co", "operaciones@demo.co"]

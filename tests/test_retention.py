@@ -73,7 +73,7 @@ def test_old_runs_move_to_object_storage_and_stay_readable(runs_env: Path, monke
     report = prune(runs_env, Policy(days=90, max_bytes=None, target=target))
     assert report.moved == ["20260110T000000Z-old001"] and not report.pruned and not report.errors
     assert not old.exists() and recent.exists() and not (runs_env / "2026-01-10").exists()
-    run = ledger.get_run("20260110T000000Z-old001", TENANT)
+    run = ledger.get_run("20260110T000000Z-old001", TENANT).as_dict()
     url = f"{target}/2026-01-10/20260110T000000Z-old001"
     assert run["status"] == "success" and run["archive_state"] == "moved" and run["archive_location"] == url
     step = run["steps"][0]
@@ -102,7 +102,7 @@ def test_size_cap_prunes_the_oldest_and_keeps_the_ledger(runs_env: Path, monkeyp
     args.dry_run = False
     assert runs_main(args) == 0
     assert not a.exists() and b.exists() and c.exists()
-    gone = ledger.get_run("20260427T000000Z-capa01", TENANT)
+    gone = ledger.get_run("20260427T000000Z-capa01", TENANT).as_dict()
     assert (
         gone["status"] == "success"
         and gone["archive_state"] == "pruned"

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fixtures_sim import demo_pipeline_env
 from sqlalchemy import text
 
-from lib.config import PROJECT_ROOT, reload_settings
+from lib.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 SERVER_KEY = "schedule-key-3e1f0a9b"
@@ -30,23 +31,9 @@ def db_url(module_db_url: str) -> str:
 
 @pytest.fixture(scope="module")
 def sched(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from lib.simulator import start_in_thread
-
     scratch = tmp_path_factory.mktemp("schedule")
-    sim = start_in_thread(port=0, server_key=SERVER_KEY, scale=0.3)
-    env = {
-        "RUNS_DIR": str(scratch / "runs"), "HOME": str(scratch / "home"), "TENANT_ID": "demo",
-        "INDIGITALL_APP_ID": "100274", "INDIGITALL_SERVER_KEY": SERVER_KEY, "INDIGITALL_BASE_URL": sim.url,
-        "TENANTS_FILE": str(scratch / "no-tenants.yml"), "EXTRACT_BACKFILL_DAYS": "1",
-    }  # fmt: skip
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        mp.delenv("BI_PIPELINE_FAULT", raising=False)
-        reload_settings()
-        yield {**env, "DATABASE_URL": db_url}
-    reload_settings()
-    sim.stop()
+    with demo_pipeline_env(db_url, scratch, server_key=SERVER_KEY, backfill_days=1, scale=0.3) as env:
+        yield env
 
 
 def _at(hours: float) -> str:
@@ -163,8 +150,8 @@ def _wait_running(deadline_s: float = 90) -> dict:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         runs = ledger.list_runs("demo", limit=1)
-        if runs and runs[0]["status"] == "running":
-            run = ledger.get_run(runs[0]["run_id"], "demo", reap=False)
+        if runs and runs[0].status == "running":
+            run = ledger.get_run(runs[0].run_id, "demo", reap=False).as_dict()
             if any(s["status"] == "running" for s in run["steps"]):
                 return run
         time.sleep(0.2)
@@ -186,14 +173,14 @@ def test_a_killed_run_is_reaped_and_leaves_nothing_running(sched: dict[str, str]
     while (_alive(children) or is_locked("demo")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(children), [_cmdline(p) for p in _alive(children)]
-    assert ledger.get_run(run["run_id"], "demo", reap=False)["status"] == "running"  # as a kill leaves it
-    reaped = ledger.get_run(run["run_id"], "demo")  # what the API reads: reaped first
+    assert ledger.get_run(run["run_id"], "demo", reap=False).status == "running"  # as a kill leaves it
+    reaped = ledger.get_run(run["run_id"], "demo").as_dict()  # what the API reads: reaped first
     assert reaped["status"] == "failed" and "proceso terminado" in reaped["error"]
     assert {s["status"] for s in reaped["steps"]} <= {"success", "failed", "skipped"}
     assert any(s["error_name"] == "ProcessGone" for s in reaped["steps"])
-    frozen = ledger.get_run(run["run_id"], "demo")["steps"]
+    frozen = ledger.get_run(run["run_id"], "demo").steps
     time.sleep(2)
-    assert ledger.get_run(run["run_id"], "demo")["steps"] == frozen  # nothing writes after the end
+    assert ledger.get_run(run["run_id"], "demo").steps == frozen  # nothing writes after the end
 
 
 def test_sigterm_ends_the_run_failed_with_the_reason(sched: dict[str, str], monkeypatch) -> None:
@@ -204,7 +191,7 @@ def test_sigterm_ends_the_run_failed_with_the_reason(sched: dict[str, str], monk
     children = _descendants(proc.pid)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM, proc.stderr.read().decode()[-2000:]
-    ended = ledger.get_run(run["run_id"], "demo", reap=False)
+    ended = ledger.get_run(run["run_id"], "demo", reap=False).as_dict()
     assert ended["status"] == "failed" and "SIGTERM" in ended["error"]
     stopped = [s for s in ended["steps"] if s["error_name"] == "Interrupted"]
     assert stopped and all("SIGTERM" in s["error_message"] and "SIGTERM" in s["reason"] for s in stopped)

@@ -100,3 +100,16 @@ def test_an_exported_empty_value_means_the_default(project) -> None:
     assert ExtractOptions.from_env().concurrency == ExtractOptions.concurrency
     assert env_value("EXTRACT_CONCURRENCY", "d") == "d"
     assert env_value("EXTRACT_LOOKBACK_DAYS") == "5"
+
+
+def test_a_steps_key_check_reads_the_settings_too(project) -> None:
+    """`run_step`'s key check (lib.pipeline.nbstep) finds a tenant key that is only in `.env`, and still
+    refuses a variable set nowhere (naming it, never a value)."""
+    from lib.config import ConfigError
+    from lib.pipeline.nbstep import check_secret_env
+
+    check_secret_env("ACME_SERVER_KEY")  # only in .env
+    with pytest.raises(ConfigError, match="NOWHERE_SERVER_KEY is not set"):
+        check_secret_env("NOWHERE_SERVER_KEY")
+    project.setenv("NOWHERE_SERVER_KEY", KEY_IN_ENV)
+    check_secret_env("NOWHERE_SERVER_KEY")

@@ -84,6 +84,7 @@ def test_bad_config() -> None:
         FaultConfig(rate_429=0.7, rate_5xx=0.5)
 
 
+@pytest.mark.slow  # paces each response by design: seconds of wall time
 def test_bandwidth_limit_paces_each_response() -> None:
     """bandwidth_bps caps the transfer rate of a response; the body arrives whole and unchanged."""
     url = "/v1/chat/history/csv?applicationId=100274&dateFrom=2026-03-02&dateTo=2026-03-03&limit=100000"

@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fixtures_dbt import envelope, insert_raw, load_raw
+from fixtures_dbt import history_page as page
 from sqlalchemy import text
 
 from lib.api.history_csv import HISTORY_COLUMNS
@@ -84,34 +86,6 @@ def hrow(message_id: str | None, message_date: str | None, **fields: str | None)
     return row
 
 
-def page(rows: list[dict[str, Any]], n: int = 0) -> dict[str, Any]:
-    return {"format": "csv", "header": list(HISTORY_COLUMNS), "rows": rows, "page": n, "limit": 1000}
-
-
-def envelope(data: Any, **extra: Any) -> dict[str, Any]:
-    return {"statusCode": 200, "message": "OK", "data": data, **extra}
-
-
-def insert_raw(
-    tenant: str,
-    table: str,
-    endpoint: str,
-    source_data: Any,
-    loaded_at: str | None = None,
-    app: str | None = APP,
-) -> int:
-    from lib.db import tenant_tx
-
-    with tenant_tx(tenant) as conn:
-        return conn.execute(
-            text(
-                f"INSERT INTO raw.{table} (application_id, tenant_id, endpoint, loaded_at, source_data) "  # noqa: S608
-                "VALUES (:app, :t, :ep, coalesce(CAST(:la AS timestamptz), now()), CAST(:sd AS jsonb)) RETURNING id"
-            ),
-            {"app": app, "t": tenant, "ep": endpoint, "la": loaded_at, "sd": json.dumps(source_data)},
-        ).scalar_one()
-
-
 def history(tenant: str, rows: list[dict[str, Any]], loaded_at: str | None = None) -> int:
     return insert_raw(tenant, "raw_chat_stats", "/v1/chat/history/csv", page(rows), loaded_at)
 
@@ -176,40 +150,7 @@ def load_dataset(
     from lib.simulator.data import Dataset
 
     ds = Dataset(seed=11, tenant_id="gen", timezone=TENANTS[tenant], application_id=APP, scale=scale)
-    rows = ds.history_rows(date_from, date_to)
-    for i in range(0, len(rows), page_size):
-        history(tenant, rows[i : i + page_size], loaded_at)
-    insert_raw(
-        tenant,
-        "raw_chat_stats",
-        "/v1/chat/agent/conversations",
-        envelope(ds.agent_sessions(date_from, date_to)),
-        loaded_at,
-    )
-    insert_raw(tenant, "raw_chat_stats", "/v1/chat/channel", envelope(ds.channels()), loaded_at)
-    insert_raw(tenant, "raw_contacts_api", "/v1/chat/contacts", envelope(ds.contacts()), loaded_at)
-    insert_raw(
-        tenant,
-        "raw_push_stats",
-        "/v1/application/{id}/dateStats",
-        envelope(ds.date_stats(date_from, date_to)),
-        loaded_at,
-    )
-    insert_raw(
-        tenant,
-        "raw_push_stats",
-        "/v1/application/{id}/pushHeatmap",
-        envelope(ds.push_heatmap(date_from, date_to)),
-        loaded_at,
-    )
-    insert_raw(
-        tenant,
-        "raw_campaigns_api",
-        "/v1/campaign",
-        envelope(ds.campaigns(), count=len(ds.campaigns())),
-        loaded_at,
-    )
-    return len(rows)
+    return load_raw(tenant, ds, date_from, date_to, loaded_at=loaded_at, page_size=page_size, app=APP)
 
 
 # -- messages --------------------------------------------------------------------------------------

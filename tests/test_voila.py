@@ -1,6 +1,6 @@
 """The analysis notebooks: committed clean, executed on simulator data, served by Voila (HTTP + Chromium).
 
-One dbt-built session database (test_dbt_fixtures.dbt_build) and one Voila server for all notebooks.
+One dbt-built session database (fixtures_dbt.dbt_build) and one Voila server for all notebooks.
 """
 
 from __future__ import annotations

@@ -1,16 +1,21 @@
-"""The pipeline run ledger as the signed-in user's tenant sees it (reader role, RLS)."""
+"""The pipeline run ledger as the signed-in user's tenant sees it (app login, RLS): lib.pipeline.ledger's
+records, shaped for the Runs page, its exports and the notebook viewer."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dash_app.filters import Filters
-from dash_app.queries.db import fetch_all, fetch_one
+from dash_app.queries.db import fetch_all
 
 RUNS_LIMIT = 200
-
-
 TIME_COLUMNS = ("created_at", "started_at", "finished_at")
+RUN_ROW = ("run_id", "mode", "status", "created_at", "started_at", "finished_at", "duration_ms", "error")
+LIST_ROW = (*RUN_ROW, "steps_ok", "steps_failed", "rows_out")
+ONE_ROW = ("run_id", "tenant_id", "mode", "status", "created_at", "started_at", "finished_at", "duration_ms",
+           "error")  # fmt: skip
+STEP_ROW = ("seq", "step", "kind", "status", "started_at", "finished_at", "duration_ms", "rows_in", "rows_out",
+            "rejects", "error_name", "error_message", "error_cell", "notebook_path", "html_path", "reason")  # fmt: skip
 
 
 def _local(tenant: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -22,13 +27,45 @@ def _local(tenant: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, **{c: local_iso(r.get(c), tz) for c in TIME_COLUMNS if c in r}} for r in rows]
 
 
+def _pick(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: getattr(record, n) for n in names}
+
+
 def runs(f: Filters, limit: int = RUNS_LIMIT) -> list[dict[str, Any]]:
-    rows = fetch_all(f.tenant, "runs_list", {"start": f.start, "end": f.end, "row_limit": int(limit)}, ttl=2)
-    return _local(f.tenant, rows)
+    """The tenant's runs created in the filter's window, newest first, with step counts."""
+    from lib.pipeline import ledger
+
+    records = ledger.list_runs(f.tenant, int(limit), created_from=f.start, created_to=f.end)
+    return _local(f.tenant, [{**_pick(r, LIST_ROW), "steps": r.steps_total} for r in records])
+
+
+def _run(tenant: str, run_id: str) -> Any:
+    from lib.pipeline import ledger
+
+    return ledger.get_run(run_id, tenant, reap=False)
 
 
 def steps(tenant: str, run_id: str) -> list[dict[str, Any]]:
-    return _local(tenant, fetch_all(tenant, "run_steps", {"run_id": run_id}, ttl=2))
+    record = _run(tenant, run_id)
+    return _local(tenant, [_pick(s, STEP_ROW) for s in record.steps] if record else [])
+
+
+def run(tenant: str, run_id: str) -> dict[str, Any]:
+    record = _run(tenant, run_id)
+    return _local(tenant, [_pick(record, ONE_ROW)])[0] if record else {}
+
+
+def step_archive(tenant: str, run_id: str, step: str) -> dict[str, Any] | None:
+    """html_path, notebook_path and the run's archive_state of one step (None: no such step)."""
+    record = _run(tenant, run_id)
+    found = next((s for s in record.steps if s.step == step), None) if record else None
+    if record is None or found is None:
+        return None
+    return {
+        "html_path": found.html_path,
+        "notebook_path": found.notebook_path,
+        "archive_state": record.archive_state,
+    }
 
 
 def reports(tenant: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -39,23 +76,3 @@ def reports(tenant: str, limit: int = 100) -> list[dict[str, Any]]:
 def report_artifact(tenant: str, run_id: str) -> dict[str, Any]:
     rows = fetch_all(tenant, "report_list", {"row_limit": 1000}, ttl=0)
     return next((r for r in rows if r["run_id"] == run_id), {})
-
-
-def run(tenant: str, run_id: str) -> dict[str, Any]:
-    row = fetch_one(tenant, "run_one", {"run_id": run_id})
-    return _local(tenant, [row])[0] if row else row
-
-
-def step_html_path(tenant: str, run_id: str, step: str) -> str | None:
-    rows = fetch_all(tenant, "step_html", {"run_id": run_id, "step": step}, ttl=0)
-    return rows[0]["html_path"] if rows else None
-
-
-def step_archive(tenant: str, run_id: str, step: str) -> dict[str, Any] | None:
-    """html_path, notebook_path and the run's archive_state of one step (None: no such step)."""
-    rows = fetch_all(tenant, "step_html", {"run_id": run_id, "step": step}, ttl=0)
-    return rows[0] if rows else None
-
-
-def last_success(tenant: str) -> Any:
-    return fetch_one(tenant, "last_success", {}).get("last_success")

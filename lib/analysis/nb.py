@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from lib import clock
 from lib.analysis import display as d
 from lib.analysis.params import (
     Filters,
@@ -112,7 +113,7 @@ class View:
         from IPython.display import HTML, display
 
         f = self.filters
-        today = date.today()
+        today = clock.today(f.timezone if f else "UTC")
         tenant = w.Dropdown(
             description="Cliente",
             options=tenant_options(f.tenant if f else self._raw[0]),

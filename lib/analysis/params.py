@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlencode
 
+from lib import clock
 from lib.analysis.display import AnalysisError
 from lib.dates import to_date
 
@@ -162,7 +163,7 @@ def resolve_filters(
     d_to = parse_date(date_to, "DATE_TO")
     d_from = parse_date(date_from, "DATE_FROM")
     if d_to is None:
-        d_to = latest or (date.today() - timedelta(days=1))
+        d_to = latest or (clock.today(tz) - timedelta(days=1))
         if d_from is not None and d_from > d_to:
             d_to = d_from + timedelta(days=n_days - 1)
     if d_from is None:

@@ -7,7 +7,6 @@ date with data, and only today is partial. Every surface (Dash, Voila, the repor
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,17 +21,10 @@ PUSH_ENTITIES = ("toques_daily",)
 
 
 def now_utc() -> datetime:
-    """The current time (lib.clock when present: tests and benchmarks set BI_CLOCK_NOW)."""
-    try:
-        from lib.clock import now  # type: ignore[import-not-found]
+    """The current time: `lib.clock.now()` (tests and benchmarks set BI_CLOCK_NOW)."""
+    from lib.clock import now
 
-        return now()
-    except ImportError:
-        override = os.environ.get("BI_CLOCK_NOW")
-        if override:
-            ts = datetime.fromisoformat(override.replace("Z", "+00:00"))
-            return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-        return datetime.now(UTC)
+    return now()
 
 
 def local_today(tz: str) -> date:

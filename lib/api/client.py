@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -31,6 +30,7 @@ from lib.api.ratelimit import TokenBucket, bucket_for_host
 from lib.api.records import CallRecord
 from lib.api.redact import ServerKeyAuth, safe_params, scrub
 from lib.api.retry import RetryPolicy, TruncatedBody
+from lib.api.slots import PrioritySlots
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class IndigitallClient:
             self._limiter = None
         # At most `concurrency` requests in flight per client, however many threads share it (several
         # extractors at once): the slot is held for the HTTP exchange only, not for parsing or retry waits.
-        self._slots = threading.BoundedSemaphore(max(1, self.config.concurrency))
+        self._slots = PrioritySlots(self.config.concurrency)
         pool = max(10, self.config.concurrency * 2)
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -246,7 +246,7 @@ class IndigitallClient:
         exc: BaseException | None = None
         parsed: Any = None
         try:
-            with self._slots:
+            with self._slots.hold():
                 response = self._http.get(path, params=query, auth=self._auth if auth else None)
             if 200 <= response.status_code < 300:
                 parsed = self._parse(endpoint, response.content, expect, query.get("limit"))

@@ -36,8 +36,7 @@ from lib.extract.base import Extractor, new_run_id
 from lib.extract.campaigns import CampaignsExtractor
 from lib.extract.chat import ChatExtractor
 from lib.extract.contacts import ContactsExtractor
-from lib.extract.email import EmailExtractor
-from lib.extract.inapp import InAppExtractor
+from lib.extract.optional_stats import EmailExtractor, InAppExtractor
 from lib.extract.options import ExtractOptions
 from lib.extract.push import PushExtractor
 from lib.extract.registry import EXTRACTOR_CLASSES, EXTRACTORS, run_extractor

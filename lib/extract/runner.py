@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lib.api import IndigitallClient
+from lib.api.slots import priority
 from lib.config import TenantConfig
 from lib.extract.model import EntitySpec, Outcome, Task, TaskDone, failure, success
 from lib.extract.options import ExtractOptions
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 def _work(client: IndigitallClient, task: Task, options: ExtractOptions, out: queue.Queue) -> None:
     """Fetch every call of one task, handing each outcome to the writer as soon as it is known."""
     try:
-        for response in task.spec.fetch(client, task, options):
-            out.put(success(task, response))
+        with priority(task.spec.weight):
+            for response in task.spec.fetch(client, task, options):
+                out.put(success(task, response))
         out.put(TaskDone(task, True))
     except Exception as exc:  # every failure becomes a logged outcome
         log.warning("%s failed: %s", task.label(), exc)

@@ -13,9 +13,12 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from lib.pipeline import ledger
 
 BATCH_CONCURRENCY = 4
 
@@ -217,8 +220,10 @@ def batch_env() -> dict[str, str]:
 
 def launch_batch(mode: str, tenants: Sequence[str]) -> str:
     """Queue a batch (app login) and spawn its process; return the batch id."""
-    if mode not in ("full", "transform-only"):
-        raise ValueError(f"mode must be full or transform-only, got {mode!r}")
+    from lib.names import API_RUN_MODES, one_of
+
+    if mode not in API_RUN_MODES:
+        raise ValueError(f"mode must be {one_of(API_RUN_MODES)}, got {mode!r}")
     batch_id = new_batch_id()
     queue_batch(batch_id, mode, tenants)
     _spawn(batch_argv(batch_id, mode, tenants), batch_id)
@@ -231,13 +236,9 @@ DONE = ("success", "failed")
 
 
 def _now():  # noqa: ANN202 - datetime
-    """lib.clock.now() where it exists (BI_CLOCK_NOW in tests), else the UTC time."""
-    try:
-        from lib.clock import now  # type: ignore[import-not-found]
-    except ImportError:
-        from datetime import UTC, datetime
+    """`lib.clock.now()` (BI_CLOCK_NOW in tests)."""
+    from lib.clock import now
 
-        return datetime.now(UTC)
     return now()
 
 
@@ -260,7 +261,7 @@ def _tag_run(run_id: str, tenant: str, batch_id: str) -> None:
         )
 
 
-def _run_state(run_id: str, tenant: str) -> dict[str, Any] | None:
+def _run_state(run_id: str, tenant: str) -> ledger.RunRecord | None:
     from lib.pipeline import ledger
 
     return ledger.get_run(run_id, tenant, role="pipeline")
@@ -283,15 +284,14 @@ def _alive(pid: object) -> bool:
     return done == 0
 
 
-def _result(run: dict[str, Any]) -> dict[str, Any]:
-    steps = run.get("steps") or []
-    failed = [s for s in steps if s.get("status") == "failed"]
+def _result(run: ledger.RunRecord) -> dict[str, Any]:
+    failed = [s.step for s in run.steps if s.status == "failed"]
     return {
-        "run_id": run.get("run_id"),
-        "status": run.get("status"),
-        "error": run.get("error") or (f"step {failed[0].get('step')} failed" if failed else None),
-        "failed_steps": [s.get("step") for s in failed],
-        "duration_ms": run.get("duration_ms"),
+        "run_id": run.run_id,
+        "status": run.status,
+        "error": run.error or (f"step {failed[0]} failed" if failed else None),
+        "failed_steps": failed,
+        "duration_ms": run.duration_ms,
     }
 
 
@@ -339,12 +339,12 @@ def run_batch(
         save_batch(out)
         time.sleep(POLL_S)
         for t, run_id in list(active.items()):
-            run = _run_state(run_id, t) or {}
-            if run.get("status") in DONE:
+            run = _run_state(run_id, t)
+            if run is not None and run.status in DONE:
                 out.tenants[t] = _result(run)
-            elif not _alive(run.get("pid")):
-                run = _run_state(run_id, t) or {}  # it may have written its end just before exiting
-                if run.get("status") in DONE:
+            elif not _alive(run.pid if run is not None else None):
+                run = _run_state(run_id, t)  # it may have written its end just before exiting
+                if run is not None and run.status in DONE:
                     out.tenants[t] = _result(run)
                 else:  # it never started or died: its ledger row must not stay queued/running
                     from lib.pipeline import ledger

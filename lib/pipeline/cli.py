@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.pipeline.runner import EXIT_USAGE, RunOptions, run_pipeline
+
+if TYPE_CHECKING:
+    from lib.pipeline.ledger import RunRecord
 
 
 def run_main(args: argparse.Namespace) -> int:
@@ -54,7 +57,7 @@ def runs_main(args: argparse.Namespace) -> int:
     if args.action == "prune":
         return prune_main(args)
     if args.action == "list":
-        runs = ledger.list_runs(args.tenant, limit=args.limit)
+        runs = [r.as_dict() for r in ledger.list_runs(args.tenant, limit=args.limit)]
         if args.json:
             print(json.dumps(runs, indent=2, default=str))
             return 0
@@ -67,12 +70,13 @@ def runs_main(args: argparse.Namespace) -> int:
     if not args.run_id:
         print("bi runs show: RUN_ID is required", file=sys.stderr)
         return EXIT_USAGE
-    run = ledger.get_run(args.run_id, args.tenant)
-    if run is None:
+    record = ledger.get_run(args.run_id, args.tenant)
+    if record is None:
         print(f"bi runs show: no run {args.run_id!r}", file=sys.stderr)
         return 1
     if getattr(args, "html", False):
-        return _show_html(run, args)
+        return _show_html(record, args)
+    run = record.as_dict()
     if args.json:
         print(json.dumps(run, indent=2, default=str))
         return 0
@@ -83,7 +87,6 @@ def runs_main(args: argparse.Namespace) -> int:
             print(f"{key + ':':<13} {_fmt(run[key])}")
     steps = []
     for s in run["steps"]:
-        s = dict(s)
         s["secs"] = None if s.get("duration_ms") is None else f"{s['duration_ms'] / 1000:.1f}"
         s["attempt"] = (s.get("metrics") or {}).get("attempt")
         s["error"] = (f"{s['error_name']} (cell {s['error_cell']}): {s['error_message'] or ''}"[:100]
@@ -96,7 +99,7 @@ def runs_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_html(run: dict[str, Any], args: argparse.Namespace) -> int:
+def _show_html(run: RunRecord, args: argparse.Namespace) -> int:
     """`bi runs show RUN_ID --html [--step S] [--out DIR]`: each step's HTML, rendered from its notebook."""
     from pathlib import Path
 
@@ -106,27 +109,25 @@ def _show_html(run: dict[str, Any], args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     index = build_index(current_secrets())
-    steps = [
-        s for s in run["steps"] if not args.step or args.step in (s["step"], f"{s['seq']:02d}_{s['step']}")
-    ]
+    steps = [s for s in run.steps if not args.step or args.step in (s.step, f"{s.seq:02d}_{s.step}")]
     if args.step and not steps:
-        print(f"bi runs show: run {run['run_id']} has no step {args.step!r}", file=sys.stderr)
+        print(f"bi runs show: run {run.run_id} has no step {args.step!r}", file=sys.stderr)
         return EXIT_USAGE
     written = 0
     for s in steps:
-        location = s.get("html_path") or s.get("notebook_path")
+        location = s.html_path or s.notebook_path
         if not location:
             continue
         try:
             html = notebook_html(location)
         except (OSError, ValueError) as exc:
-            state = run.get("archive_state") or "local"
-            print(f"{s['step']}: not available ({state}: {type(exc).__name__})", file=sys.stderr)
+            state = run.archive_state or "local"
+            print(f"{s.step}: not available ({state}: {type(exc).__name__})", file=sys.stderr)
             continue
         if contains_secret(html, index):
-            print(f"{s['step']}: withheld (it would show a secret value)", file=sys.stderr)
+            print(f"{s.step}: withheld (it would show a secret value)", file=sys.stderr)
             continue
-        dest = out / f"{s['seq']:02d}_{s['step']}.html"
+        dest = out / f"{s.seq:02d}_{s.step}.html"
         dest.write_text(html, encoding="utf-8")
         print(dest)
         written += 1

@@ -2,40 +2,92 @@
 
 Step ids are `<kind>_<name>` (`extract_chat`, `transform_messages`, `post_agents`, `dbt_build`); the
 two-digit number `NN` orders them and names their notebooks and archive files.
+
+Dependencies are derived, not kept by hand: a transform waits for the transform before it (the data
+model's FK order) and for the extractors that write what it reads (`extract_writes`: each extractor's
+entity specs; `transform_reads`: each transform's declared raw tables, narrowed to the endpoints its SQL
+filters on). Post-transforms read public.* as a whole (every extract and transform); `dbt build` waits
+for everything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from lib.config import PROJECT_ROOT
-
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-
-# The contract's names (docs/contracts.md); the live lists in lib.extract / lib.transform win.
-DEFAULT_EXTRACTORS = ("applications", "chat", "contacts", "push", "campaigns", "sms", "email", "inapp")
-DEFAULT_TRANSFORMS = (
-    "contacts", "daily_stats", "toques_daily", "toques_heatmap", "campaigns", "messages",
-    "chat_conversations", "chat_channels",
-)  # fmt: skip
-DEFAULT_POST_TRANSFORMS = ("contacts_totals", "daily_stats_totals", "agents")
-
-# Which extractor fills the raw data a transform reads (unknown transforms wait for every extractor).
-TRANSFORM_SOURCES: dict[str, tuple[str, ...]] = {
-    "contacts": ("contacts",),
-    "daily_stats": ("push", "chat"),
-    "toques_daily": ("push",),
-    "toques_heatmap": ("push",),
-    "campaigns": ("campaigns",),
-    "messages": ("chat",),
-    "chat_conversations": ("chat",),
-    "chat_channels": ("chat",),
-}
+from lib.names import RUN_MODES
 
 KINDS = ("extract", "transform", "post", "dbt", "report")
-MODES = ("full", "transform-only", "report")
+MODES = RUN_MODES
+_ENDPOINT_FILTER = re.compile(r"endpoint\s*=\s*'([^']+)'")
+
+
+class GraphError(ValueError):
+    """A step reads data that no step writes."""
+
+
+@dataclass(frozen=True)
+class Reads:
+    """A raw table a transform reads; `endpoints`: the endpoints its SQL filters on (empty: every one)."""
+
+    table: str
+    endpoints: frozenset[str] = frozenset()
+
+
+def extract_writes() -> dict[str, frozenset[tuple[str, str]]]:
+    """extractor name -> the (raw table, endpoint) pairs its entity specs write (lib.extract)."""
+    from lib.extract.options import ExtractOptions
+    from lib.extract.registry import EXTRACTOR_CLASSES
+
+    options = ExtractOptions()
+    return {
+        n: frozenset((s.raw_table, s.endpoint) for s in cls().specs(options))
+        for n, cls in EXTRACTOR_CLASSES.items()
+    }
+
+
+def transform_reads() -> dict[str, tuple[Reads, ...]]:
+    """transform name -> what it reads: its declared raw tables (`Transform.sources`), narrowed to the
+    endpoints its SQL names (`endpoint = '…'`)."""
+    from lib.transform import REGISTRY
+
+    out: dict[str, tuple[Reads, ...]] = {}
+    for name, tf in REGISTRY.items():
+        endpoints = frozenset(_ENDPOINT_FILTER.findall(tf.sql()))
+        out[name] = tuple(Reads(table, endpoints) for table in tf.sources)
+    return out
+
+
+def feeds(
+    reads: Mapping[str, Sequence[Reads]], writes: Mapping[str, Iterable[tuple[str, str]]]
+) -> dict[str, tuple[str, ...]]:
+    """transform name -> the extractors (in `writes` order) that write what it reads.
+
+    A raw table no extractor writes, or a transform that reads tables but is fed by none of them, is a
+    GraphError (a step would wait for nothing and read nothing)."""
+    written = {e: set(w) for e, w in writes.items()}
+    out: dict[str, tuple[str, ...]] = {}
+    for name, tables in reads.items():
+        found: set[str] = set()
+        for r in tables:
+            writers = [e for e, w in written.items() if any(t == r.table for t, _ in w)]
+            if not writers:
+                raise GraphError(f"transform {name!r} reads raw.{r.table}, which no extractor writes")
+            found |= {e for e in writers if any(t == r.table and (not r.endpoints or ep in r.endpoints)
+                                                  for t, ep in written[e])}  # fmt: skip
+        if tables and not found:
+            raise GraphError(f"transform {name!r}: no extractor writes the endpoints it reads ({tables})")
+        out[name] = tuple(e for e in written if e in found)
+    return out
+
+
+@lru_cache(maxsize=1)
+def transform_sources() -> dict[str, tuple[str, ...]]:
+    """transform name -> the extractors it waits for, derived from lib's declared reads and writes."""
+    return feeds(transform_reads(), extract_writes())
 
 
 @dataclass(frozen=True)
@@ -66,20 +118,11 @@ class Step:
 
 
 def step_names() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(extractors, transforms, post-transforms) from lib, else the contract's lists."""
-    try:
-        from lib.extract import EXTRACTORS
+    """(extractors, transforms, post-transforms): lib.extract's and lib.transform's lists."""
+    from lib.extract import EXTRACTORS
+    from lib.transform import POST_TRANSFORMS, TRANSFORMS
 
-        extractors = tuple(EXTRACTORS)
-    except ImportError:
-        extractors = DEFAULT_EXTRACTORS
-    try:
-        from lib.transform import POST_TRANSFORMS, TRANSFORMS
-
-        transforms, post = tuple(TRANSFORMS), tuple(POST_TRANSFORMS)
-    except ImportError:
-        transforms, post = DEFAULT_TRANSFORMS, DEFAULT_POST_TRANSFORMS
-    return extractors, transforms, post
+    return tuple(EXTRACTORS), tuple(TRANSFORMS), tuple(POST_TRANSFORMS)
 
 
 def all_steps(
@@ -98,10 +141,14 @@ def all_steps(
     for i, name in enumerate(extractors, start=1):
         steps.append(Step(i, "extract", name))
     previous: list[str] = []
+    sources = transform_sources()
     for i, name in enumerate(transforms, start=11):
-        sources = TRANSFORM_SOURCES.get(name)
-        feeds = [f"extract_{s}" for s in sources if f"extract_{s}" in extract_ids] if sources else extract_ids
-        steps.append(Step(i, "transform", name, tuple(previous + feeds)))
+        fed = (
+            [f"extract_{e}" for e in sources[name] if f"extract_{e}" in extract_ids]
+            if name in sources
+            else extract_ids
+        )
+        steps.append(Step(i, "transform", name, tuple(previous + fed)))
         previous = [f"transform_{name}"]  # FK order: each transform waits for the one before it
     transform_ids = [f"transform_{n}" for n in transforms]
     for i, name in enumerate(post, start=21):

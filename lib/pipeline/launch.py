@@ -17,6 +17,7 @@ from lib import clock
 from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings, get_tenant
 from lib.db import tenant_tx
+from lib.names import RUN_MODES, one_of
 from lib.pipeline import archive, ledger
 from lib.pipeline.lock import RunLocked, is_locked, lock_key
 from lib.pipeline.runner import new_run_id
@@ -30,8 +31,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
 
     `params` may hold date_from, date_to, full_refresh, from_step, only (the `bi run` options).
     """
-    if mode not in ("full", "transform-only", "report"):
-        raise ValueError(f"mode must be full, transform-only or report, got {mode!r}")
+    if mode not in RUN_MODES:
+        raise ValueError(f"mode must be {one_of(RUN_MODES)}, got {mode!r}")
     tenant = get_tenant(tenant_id)
     with tenant_tx(tenant.id, "app") as conn:
         conn.execute(
@@ -42,9 +43,13 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
             raise RunLocked(tenant.id, "its run lock is held")
         now = clock.now()
         for run in ledger.active_runs(tenant.id, conn=conn):  # dead runs reaped first (ledger.reap_dead_runs)
-            created = datetime.fromisoformat(run["created_at"])  # the database's wall clock, as is the grace
-            if run["status"] == "queued" and (datetime.now(UTC) - created).total_seconds() < QUEUED_GRACE_S:
-                raise RunLocked(tenant.id, f"run {run['run_id']} is queued")
+            created = run.created_at  # the database's wall clock, as is the grace
+            if (
+                run.status == "queued"
+                and created
+                and (datetime.now(UTC) - created).total_seconds() < QUEUED_GRACE_S
+            ):
+                raise RunLocked(tenant.id, f"run {run.run_id} is queued")
         run_id = new_run_id(now)
         folder = archive.run_dir(get_settings().runs_path, now, run_id)
         ledger.queue_run(

@@ -1,5 +1,9 @@
 """The run ledger: `ops.pipeline_runs` and `ops.pipeline_steps` (same facts as the run's manifest).
 
+The one reader of it: `get_run`, `list_runs`, `active_runs` and `last_success_by_tenant` return typed
+`RunRecord`/`StepRecord`s (`as_dict()` for JSON) to the runner, the CLI, the pipeline API and the Runs
+page. Every read is one tenant's (RLS plus an explicit `tenant_id` filter).
+
 Writes go through `tenant_tx(tenant, "pipeline")`; reads for the dashboards/API use the app login
 (RLS: one tenant at a time, so cross-tenant reads loop over the configured tenants). The API queues a
 run as the app login through the narrow functions of migration 052 (`queue_run`, `set_queued_pid`).
@@ -10,7 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -33,10 +38,6 @@ ACTIVE = ("queued", "running")
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _row(mapping: Any) -> dict[str, Any]:
-    return {k: _iso(v) for k, v in dict(mapping).items()}
 
 
 def _json(value: Any) -> str | None:
@@ -234,8 +235,88 @@ def _reap(conn: Connection) -> list[str]:
 
 
 # --- reads ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One row of `ops.pipeline_steps` (times as datetimes; `as_dict` for JSON)."""
+
+    step: str
+    seq: int
+    kind: str | None = None
+    status: str = "pending"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    rows_in: int | None = None
+    rows_out: int | None = None
+    rejects: int | None = None
+    metrics: dict[str, Any] | None = None
+    error_name: str | None = None
+    error_message: str | None = None
+    error_cell: int | None = None
+    notebook_path: str | None = None
+    html_path: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The step as JSON-ready values (ISO times), keyed by column."""
+        return {f.name: _iso(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row of `ops.pipeline_runs`, with its steps (`get_run`) or step counts (`list_runs`)."""
+
+    run_id: str
+    tenant_id: str
+    mode: str
+    status: str
+    params: dict[str, Any] | None = None
+    git_commit: str | None = None
+    lib_version: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+    archive_dir: str | None = None
+    pid: int | None = None
+    created_at: datetime | None = None
+    archive_state: str | None = None
+    archive_location: str | None = None
+    archive_bytes: int | None = None
+    archived_at: datetime | None = None
+    steps: tuple[StepRecord, ...] = ()
+    steps_total: int | None = None
+    steps_ok: int | None = None
+    steps_failed: int | None = None
+    rows_out: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready values: run columns (ISO times), `steps` as dicts when loaded, the
+        counts when listed."""
+        out = {c: _iso(getattr(self, c)) for c in RUN_FIELDS}
+        if self.steps_total is None:
+            out["steps"] = [s.as_dict() for s in self.steps]
+        else:
+            out |= {"steps_ok": self.steps_ok, "steps_total": self.steps_total,
+                    "steps_failed": self.steps_failed, "rows_out": self.rows_out}  # fmt: skip
+        return out
+
+
+RUN_FIELDS = tuple(c.strip() for c in RUN_COLUMNS.split(","))
+_COUNTS = (
+    "(SELECT count(*) FROM ops.pipeline_steps s WHERE s.run_id = r.run_id) AS steps_total, "
+    "(SELECT count(*) FROM ops.pipeline_steps s WHERE s.run_id = r.run_id AND s.status = 'success') AS steps_ok, "
+    "(SELECT count(*) FROM ops.pipeline_steps s WHERE s.run_id = r.run_id AND s.status = 'failed') AS steps_failed, "
+    "(SELECT coalesce(sum(s.rows_out), 0)::bigint FROM ops.pipeline_steps s WHERE s.run_id = r.run_id) AS rows_out"
+)
+
+
+def _run(mapping: Any, steps: Iterable[StepRecord] = ()) -> RunRecord:
+    return RunRecord(**dict(mapping), steps=tuple(steps))
+
+
 def _tenant_ids(tenant_id: str | None) -> list[str]:
-    if tenant_id:
+    if tenant_id is not None:  # "" is no tenant (tenant_tx refuses it), never "every tenant"
         return [tenant_id]
     try:
         return [t.id for t in load_tenants()]
@@ -243,17 +324,20 @@ def _tenant_ids(tenant_id: str | None) -> list[str]:
         return []
 
 
-def _steps(conn: Any, run_id: str) -> list[dict[str, Any]]:
+def _steps(conn: Any, run_id: str, tenant_id: str) -> list[StepRecord]:
     rows = conn.execute(
-        text(f"SELECT {STEP_COLUMNS} FROM ops.pipeline_steps WHERE run_id = :r ORDER BY seq, step"),  # noqa: S608
-        {"r": run_id},
+        text(
+            f"SELECT {STEP_COLUMNS} FROM ops.pipeline_steps WHERE tenant_id = :t AND run_id = :r "  # noqa: S608
+            "ORDER BY seq, step"
+        ),
+        {"r": run_id, "t": tenant_id},
     ).mappings()
-    return [_row(r) for r in rows]
+    return [StepRecord(**dict(r)) for r in rows]
 
 
 def get_run(
     run_id: str, tenant_id: str | None = None, *, role: str = "app", reap: bool = True
-) -> dict[str, Any] | None:
+) -> RunRecord | None:
     """The run with its steps, or None (searched in `tenant_id`, else in every configured tenant).
 
     A run still shown queued/running whose process is gone is reaped first (`reap_dead_runs`).
@@ -264,36 +348,43 @@ def get_run(
         with tenant_tx(tid, role) as conn:  # type: ignore[arg-type]
             row = (
                 conn.execute(
-                    text(f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE run_id = :r"),  # noqa: S608
-                    {"r": run_id},
+                    text(f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE tenant_id = :t AND run_id = :r"),  # noqa: S608
+                    {"r": run_id, "t": tid},
                 )
                 .mappings()
                 .first()
             )
             if row is not None:
-                run = _row(row)
-                run["steps"] = _steps(conn, run_id)
-                return run
+                return _run(row, _steps(conn, run_id, tid))
     return None
 
 
-def list_runs(tenant_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """Latest runs first (without steps; `steps_ok`/`steps_total` counts instead)."""
-    out: list[dict[str, Any]] = []
+def list_runs(
+    tenant_id: str | None = None,
+    limit: int = 20,
+    *,
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> list[RunRecord]:
+    """Latest runs first, without steps (their counts instead); `created_from`/`created_to`: the
+    window of creation dates, both included (the database's dates)."""
+    out: list[RunRecord] = []
+    window = ""
+    if created_from is not None:
+        window += " AND r.created_at >= CAST(:start AS date)"
+    if created_to is not None:
+        window += " AND r.created_at < CAST(:end AS date) + 1"
     for tid in _tenant_ids(tenant_id):
         with tenant_tx(tid, "app") as conn:
             rows = conn.execute(
                 text(
-                    f"SELECT {', '.join('r.' + c.strip() for c in RUN_COLUMNS.split(','))}, "  # noqa: S608
-                    "(SELECT count(*) FROM ops.pipeline_steps s WHERE s.run_id = r.run_id "
-                    " AND s.status = 'success') AS steps_ok, "
-                    "(SELECT count(*) FROM ops.pipeline_steps s WHERE s.run_id = r.run_id) AS steps_total "
-                    "FROM ops.pipeline_runs r ORDER BY r.created_at DESC LIMIT :n"
+                    f"SELECT {', '.join('r.' + c for c in RUN_FIELDS)}, {_COUNTS} "  # noqa: S608
+                    f"FROM ops.pipeline_runs r WHERE r.tenant_id = :t{window} ORDER BY r.created_at DESC LIMIT :n"
                 ),
-                {"n": limit},
+                {"n": limit, "t": tid, "start": created_from, "end": created_to},
             ).mappings()
-            out.extend(_row(r) for r in rows)
-    out.sort(key=lambda r: r["created_at"] or "", reverse=True)
+            out.extend(_run(r) for r in rows)
+    out.sort(key=lambda r: r.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
     return out[:limit]
 
 
@@ -307,35 +398,37 @@ def _reap_if_active(tenant_id: str, run_id: str, role: str) -> None:
         reap_dead_runs(tenant_id, role)
 
 
-def active_runs(tenant_id: str, role: str = "app", conn: Connection | None = None) -> list[dict[str, Any]]:
-    """The tenant's queued/running runs (dead ones reaped first); `role`: the caller's login, `conn`:
-    the caller's transaction (launch's check-and-insert)."""
+def active_runs(tenant_id: str, role: str = "app", conn: Connection | None = None) -> list[RunRecord]:
+    """The tenant's queued/running runs, oldest first (dead ones reaped first); `role`: the caller's
+    login, `conn`: the caller's transaction (launch's check-and-insert)."""
     with _tx(tenant_id, role, conn) as conn:
         _reap(conn)
         rows = conn.execute(
             text(
-                f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE status IN ('queued', 'running') "  # noqa: S608
-                "ORDER BY created_at"
-            )
+                f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE tenant_id = :t "  # noqa: S608
+                "AND status IN ('queued', 'running') ORDER BY created_at"
+            ),
+            {"t": tenant_id},
         ).mappings()
-        return [_row(r) for r in rows]
+        return [_run(r) for r in rows]
 
 
-def last_success_by_tenant(tenant_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-    """tenant id -> its latest successful run (run_id, mode, started_at, finished_at, duration_ms)."""
-    out: dict[str, dict[str, Any]] = {}
+def last_success_by_tenant(tenant_ids: Sequence[str] | None = None) -> dict[str, RunRecord]:
+    """tenant id -> its latest successful run (without steps)."""
+    out: dict[str, RunRecord] = {}
     for tid in list(tenant_ids) if tenant_ids else _tenant_ids(None):
         with tenant_tx(tid, "app") as conn:
             row = (
                 conn.execute(
                     text(
-                        "SELECT run_id, mode, started_at, finished_at, duration_ms FROM ops.pipeline_runs "
-                        "WHERE status = 'success' ORDER BY finished_at DESC NULLS LAST LIMIT 1"
-                    )
+                        f"SELECT {RUN_COLUMNS} FROM ops.pipeline_runs WHERE tenant_id = :t "  # noqa: S608
+                        "AND status = 'success' ORDER BY finished_at DESC NULLS LAST LIMIT 1"
+                    ),
+                    {"t": tid},
                 )
                 .mappings()
                 .first()
             )
             if row is not None:
-                out[tid] = _row(row)
+                out[tid] = _run(row)
     return out

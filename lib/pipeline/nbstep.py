@@ -62,15 +62,10 @@ def check_secret_env(env_name: str | None) -> None:
     """Raise when the env var that should hold the key is not set (the value is never shown)."""
     if not env_name:
         return
-    if os.environ.get(env_name):
+    from lib.config import ConfigError, key_from_env
+
+    if key_from_env(env_name) is not None:  # the environment, .env, or the settings object
         return
-    if env_name == "INDIGITALL_SERVER_KEY":
-        from lib.config import get_settings
-
-        if get_settings().indigitall_server_key is not None:  # from .env
-            return
-    from lib.config import ConfigError
-
     raise ConfigError(f"the API key env var {env_name} is not set (export it, or put it in .env)")
 
 

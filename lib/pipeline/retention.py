@@ -125,7 +125,7 @@ def _active_run_ids() -> set[str]:
     except ConfigError:
         tenants = []
     for tid in tenants:
-        ids |= {r["run_id"] for r in ledger.active_runs(tid, "pipeline")}  # a run's own login
+        ids |= {r.run_id for r in ledger.active_runs(tid, "pipeline")}  # a run's own login
     return ids
 
 
@@ -167,7 +167,7 @@ def _ledger_tenant(run_id: str) -> str | None:
     from lib.pipeline import ledger
 
     run = ledger.get_run(run_id, role="pipeline", reap=False)
-    return run["tenant_id"] if run else None
+    return run.tenant_id if run else None
 
 
 def prune(

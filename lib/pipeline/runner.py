@@ -28,6 +28,7 @@ from typing import Any
 
 from lib import clock
 from lib.config import ConfigError, TenantConfig, get_settings, get_tenant
+from lib.names import RUN_MODES, one_of
 from lib.pipeline import archive, ledger, skips
 from lib.pipeline.graph import Step, all_steps, dependents, plan, restrict
 from lib.pipeline.lock import RunLocked, TenantLock
@@ -130,7 +131,7 @@ class _Run:
         self.opts = opts
         self.lock: TenantLock | None = None
         self.pool: ProcessPoolExecutor | None = None
-        self.prior: dict[str, dict[str, Any]] = {}
+        self.prior: dict[str, ledger.StepRecord] = {}
         self.failed: list[str] = []
         self.decisions: dict[str, skips.Decision] = {}
         self.uptodate: set[str] = set()  # skipped because their inputs did not change (count as done)
@@ -148,25 +149,23 @@ class _Run:
                     f"no run {opts.resume!r} in the ledger"
                     + (f" for tenant {opts.tenant!r}" if opts.tenant else "")
                 )
-            self.tenant = get_tenant(run["tenant_id"])
-            self.run_id = run["run_id"]
-            self.mode = run["mode"]
-            self.params = dict(run["params"] or {})
-            self.prior = {s["step"]: s for s in run["steps"]}
+            self.tenant = get_tenant(run.tenant_id)
+            self.run_id = run.run_id
+            self.mode = run.mode
+            self.params = dict(run.params or {})
+            self.prior = {s.step: s for s in run.steps}
             known = {s.id: s for s in all_steps()}
-            todo = [known[s["step"]] for s in run["steps"] if s["status"] != "success" and s["step"] in known]
+            todo = [known[s.step] for s in run.steps if s.status != "success" and s.step in known]
             if not todo:
                 raise UsageError(f"run {self.run_id} has no failed or skipped step to resume")
             self.steps = restrict(todo)
             self.forced = {s.id for s in self.steps}
-            self.archive_dir = Path(run["archive_dir"]) if run.get("archive_dir") else None
-            self.started_at = (
-                datetime.fromisoformat(run["started_at"]) if run.get("started_at") else clock.now()
-            )
-            self.previous_ms = run.get("duration_ms") or 0
+            self.archive_dir = Path(run.archive_dir) if run.archive_dir else None
+            self.started_at = run.started_at or clock.now()
+            self.previous_ms = run.duration_ms or 0
         else:
-            if opts.mode not in ("full", "transform-only", "report"):
-                raise UsageError(f"--mode must be full, transform-only or report, got {opts.mode!r}")
+            if opts.mode not in RUN_MODES:
+                raise UsageError(f"--mode must be {one_of(RUN_MODES)}, got {opts.mode!r}")
             _check_dates(opts.date_from, opts.date_to)
             self.tenant = get_tenant(opts.tenant)
             self.mode = opts.mode
@@ -194,10 +193,10 @@ class _Run:
             self.previous_ms = 0
             if opts.run_id:  # launched by launch_run: its queued row holds the archive folder
                 queued = ledger.get_run(opts.run_id, self.tenant.id, role="pipeline", reap=False)
-                if queued and queued["status"] != "queued":
-                    raise UsageError(f"run {opts.run_id} already exists ({queued['status']}); use --resume")
-                if queued and queued.get("archive_dir"):
-                    self.archive_dir = Path(queued["archive_dir"])
+                if queued and queued.status != "queued":
+                    raise UsageError(f"run {opts.run_id} already exists ({queued.status}); use --resume")
+                if queued and queued.archive_dir:
+                    self.archive_dir = Path(queued.archive_dir)
         if self.archive_dir is None:
             self.archive_dir = archive.run_dir(self.settings.runs_path, self.started_at, self.run_id)
 
@@ -245,8 +244,8 @@ class _Run:
     def _task(self, step: Step, prewarm_next: bool, next_kind: str | None = None):  # noqa: ANN202
         from lib.pipeline.worker import StepTask
 
-        prev = self.prior.get(step.id) or {}
-        attempt = int((prev.get("metrics") or {}).get("attempt") or 0) + 1
+        prev = self.prior.get(step.id)
+        attempt = int(((prev and prev.metrics) or {}).get("attempt") or 0) + 1
         extra = self.decisions[step.id].params if step.id in self.decisions else {}
         return StepTask(
             step=step, run_id=self.run_id, attempt=attempt,
@@ -256,8 +255,8 @@ class _Run:
         )  # fmt: skip
 
     def _record(self, outcome: dict[str, Any]) -> None:
-        prev = self.prior.get(outcome["step"]) or {}
-        history = list((prev.get("metrics") or {}).get("attempts") or [])
+        prev = self.prior.get(outcome["step"])
+        history = list(((prev and prev.metrics) or {}).get("attempts") or [])
         history.append(
             {
                 k: outcome.get(k)
@@ -434,18 +433,19 @@ class _Run:
         if run is None:
             return None
         steps = []
-        for s in run["steps"]:
-            entry = dict(s)
+        for s in run.steps:
+            entry = s.as_dict()
             for key in ("notebook_path", "html_path"):
                 if entry.get(key):
                     entry[key.replace("_path", "")] = Path(entry[key]).name
             steps.append(entry)
+        facts = run.as_dict()
         manifest = {
-            "run_id": run["run_id"], "tenant_id": run["tenant_id"], "mode": run["mode"],
-            "status": run["status"], "parameters": run["params"], "git_commit": run["git_commit"],
-            "lib_version": run["lib_version"], "python": platform.python_version(),
-            "executable": sys.executable, "started_at": run["started_at"], "finished_at": run["finished_at"],
-            "duration_ms": run["duration_ms"], "error": run["error"], "archive_dir": run["archive_dir"],
+            "run_id": run.run_id, "tenant_id": run.tenant_id, "mode": run.mode,
+            "status": run.status, "parameters": run.params, "git_commit": run.git_commit,
+            "lib_version": run.lib_version, "python": platform.python_version(),
+            "executable": sys.executable, "started_at": facts["started_at"], "finished_at": facts["finished_at"],
+            "duration_ms": run.duration_ms, "error": run.error, "archive_dir": run.archive_dir,
             "steps": steps,
         }  # fmt: skip
         import json
@@ -581,7 +581,7 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
     final = ledger.get_run(run.run_id, run.tenant.id, role="pipeline", reap=False)
     return RunOutcome(
         run.run_id, run.tenant.id, run_status, EXIT_OK if run_status == "success" else EXIT_FAILED, message,
-        run.archive_dir, (final or {}).get("steps", []), manifest,
+        run.archive_dir, [s.as_dict() for s in final.steps] if final else [], manifest,
     )  # fmt: skip
 
 
@@ -609,7 +609,7 @@ def _fail_queued(run_id: str, tenant_id: str, error: str) -> None:
     """A launched run that could not take the lock: its queued row ends as failed."""
     try:
         run = ledger.get_run(run_id, tenant_id, role="pipeline", reap=False)
-        if run and run["status"] == "queued":
+        if run and run.status == "queued":
             ledger.update_run(run_id, tenant_id, status="failed", finished_at=clock.now(), error=error)
     except Exception:  # noqa: BLE001, S110 - the lock message is what matters
         pass

@@ -18,8 +18,8 @@ What no scanner here tries (documented in the README): values split by other cha
 order, reversed, hashed, encrypted, compressed, base32/base85, or base64 of each fragment apart.
 
 A hit sends the file to the quarantine folder instead of the archive; messages name the step and the
-file, never the secret. Quarantine that cannot be written raises QuarantineUnavailable, a SecretLeak
-whose message says so (the file is discarded, never archived).
+file, never the secret. Quarantine that cannot be written raises QuarantineUnavailable
+(its message says so; the file is discarded, never archived).
 """
 
 from __future__ import annotations
@@ -48,11 +48,7 @@ _STR_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|U[0-9a-fA-F]{8}|[\
 _SIMPLE = {"\\": "\\", '"': '"', "'": "'", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-class SecretLeak(RuntimeError):
-    """An output holds a secret value (the message names where, never what)."""
-
-
-class QuarantineUnavailable(SecretLeak):
+class QuarantineUnavailable(RuntimeError):
     """A leaking file could not be quarantined (the folder is not writable); it was discarded."""
 
 

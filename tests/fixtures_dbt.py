@@ -1,15 +1,19 @@
 """Shared fixtures of the dbt/KPI tests: simulator data loaded into public.*, one `dbt build` per session.
 
-Until the transforms drive these tests, `load_public()` maps `lib.simulator.Dataset` rows onto the
-public tables with the data model's rules (direction, is_bot, is_human, tenant-local date/hour).
+`load_public()` writes `lib.simulator.Dataset` rows into raw.* in the extractors' format and runs
+lib.transform on them (the pipeline's transforms build public.*); the EDGE tenant is hand-made rows.
 A pytest plugin of tests/conftest.py: request `dbt_build` in a test (no import needed); the build
 itself is cached per database, so several modules still share one `dbt build`.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,16 +42,8 @@ ACME = {
 TENANTS = (DEMO, ACME)
 
 
-def _ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _secs(start: datetime | None, end: datetime | None) -> int | None:
-    return int((end - start).total_seconds()) if start and end else None
-
-
 def direction(send_type: str | None, integration: str | None) -> str:
-    """The data model's direction rule."""
+    """The data model's direction rule (for the hand-made EDGE rows only)."""
     mapping = {"input": "Inbound", "operator": "Agent", "dialogflow": "Bot", "agent_notification": "System"}
     if send_type in mapping:
         return mapping[send_type]
@@ -56,7 +52,7 @@ def direction(send_type: str | None, integration: str | None) -> str:
 
 @dataclass
 class Loaded:
-    """What load_public wrote for one tenant (the Dataset and its source rows)."""
+    """What load_public loaded for one tenant (the Dataset and its source rows, for expected values)."""
 
     tenant_id: str
     timezone: str
@@ -67,152 +63,97 @@ class Loaded:
     date_to: str
 
 
-def public_rows(cfg: dict[str, Any]) -> tuple[Loaded, dict[str, list[tuple]]]:
-    """Rows for every public table of one tenant, from the simulator."""
-    ds = Dataset(
-        seed=cfg["seed"],
-        tenant_id=cfg["tenant_id"],
-        timezone=cfg["timezone"],
-        application_id=cfg["application_id"],
-        scale=cfg["scale"],
+# -- raw rows in the extractors' format (what lib.transform reads) ---------------------------------
+def insert_raw(tenant: str, table: str, endpoint: str, source_data: Any, loaded_at: str | None = None,
+               app: str | None = "100274") -> int:  # fmt: skip
+    """One raw.<table> row (pipeline login: raw is append-only)."""
+    import json
+
+    from sqlalchemy import text
+
+    from lib.db import tenant_tx
+
+    with tenant_tx(tenant) as conn:
+        return conn.execute(
+            text(
+                f"INSERT INTO raw.{table} (application_id, tenant_id, endpoint, loaded_at, source_data) "  # noqa: S608
+                "VALUES (:app, :t, :ep, coalesce(CAST(:la AS timestamptz), now()), CAST(:sd AS jsonb)) RETURNING id"
+            ),
+            {"app": app, "t": tenant, "ep": endpoint, "la": loaded_at, "sd": json.dumps(source_data)},
+        ).scalar_one()
+
+
+def history_page(rows: list[dict[str, Any]], n: int = 0) -> dict[str, Any]:
+    from lib.api.history_csv import HISTORY_COLUMNS
+
+    return {"format": "csv", "header": list(HISTORY_COLUMNS), "rows": rows, "page": n, "limit": 1000}
+
+
+def envelope(data: Any, **extra: Any) -> dict[str, Any]:
+    return {"statusCode": 200, "message": "OK", "data": data, **extra}
+
+
+def load_raw(tenant: str, ds: Dataset, date_from: str, date_to: str, *, loaded_at: str | None = None,
+             page_size: int = 1500, app: str | None = "100274") -> int:  # fmt: skip
+    """The simulator's rows for a window as the extractors store them in raw.*; returns the history rows."""
+    rows = ds.history_rows(date_from, date_to)
+    for i in range(0, len(rows), page_size):
+        insert_raw(tenant, "raw_chat_stats", "/v1/chat/history/csv", history_page(rows[i : i + page_size]),
+                   loaded_at, app)  # fmt: skip
+    sessions = ds.agent_sessions(date_from, date_to)
+    insert_raw(tenant, "raw_chat_stats", "/v1/chat/agent/conversations", envelope(sessions), loaded_at, app)
+    insert_raw(tenant, "raw_chat_stats", "/v1/chat/channel", envelope(ds.channels()), loaded_at, app)
+    insert_raw(tenant, "raw_contacts_api", "/v1/chat/contacts", envelope(ds.contacts()), loaded_at, app)
+    insert_raw(tenant, "raw_push_stats", "/v1/application/{id}/dateStats", envelope(ds.date_stats(date_from, date_to)),
+               loaded_at, app)  # fmt: skip
+    insert_raw(tenant, "raw_push_stats", "/v1/application/{id}/pushHeatmap",
+               envelope(ds.push_heatmap(date_from, date_to)), loaded_at, app)  # fmt: skip
+    campaigns = ds.campaigns()
+    insert_raw(
+        tenant, "raw_campaigns_api", "/v1/campaign", envelope(campaigns, count=len(campaigns)), loaded_at, app
     )
-    tz = ZoneInfo(cfg["timezone"])
+    return len(rows)
+
+
+@contextmanager
+def tenants_configured(tenants: Iterable[dict[str, Any]], folder: Path) -> Iterator[None]:
+    """TENANTS_FILE names these tenants (id, upper-case name, time zone, application) for the block."""
+    from lib.config import reload_settings
+
+    path = folder / "tenants.yml"
+    lines = ["tenants:"]
+    for cfg in tenants:
+        lines += [f"  - id: {cfg['tenant_id']}", f"    name: {cfg['tenant_id'].upper()}",
+                  f"    timezone: {cfg['timezone']}", f"    application_ids: ['{cfg['application_id']}']"]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    old = os.environ.get("TENANTS_FILE")
+    os.environ["TENANTS_FILE"] = str(path)
+    reload_settings()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TENANTS_FILE", None)
+        else:
+            os.environ["TENANTS_FILE"] = old
+        reload_settings()
+
+
+def transform_tenant(cfg: dict[str, Any]) -> Loaded:
+    """One test tenant's simulator window into raw.*, then public.* by lib.transform (every transform and
+    post-transform: the pipeline's own SQL, not a copy of it)."""
+    from lib.transform import run_all
+
+    ds = Dataset(seed=cfg["seed"], tenant_id=cfg["tenant_id"], timezone=cfg["timezone"],
+                 application_id=cfg["application_id"], scale=cfg["scale"])  # fmt: skip
     t = cfg["tenant_id"]
+    load_raw(t, ds, cfg["date_from"], cfg["date_to"], app=cfg["application_id"])
+    results = run_all(tenant_id=t)
+    failed = [(r.step, r.errors) for r in results if not r.ok]
+    assert not failed, failed
     history = ds.history_rows(cfg["date_from"], cfg["date_to"])
     sessions = ds.agent_sessions(cfg["date_from"], cfg["date_to"])
-    rows: dict[str, list[tuple]] = {
-        k: []
-        for k in (
-            "tenants",
-            "messages",
-            "chat_conversations",
-            "contacts",
-            "agents",
-            "chat_channels",
-            "toques_daily",
-            "campaigns",
-            "toques_heatmap",
-            "daily_stats",
-        )
-    }
-    rows["tenants"].append((t, t.upper(), cfg["timezone"]))
-    for r in history:
-        ts = _ts(r["messageDate"])
-        local = ts.astimezone(tz)
-        queued, assigned, closed = (
-            _ts(r["agentQueuedAt"]),
-            _ts(r["agentAssignedAt"]),
-            _ts(r["agentClosedAt"]),
-        )
-        rows["messages"].append(
-            (
-                t,
-                r["messageId"],
-                ts,
-                local.date(),
-                local.hour,
-                local.strftime("%A"),
-                r["sendType"],
-                direction(r["sendType"], r["integration"]),
-                r["contentType"],
-                r["status"],
-                r["profileName"],
-                r["contactId"],
-                r["agentConversationId"],
-                r["agentId"],
-                r["agentCloseReason"],
-                r["dfIntentName"],
-                (r["isFallback"] == "Yes") if r["isFallback"] else None,
-                r["content"],
-                r["integration"] == "df" and r["sendType"] != "input",
-                r["sendType"] == "operator",
-                _secs(queued, assigned),
-                _secs(assigned, closed),
-                r["channel"],
-                r["integration"],
-            )
-        )
-    agents: dict[str, str | None] = {}
-    for s in sessions:
-        queued, assigned, closed = _ts(s["queuedAt"]), _ts(s["assignedAt"]), _ts(s["closedAt"])
-        agent = str(s["agentId"]) if s["agentId"] is not None else None
-        if agent:
-            agents[agent] = s["email"]
-        rows["chat_conversations"].append(
-            (
-                t,
-                str(s["agentSessionId"]),
-                str(s["conversationSessionId"]),
-                s["contactId"],
-                agent,
-                s["email"],
-                s["channel"],
-                queued,
-                assigned,
-                closed,
-                str(s["initialAgentSession"]),
-                _secs(queued, assigned),
-                _secs(assigned, closed),
-            )
-        )
-    for c in ds.contacts():
-        rows["contacts"].append(
-            (t, c["contactId"], c["profileName"], c["channel"], _ts(c["createdAt"]), _ts(c["updatedAt"]))
-        )
-    for agent_id, email in sorted(agents.items()):
-        rows["agents"].append((t, agent_id, email))
-    for ch in ds.channels():
-        rows["chat_channels"].append(
-            (t, str(ch["id"]), ch["type"], ch["name"], ch["phoneNumber"], ch["status"])
-        )
-    for d in ds.date_stats(cfg["date_from"], cfg["date_to"]):
-        sent, ok, rec, clk = (
-            d["numDevicesSent"],
-            d["numDevicesSuccess"],
-            d["numDevicesReceived"],
-            d["numDevicesClicked"],
-        )
-        rows["toques_daily"].append(
-            (
-                t,
-                date.fromisoformat(d["statsDate"]),
-                d["platformGroup"],
-                cfg["application_id"],
-                sent,
-                ok,
-                clk,
-                rec,
-                round(100 * clk / sent, 2) if sent else None,
-                round(100 * ok / sent, 2) if sent else None,
-                round(100 * rec / ok, 2) if ok else None,
-            )
-        )
-    for c in ds.campaigns():
-        st = c["stats"]
-        rows["campaigns"].append(
-            (
-                t,
-                str(c["id"]),
-                c["name"],
-                c["channel"],
-                c["status"],
-                st["sent"],
-                st["delivered"],
-                st["clicked"],
-                _ts(c["sendDate"]).date() if c["sendDate"] else None,
-                _ts(c["endDate"]).date() if c["endDate"] else None,
-                round(100 * st["clicked"] / st["sent"], 2) if st["sent"] else None,
-                cfg["application_id"],
-                st["opened"],
-            )
-        )
-    heat = ds.push_heatmap(cfg["date_from"], cfg["date_to"])["weekday-hour"]
-    weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    for w, hours in heat.items():
-        for h, v in hours.items():
-            rows["toques_heatmap"].append((t, "general", w, int(h), round(100 * v, 2), weekdays.index(w) + 1))
-    loaded = Loaded(t, cfg["timezone"], ds, history, sessions, cfg["date_from"], cfg["date_to"])
-    return loaded, rows
+    return Loaded(t, cfg["timezone"], ds, history, sessions, cfg["date_from"], cfg["date_to"])
 
 
 INSERTS = {
@@ -331,13 +272,11 @@ def edge_rows() -> dict[str, list[tuple]]:
     return rows
 
 
-def load_public(db_url: str) -> dict[str, Loaded]:
-    """Load every test tenant's simulator window into public.*, plus the hand-made EDGE tenant."""
-    out = {}
-    for cfg in TENANTS:
-        loaded, rows = public_rows(cfg)
-        insert_rows(db_url, rows)
-        out[loaded.tenant_id] = loaded
+def load_public(db_url: str, folder: Path) -> dict[str, Loaded]:
+    """Every test tenant's simulator window through raw.* and lib.transform into public.*, plus the
+    hand-made EDGE tenant's public rows."""
+    with tenants_configured(TENANTS, folder):
+        out = {cfg["tenant_id"]: transform_tenant(cfg) for cfg in TENANTS}
     insert_rows(db_url, edge_rows())
     return out
 
@@ -361,7 +300,7 @@ def dbt_build(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Built:
     if db_url not in _CACHE:
         from lib.dbt_runner import run_dbt
 
-        tenants = load_public(db_url)
+        tenants = load_public(db_url, tmp_path_factory.mktemp("dbt-tenants"))
         run_dir = tmp_path_factory.mktemp("dbt-run")
         result = run_dbt("build", run_dir=run_dir)
         _CACHE[db_url] = Built(db_url, tenants, result, run_dir)
