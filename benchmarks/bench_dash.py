@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import statistics
 import sys
@@ -203,7 +204,12 @@ def page_requests(tenant: str, start: str, end: str) -> dict[str, dict]:
         ),
         "operations-drill": {
             **req(
-                [("ops-drill-title", "children"), ("ops-drill-grid", "rowData")],
+                [
+                    ("ops-drill-title", "children"),
+                    ("ops-drill-grid", "rowData"),
+                    ("ops-drill-export-holder", "children"),
+                    ("ops-drill-export-holder", "style"),
+                ],
                 [("ops-heatmap", "clickData", {"points": [{"x": 15, "y": "Martes", "customdata": [2, 15]}]})],
             ),
             "state": [{"id": "filters", "property": "data", "value": store}],
@@ -229,7 +235,9 @@ def page_requests(tenant: str, start: str, end: str) -> dict[str, dict]:
             ],
             f,
         ),
-        "runs": req([("runs-grid", "rowData")], f),
+        "runs": req(
+            [("runs-grid", "rowData"), ("runs-refresh", "disabled")], [*f, ("runs-refresh", "n_intervals", 0)]
+        ),
     }
 
 
@@ -250,8 +258,14 @@ def measure(url: str, tenant: str, days: int, iterations: int) -> dict[str, dict
     try:
         app = create_app()
         client = app.server.test_client()
-        with client.session_transaction() as sess:
-            sess["user"] = {"username": user, "role": "admin", "tenant_id": None}
+        # a real sign-in: sessions are server-side (a cookie alone is not signed in)
+        form = client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        signed = client.post(
+            "/login", data={"username": user, "password": password, "csrf_token": csrf and csrf.group(1)}
+        )
+        if signed.status_code != 302:
+            raise RuntimeError(f"sign-in failed: HTTP {signed.status_code}")
         end = tenant_today(tenant)
         start = end - timedelta(days=days - 1)
         out: dict[str, dict[str, float]] = {}

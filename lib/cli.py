@@ -51,6 +51,13 @@ def _db(args: argparse.Namespace) -> int:
     print(f"DATABASE_URL={mask(url)}  (owner: migrations and `bi users` only)")
     for line in describe(logins, url):  # passwords hidden; a missing login: how to create it
         print(line)
+    from lib.db import get_engine
+    from lib.db.citus import describe as citus_placement
+
+    with get_engine("owner", url).connect() as conn:
+        placed = citus_placement(conn)  # Citus mode only (the extension is installed): where tables are
+    if placed:
+        print(placed)
     return 0
 
 

@@ -82,7 +82,10 @@ def dbt_work_dir() -> Path:
 
 
 def _process_env(work: Path) -> dict[str, str]:
+    from lib.db.citus import dbt_role
+
     env = dbt_env()
+    env["BI_DB_ROLE"] = dbt_role(env["BI_DB_ROLE"])  # on Citus: no SET ROLE (lib/db/citus.py)
     env["DBT_TARGET_PATH"] = str(work / "target")
     env["DBT_LOG_PATH"] = str(work / "logs")
     return env

@@ -80,5 +80,6 @@ def tenant_tx(tenant_id: str, role: Role = "pipeline", url: str | None = None) -
     if not tenant_id or not isinstance(tenant_id, str):
         raise ValueError("tenant_tx needs a tenant id")
     with get_engine(role, url).begin() as conn:
-        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
+        # SET LOCAL (= set_config(..., true)); Citus forwards it to the workers, where the policies run
+        conn.execute(text("SET LOCAL app.tenant_id = :t"), {"t": tenant_id})
         yield conn

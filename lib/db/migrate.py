@@ -4,7 +4,8 @@ Every file is written to be re-runnable (IF NOT EXISTS, CREATE OR REPLACE). A fi
 with the same checksum is skipped; one whose text changed is applied again and its checksum updated.
 An advisory lock serialises concurrent migrators.
 
-After the files, every run re-applies `ops.apply_login_grants()` (migration 050: the login groups'
+After the files, every run re-applies the tenant keys and, on Citus, the tables' placement
+(`lib.db.citus.apply_placement`: migrations 100-101), then `ops.apply_login_grants()` (migration 050: the login groups'
 grants and the mart builder's policies on every table, including tables later files added) and then
 creates or updates the application logins (`lib.db.logins.ensure_logins`).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from lib.db.citus import apply_placement, restrict_metadata
 from lib.db.engine import get_database_url, get_engine
 from lib.db.logins import LoginState, ensure_logins
 
@@ -77,8 +79,15 @@ def migrate(url: str | None = None, *, logins: list[LoginState] | None = None) -
                     raise RuntimeError(f"migration {path.name} failed: {exc}") from exc
                 applied.append(path.stem)
             try:
+                apply_placement(conn)  # keys holding tenant_id everywhere; with Citus, the distribution
+                conn.commit()
+            except Exception as exc:
+                conn.rollback()
+                raise RuntimeError(f"placing the tenant tables failed: {exc}") from exc
+            try:
                 if conn.execute(text("SELECT to_regprocedure('ops.apply_login_grants()')")).scalar():
                     conn.execute(text("SELECT ops.apply_login_grants()"))
+                    restrict_metadata(conn)  # Citus: its metadata views are not the data model
                 conn.commit()
             except Exception as exc:
                 conn.rollback()

@@ -10,7 +10,7 @@ from lib.db.engine import tenant_tx
 _UPSERT = text(
     "INSERT INTO public.tenants (id, name, timezone, service_level_seconds) VALUES (:id, :name, :tz, :sl) "
     "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, timezone = EXCLUDED.timezone, "
-    "service_level_seconds = EXCLUDED.service_level_seconds, updated_at = now() "
+    "service_level_seconds = EXCLUDED.service_level_seconds, updated_at = EXCLUDED.updated_at "
     "WHERE (tenants.name, tenants.timezone, tenants.service_level_seconds) IS DISTINCT FROM "
     "(EXCLUDED.name, EXCLUDED.timezone, EXCLUDED.service_level_seconds)"
 )

@@ -49,7 +49,7 @@ _SAVE_STATE_SQL = text(
     "ON CONFLICT (tenant_id, entity, source) DO UPDATE SET last_raw_id = EXCLUDED.last_raw_id, "
     " raw_rows_upto = EXCLUDED.raw_rows_upto, timezone = EXCLUDED.timezone, "
     " last_loaded_at = EXCLUDED.last_loaded_at, rows_in = EXCLUDED.rows_in, rows_out = EXCLUDED.rows_out, "
-    " rejects = EXCLUDED.rejects, run_id = EXCLUDED.run_id, updated_at = now()"
+    " rejects = EXCLUDED.rejects, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at"
 )
 
 

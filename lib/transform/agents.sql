@@ -53,7 +53,7 @@ up AS (
     ON CONFLICT (tenant_id, agent_id) DO UPDATE SET
         total_messages = EXCLUDED.total_messages, conversations_handled = EXCLUDED.conversations_handled,
         avg_handle_time_seconds = EXCLUDED.avg_handle_time_seconds, agent_email = EXCLUDED.agent_email,
-        updated_at = now()
+        updated_at = EXCLUDED.updated_at
     WHERE (a.total_messages, a.conversations_handled, a.avg_handle_time_seconds, a.agent_email)
       IS DISTINCT FROM (EXCLUDED.total_messages, EXCLUDED.conversations_handled,
                         EXCLUDED.avg_handle_time_seconds, EXCLUDED.agent_email)

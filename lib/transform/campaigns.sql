@@ -80,7 +80,7 @@ up AS (
         total_enviados = EXCLUDED.total_enviados, total_entregados = EXCLUDED.total_entregados,
         total_clicks = EXCLUDED.total_clicks, fecha_inicio = EXCLUDED.fecha_inicio,
         fecha_fin = EXCLUDED.fecha_fin, ctr = EXCLUDED.ctr, application_id = EXCLUDED.application_id,
-        total_abiertos = EXCLUDED.total_abiertos, updated_at = now()
+        total_abiertos = EXCLUDED.total_abiertos, updated_at = EXCLUDED.updated_at
     WHERE (c.campana_nombre, c.canal, c.tipo_campana, c.total_enviados, c.total_entregados, c.total_clicks,
            c.fecha_inicio, c.fecha_fin, c.ctr, c.application_id, c.total_abiertos)
       IS DISTINCT FROM

@@ -38,7 +38,7 @@ up AS (
     ON CONFLICT (tenant_id, channel_id) DO UPDATE SET
         channel_type = EXCLUDED.channel_type, channel_name = EXCLUDED.channel_name,
         phone_number = EXCLUDED.phone_number, status = EXCLUDED.status, config = EXCLUDED.config,
-        updated_at = now()
+        updated_at = EXCLUDED.updated_at
     WHERE (c.channel_type, c.channel_name, c.phone_number, c.status, c.config)
       IS DISTINCT FROM
           (EXCLUDED.channel_type, EXCLUDED.channel_name, EXCLUDED.phone_number, EXCLUDED.status, EXCLUDED.config)

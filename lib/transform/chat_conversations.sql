@@ -66,7 +66,7 @@ up AS (
         agent_id = EXCLUDED.agent_id, agent_email = EXCLUDED.agent_email, channel = EXCLUDED.channel,
         queued_at = EXCLUDED.queued_at, assigned_at = EXCLUDED.assigned_at, closed_at = EXCLUDED.closed_at,
         initial_session_id = EXCLUDED.initial_session_id, wait_time_seconds = EXCLUDED.wait_time_seconds,
-        handle_time_seconds = EXCLUDED.handle_time_seconds, updated_at = now()
+        handle_time_seconds = EXCLUDED.handle_time_seconds, updated_at = EXCLUDED.updated_at
     WHERE (c.conversation_session_id, c.contact_id, c.agent_id, c.agent_email, c.channel, c.queued_at,
            c.assigned_at, c.closed_at, c.initial_session_id, c.wait_time_seconds, c.handle_time_seconds)
       IS DISTINCT FROM

@@ -53,7 +53,7 @@ up AS (
     ON CONFLICT (tenant_id, contact_id) DO UPDATE SET
         contact_name = EXCLUDED.contact_name, channel = EXCLUDED.channel,
         source_created_at = EXCLUDED.source_created_at, source_updated_at = EXCLUDED.source_updated_at,
-        updated_at = now()
+        updated_at = EXCLUDED.updated_at
     WHERE (c.contact_name, c.channel, c.source_created_at, c.source_updated_at)
       IS DISTINCT FROM (EXCLUDED.contact_name, EXCLUDED.channel, EXCLUDED.source_created_at,
                         EXCLUDED.source_updated_at)

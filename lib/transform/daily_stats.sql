@@ -26,7 +26,7 @@ up AS (
     FROM push p
     LEFT JOIN public.daily_stats cur ON cur.tenant_id = :tenant AND cur.date = p.date
     ON CONFLICT (tenant_id, date) DO UPDATE SET
-        push_enviados = EXCLUDED.push_enviados, total_messages = EXCLUDED.total_messages, updated_at = now()
+        push_enviados = EXCLUDED.push_enviados, total_messages = EXCLUDED.total_messages, updated_at = EXCLUDED.updated_at
     WHERE (d.push_enviados, d.total_messages) IS DISTINCT FROM (EXCLUDED.push_enviados, EXCLUDED.total_messages)
     RETURNING d.date
 )

@@ -78,7 +78,7 @@ up AS (
     ON CONFLICT (tenant_id, date) DO UPDATE SET
         total_messages = EXCLUDED.total_messages, unique_contacts = EXCLUDED.unique_contacts,
         conversations = EXCLUDED.conversations, fallback_count = EXCLUDED.fallback_count,
-        chat_messages = EXCLUDED.chat_messages, push_enviados = EXCLUDED.push_enviados, updated_at = now()
+        chat_messages = EXCLUDED.chat_messages, push_enviados = EXCLUDED.push_enviados, updated_at = EXCLUDED.updated_at
     WHERE (d.total_messages, d.unique_contacts, d.conversations, d.fallback_count, d.chat_messages,
            d.push_enviados)
       IS DISTINCT FROM (EXCLUDED.total_messages, EXCLUDED.unique_contacts, EXCLUDED.conversations,

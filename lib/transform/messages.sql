@@ -145,7 +145,7 @@ up AS (
         is_fallback = EXCLUDED.is_fallback, message_body = EXCLUDED.message_body, is_bot = EXCLUDED.is_bot,
         is_human = EXCLUDED.is_human, wait_time_seconds = EXCLUDED.wait_time_seconds,
         handle_time_seconds = EXCLUDED.handle_time_seconds, channel = EXCLUDED.channel,
-        integration = EXCLUDED.integration, updated_at = now()
+        integration = EXCLUDED.integration, updated_at = EXCLUDED.updated_at
     WHERE (m."timestamp", m.date, m.hour, m.day_of_week, m.send_type, m.direction, m.content_type, m.status,
            m.contact_name, m.contact_id, m.conversation_id, m.agent_id, m.close_reason, m.intent,
            m.is_fallback, m.message_body, m.is_bot, m.is_human, m.wait_time_seconds,
@@ -173,23 +173,35 @@ dirty AS (
     WHERE v.key IS NOT NULL
     ON CONFLICT DO NOTHING
     RETURNING 1
+),
+rejected AS MATERIALIZED (  -- the first few rejects, sampled with their value as sent
+    SELECT k.raw_id, k.ord, k.message_id, k.reason, k.bad_fields, k.v2, k.pre_reason
+    FROM typed k WHERE k.reason IS NOT NULL OR k.bad_fields IS NOT NULL
+    ORDER BY k.raw_id, k.ord LIMIT 5
+),
+-- joins, not correlated subqueries: Citus runs neither a correlated subquery over a CTE nor one
+-- joining the (coordinator-local) stage with a distributed table
+sample_v1 AS (
+    SELECT k.raw_id, k.ord, (r.source_data -> 'rows' -> (k.ord - 1)::int)::text AS value
+    FROM rejected k JOIN raw.raw_chat_stats r ON r.id = k.raw_id AND r.tenant_id = :tenant
+    WHERE NOT k.v2
+),
+sample_v2 AS (
+    SELECT k.raw_id, k.ord, coalesce(s.record, (to_jsonb(s) - 'raw_id' - 'ord' - 'reason' - 'record')::text) AS value
+    FROM rejected k JOIN pg_temp.history_stage s ON s.ord = k.ord
+    WHERE k.v2
 )
 SELECT (SELECT count(*) FROM typed) AS rows_in,
        (SELECT count(*) FROM up) AS rows_out,
        (SELECT count(*) FROM before) AS updated,
        (SELECT count(*) FROM typed WHERE reason IS NOT NULL OR bad_fields IS NOT NULL) AS rejects,
-       (SELECT coalesce(jsonb_agg(q.s), '[]'::jsonb) FROM (
-            SELECT jsonb_build_object(
-                       'raw_id', k.raw_id, 'row', k.ord, 'key', k.message_id,
-                       'reason', coalesce(k.reason, 'unparseable ' || k.bad_fields || ' (row kept, set to NULL)'),
-                       'value', left(CASE WHEN k.v2 THEN (SELECT coalesce(s.record, (to_jsonb(s) - 'raw_id' - 'ord'
-                                                                      - 'reason' - 'record')::text)
-                                                        FROM pg_temp.history_stage s WHERE s.ord = k.ord)
-                                          ELSE coalesce((SELECT (r.source_data -> 'rows' -> (k.ord - 1)::int)::text
-                                                         FROM raw.raw_chat_stats r WHERE r.id = k.raw_id),
-                                                        k.pre_reason) END, 300)) AS s
-            FROM typed k WHERE k.reason IS NOT NULL OR k.bad_fields IS NOT NULL
-            ORDER BY k.raw_id, k.ord LIMIT 5) q) AS reject_samples,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'raw_id', k.raw_id, 'row', k.ord, 'key', k.message_id,
+                    'reason', coalesce(k.reason, 'unparseable ' || k.bad_fields || ' (row kept, set to NULL)'),
+                    'value', left(CASE WHEN k.v2 THEN v.value ELSE coalesce(v.value, k.pre_reason) END, 300))
+                ORDER BY k.raw_id, k.ord), '[]'::jsonb)
+        FROM rejected k LEFT JOIN (SELECT * FROM sample_v1 UNION ALL SELECT * FROM sample_v2) v
+             ON v.raw_id = k.raw_id AND v.ord = k.ord) AS reject_samples,
        jsonb_build_object('dirty_keys', (SELECT count(*) FROM dirty),
                           'kept_with_null_fields', (SELECT count(*) FROM typed
                                                     WHERE reason IS NULL AND bad_fields IS NOT NULL)) AS metrics

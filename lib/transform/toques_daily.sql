@@ -20,7 +20,7 @@ up AS (
     ON CONFLICT (tenant_id, date, canal, proyecto_cuenta) DO UPDATE SET
         enviados = EXCLUDED.enviados, entregados = EXCLUDED.entregados, clicks = EXCLUDED.clicks,
         abiertos = EXCLUDED.abiertos, ctr = EXCLUDED.ctr, tasa_entrega = EXCLUDED.tasa_entrega,
-        open_rate = EXCLUDED.open_rate, updated_at = now()
+        open_rate = EXCLUDED.open_rate, updated_at = EXCLUDED.updated_at
     WHERE (t.enviados, t.entregados, t.clicks, t.abiertos, t.ctr, t.tasa_entrega, t.open_rate)
       IS DISTINCT FROM (EXCLUDED.enviados, EXCLUDED.entregados, EXCLUDED.clicks, EXCLUDED.abiertos,
                         EXCLUDED.ctr, EXCLUDED.tasa_entrega, EXCLUDED.open_rate)

@@ -68,7 +68,7 @@ up AS (
     SELECT :tenant, 'push', l.dia_semana, l.hora::smallint, ops.pct(l.rate, 1), l.dia_orden::smallint
     FROM latest l
     ON CONFLICT (tenant_id, canal, dia_semana, hora) DO UPDATE SET
-        ctr = EXCLUDED.ctr, dia_orden = EXCLUDED.dia_orden, updated_at = now()
+        ctr = EXCLUDED.ctr, dia_orden = EXCLUDED.dia_orden, updated_at = EXCLUDED.updated_at
     WHERE (t.ctr, t.dia_orden) IS DISTINCT FROM (EXCLUDED.ctr, EXCLUDED.dia_orden)
     RETURNING 1
 )

@@ -6,7 +6,19 @@
 set -euo pipefail
 CITUS_VERSION=${CITUS_VERSION:-13.2.2}
 here=$(cd "$(dirname "$0")/../.." && pwd)
-vendor=${CITUS_VENDOR_DIR:-$here/../shared/vendor}
+# ../shared/vendor beside the checkout or one of its parents (a git worktree or a CI clone nested deeper)
+vendor=${CITUS_VENDOR_DIR:-}
+if [ -z "$vendor" ]; then
+  main=$(git -C "$here" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || echo "$here/.git")
+  for start in "$here" "$(dirname "$main")"; do
+    dir=$start
+    while [ -z "$vendor" ] && [ "$dir" != / ]; do
+      dir=$(dirname "$dir")
+      [ -f "$dir/shared/vendor/citus-$CITUS_VERSION.tar.gz" ] && vendor=$dir/shared/vendor
+    done
+  done
+  vendor=${vendor:-$here/../shared/vendor}
+fi
 tarball=$vendor/citus-$CITUS_VERSION.tar.gz
 [ -f "$tarball" ] || { echo "citus: $tarball not found (set CITUS_VENDOR_DIR)" >&2; exit 2; }
 

@@ -2,25 +2,27 @@
 -- session's messages), wait/handle times and the queue flags behind service level and abandonment.
 -- Times are NULL when an end precedes its start (real data holds such anomalies; is_anomaly flags them).
 
-with sessions as (
+-- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
+{%- set inline = bi_cte_inline() %}
+with sessions as {{ inline }} (
     select * from {{ ref('stg_indigitall__chat_conversations') }}
     where session_id is not null
 ),
 
-tenants as (
+tenants as {{ inline }} (
     select tenant_id, timezone, service_level_seconds from {{ ref('stg_indigitall__tenants') }}
 ),
 
-agents as (
+agents as {{ inline }} (
     select tenant_id, agent_id, agent_email from {{ ref('stg_indigitall__agents') }}
 ),
 
-messages as (
+messages as {{ inline }} (
     select * from {{ ref('int_messages__sessionized') }}
     where agent_session_id is not null
 ),
 
-session_messages as (
+session_messages as {{ inline }} (
     select
         messages.tenant_id,
         messages.agent_session_id as session_id,
@@ -41,7 +43,7 @@ session_messages as (
     group by 1, 2
 ),
 
-joined as (
+joined as {{ inline }} (
     select
         sessions.tenant_id,
         sessions.session_id,

@@ -7,16 +7,18 @@
 -- Repeat contact is censored at the end of the data: a closed conversation counts only when a full
 -- 24 h after its end has been loaded (is_repeat_observable).
 
-with messages as (
+-- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
+{%- set inline = bi_cte_inline() %}
+with messages as {{ inline }} (
     select * from {{ ref('int_messages__sessionized') }}
 ),
 
-sessions as (
+sessions as {{ inline }} (
     select * from {{ ref('int_agent_sessions') }}
 ),
 
 {%- set coverage = adapter.get_relation(database=target.database, schema='public', identifier='data_coverage') %}
-tenant_latest as (
+tenant_latest as {{ inline }} (
     select messages.tenant_id, max(messages.message_ts) as latest_message_at,
         {% if coverage -%}
         coalesce(max(cov.loaded_through), max(messages.message_ts))
@@ -35,7 +37,7 @@ tenant_latest as (
     group by 1
 ),
 
-first_message as (
+first_message as {{ inline }} (
     select distinct on (tenant_id, conversation_key)
         tenant_id,
         conversation_key,
@@ -47,7 +49,7 @@ first_message as (
     order by tenant_id, conversation_key, message_ts nulls last, message_id
 ),
 
-first_intent as (
+first_intent as {{ inline }} (
     select distinct on (tenant_id, conversation_key)
         tenant_id,
         conversation_key,
@@ -57,7 +59,7 @@ first_intent as (
     order by tenant_id, conversation_key, message_ts nulls last, message_id
 ),
 
-first_meaningful_intent as (
+first_meaningful_intent as {{ inline }} (
     select distinct on (tenant_id, conversation_key)
         tenant_id,
         conversation_key,
@@ -68,7 +70,7 @@ first_meaningful_intent as (
     order by tenant_id, conversation_key, message_ts nulls last, message_id
 ),
 
-first_session as (
+first_session as {{ inline }} (
     select distinct on (tenant_id, conversation_key)
         tenant_id,
         conversation_key,
@@ -78,7 +80,7 @@ first_session as (
     order by tenant_id, conversation_key, message_ts nulls last, message_id
 ),
 
-message_counts as (
+message_counts as {{ inline }} (
     select
         tenant_id,
         conversation_key,
@@ -97,13 +99,13 @@ message_counts as (
     group by 1, 2
 ),
 
-conversation_sessions as (
+conversation_sessions as {{ inline }} (
     select distinct tenant_id, conversation_key, agent_session_id as session_id
     from messages
     where agent_session_id is not null
 ),
 
-session_rollup as (
+session_rollup as {{ inline }} (
     select
         conversation_sessions.tenant_id,
         conversation_sessions.conversation_key,
@@ -118,7 +120,7 @@ session_rollup as (
     group by 1, 2
 ),
 
-assembled as (
+assembled as {{ inline }} (
     select
         first_message.tenant_id,
         first_message.conversation_key,
@@ -177,7 +179,7 @@ assembled as (
     left join tenant_latest on tenant_latest.tenant_id = first_message.tenant_id
 ),
 
-first_human_response as (
+first_human_response as {{ inline }} (
     select
         assembled.tenant_id,
         assembled.conversation_key,
@@ -191,7 +193,7 @@ first_human_response as (
     group by 1, 2
 ),
 
-final as (
+final as {{ inline }} (
     select
         assembled.*,
         case

@@ -12,18 +12,20 @@
 -- Contacts are matched on coalesce(contact_id, '') (the sessionizer's contact key): an equality, so
 -- PostgreSQL hash-joins it (an `is not distinct from` join was a nested loop: ~70 s on 130k messages).
 
-with messages as (
+-- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
+{%- set inline = bi_cte_inline() %}
+with messages as {{ inline }} (
     select * from {{ ref('int_messages__sessionized') }}
 )
 
 {% if is_incremental() %}
-, watermarks as (
+, watermarks as {{ inline }} (
     select tenant_id, max(source_updated_at) as watermark
     from {{ this }}
     group by 1
 )
 
-, changed_contacts as (
+, changed_contacts as {{ inline }} (
     select distinct messages.tenant_id, coalesce(messages.contact_id, '') as contact_key
     from messages
     left join watermarks on watermarks.tenant_id = messages.tenant_id

@@ -2,15 +2,17 @@
 -- Σnumerator ÷ Σdenominator of these rows. unique_contacts is per day only (not additive: use
 -- fct_messages for a window's distinct contacts).
 
-with messages as (
+-- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
+{%- set inline = bi_cte_inline() %}
+with messages as {{ inline }} (
     select * from {{ ref('fct_messages') }}
 ),
 
-conversations as (
+conversations as {{ inline }} (
     select * from {{ ref('fct_conversations') }}
 ),
 
-message_days as (
+message_days as {{ inline }} (
     select
         tenant_id,
         date,
@@ -38,7 +40,7 @@ message_days as (
     group by 1, 2, 3
 ),
 
-agent_conversation_starts as (
+agent_conversation_starts as {{ inline }} (
     select distinct on (tenant_id, agent_session_id)
         tenant_id,
         agent_session_id,
@@ -49,13 +51,13 @@ agent_conversation_starts as (
     order by tenant_id, agent_session_id, message_ts nulls last, message_id
 ),
 
-agent_conversation_days as (
+agent_conversation_days as {{ inline }} (
     select tenant_id, date, channel, count(*) as agent_conversations
     from agent_conversation_starts
     group by 1, 2, 3
 ),
 
-conversation_days as (
+conversation_days as {{ inline }} (
     select
         tenant_id,
         start_date as date,
@@ -70,7 +72,7 @@ conversation_days as (
     group by 1, 2, 3
 ),
 
-keys as (
+keys as {{ inline }} (
     select tenant_id, date, channel from message_days
     union
     select tenant_id, date, channel from conversation_days
