@@ -150,7 +150,9 @@ def batch_document(row: dict[str, Any]) -> dict[str, Any]:
         "tenants": {t: results.get(t, {"status": "queued"}) for t in row.get("tenants") or []},
         "failed_tenants": [t for t, r in results.items() if r.get("status") == "failed"],
         "skipped_tenants": [t for t, r in results.items() if r.get("status") == "skipped"],
-        "error": row.get("error"),
+        "error": {"step": None, "cell": None, "name": None, "message": row["error"]}
+        if row.get("error")
+        else None,
         "started_at": row.get("started_at"),
         "finished_at": row.get("finished_at"),
         "duration_ms": row.get("duration_ms"),

@@ -95,7 +95,7 @@ def test_configuration_node_holds_the_three_settings_with_compose_defaults() -> 
             a["name"]: (a["value"], a["type"]) for a in config["parameters"]["assignments"]["assignments"]
         }
         assert values == {
-            "base_url": ("http://dash:8050", "string"), "tenant": ("demo", "string"), "poll_seconds": (30, "number"),
+            "base_url": ("http://dash:8050", "string"), "tenant": ("*", "string"), "poll_seconds": (30, "number"),
         }  # fmt: skip
 
 
