@@ -5,9 +5,11 @@
   503 when PIPELINE_API_TOKEN is not configured. The run is a separate process (launch_run spawns it).
   `"tenant": "*"` (every configured tenant) or a list of ids queues a batch (lib.pipeline.batch):
   202 {run_id = batch_id, batch_id, status_url, tenants}; a tenant already running is skipped by
-  the batch (its status says so), not a 409.
+  the batch (its status says so), not a 409; 409 {error: "already running", batch_id} while another
+  batch is in progress (one batch at a time).
 - `GET /api/runs/<run_id>` → {run_id, status, done, steps, timings, error}; for a batch id
-  {batch_id, status, done, dbt_status, failed_tenants, skipped_tenants, tenants: {id: {run_id, status…}}}.
+  {batch_id, status, done, dbt_status, failed_tenants, skipped_tenants, uptodate_tenants,
+  tenants: {id: {run_id, status, error…}}, error: {message: "failed tenants: a (its message); …"}}.
 - `GET /healthz` (no auth) → {database, last_success, last_success_age_s}: whether the database
   answers and the newest successful run over every tenant (no tenant name); 200 or 503.
 The token is compared with `hmac.compare_digest` and never logged or echoed.
@@ -122,8 +124,12 @@ def run_pipeline() -> flask.Response:
 
 def _launch_batch(mode: str, tenants: list[str]) -> flask.Response:
     from lib.pipeline import batch
+    from lib.pipeline.lock import BatchLocked
 
-    batch_id = batch.launch_batch(mode, tenants)
+    try:
+        batch_id = batch.launch_batch(mode, tenants)
+    except BatchLocked as exc:  # one batch at a time: like a locked tenant, not an error of n8n's
+        return _error(409, "already running", run_id=exc.batch_id, batch_id=exc.batch_id)
     log.info("pipeline batch %s launched for %d tenant(s) (%s) via the API", batch_id, len(tenants), mode)
     status_url = flask.url_for("pipeline_api.run_status", run_id=batch_id, _external=True)
     resp = flask.jsonify(
@@ -150,6 +156,7 @@ def batch_document(row: dict[str, Any]) -> dict[str, Any]:
         "tenants": {t: results.get(t, {"status": "queued"}) for t in row.get("tenants") or []},
         "failed_tenants": [t for t, r in results.items() if r.get("status") == "failed"],
         "skipped_tenants": [t for t, r in results.items() if r.get("status") == "skipped"],
+        "uptodate_tenants": [t for t, r in results.items() if r.get("status") == "uptodate"],
         "error": {"step": None, "cell": None, "name": None, "message": row["error"]}
         if row.get("error")
         else None,

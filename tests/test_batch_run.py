@@ -96,6 +96,9 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
     assert row["status"] == "failed" and row["dbt_status"] == "success" and row["tenants"] == [
         "coop_a", "coop_b", "coop_bad"]  # fmt: skip
     assert row["results"]["coop_bad"]["failed_steps"], row["results"]
+    # the batch's error names each failed tenant with its own first failed step and message
+    assert row["error"].startswith("failed tenants: coop_bad (step extract_"), row["error"]
+    assert "401" in row["error"] and KEYS["BT_KEY_BAD"] not in row["error"]
     for tenant in ("coop_a", "coop_b", "coop_bad"):
         run = ledger.get_run(out.tenants[tenant]["run_id"], tenant, role="pipeline")
         assert run is not None and run.status == out.tenants[tenant]["status"]
@@ -123,10 +126,31 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
         assert content(db_url, "coop_a", table) == content(db_url, "coop_a_solo", table), table
 
 
+def _forget(db_url: str, tenant: str, step: str) -> None:
+    """The tenant's last success of `step` is forgotten: its next run must run it."""
+    from lib.db import get_engine
+
+    with get_engine("owner", db_url).begin() as conn:
+        conn.execute(
+            text("DELETE FROM ops.step_state WHERE tenant_id = :t AND step = :s"), {"t": tenant, "s": step}
+        )
+
+
+def _runs_of(db_url: str, tenant: str) -> int:
+    from lib.db import get_engine
+
+    with get_engine("owner", db_url).connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM ops.pipeline_runs WHERE tenant_id = :t"), {"t": tenant}
+        ).scalar_one()
+
+
 def test_a_tenant_already_running_is_skipped_with_its_reason(batch_env, db_url) -> None:
     from lib.pipeline.batch import run_batch
     from lib.pipeline.lock import TenantLock
 
+    for tenant in ("coop_a", "coop_b"):  # so both have work to do (an up-to-date tenant is not started)
+        _forget(db_url, tenant, "transform_messages")
     held = TenantLock("coop_b").acquire()
     try:
         out = run_batch("transform-only", ["coop_a", "coop_b"], max_parallel=2)
@@ -137,3 +161,42 @@ def test_a_tenant_already_running_is_skipped_with_its_reason(batch_env, db_url) 
     )
     assert out.tenants["coop_a"]["status"] == "success", out.tenants
     assert out.status == "success" and out.exit_code == 0 and out.skipped_tenants == ["coop_b"]
+
+
+def test_transform_only_batch_with_nothing_new_starts_no_run(batch_env, db_url) -> None:
+    """Nothing new since the last batch: no tenant run is started (no process, no kernel), dbt is up
+    to date; a tenant whose transform must run again runs alone, and dbt builds only its selection."""
+    from lib.pipeline.batch import get_batch, run_batch
+
+    run_batch("transform-only", ["coop_a", "coop_b"], max_parallel=2)  # whatever is left, done now
+    before = {t: _runs_of(db_url, t) for t in ("coop_a", "coop_b")}
+    idle = run_batch("transform-only", ["coop_a", "coop_b"], max_parallel=2)
+    assert idle.uptodate_tenants == ["coop_a", "coop_b"], idle.tenants
+    assert all("run_id" not in r and "al día" in r["reason"] for r in idle.tenants.values())
+    assert {t: _runs_of(db_url, t) for t in ("coop_a", "coop_b")} == before
+    assert idle.dbt_status == "uptodate" and idle.status == "success" and idle.exit_code == 0
+    assert get_batch(idle.batch_id, role="pipeline")["results"]["coop_b"]["status"] == "uptodate"
+
+    _forget(db_url, "coop_b", "transform_contacts")
+    one = run_batch("transform-only", ["coop_a", "coop_b"], max_parallel=2)
+    assert one.tenants["coop_a"]["status"] == "uptodate" and one.tenants["coop_b"]["status"] == "success"
+    assert (
+        _runs_of(db_url, "coop_b") == before["coop_b"] + 1 and _runs_of(db_url, "coop_a") == before["coop_a"]
+    )
+    assert one.dbt_status in ("success", "uptodate"), one.error  # rows rewritten equal: maybe nothing changed
+
+
+def test_a_second_batch_while_one_runs_runs_nothing(batch_env, db_url) -> None:
+    from lib.pipeline.batch import get_batch, run_batch
+    from lib.pipeline.lock import BatchLock
+
+    before = _runs_of(db_url, "coop_a")
+    held = BatchLock().acquire()
+    try:
+        out = run_batch("full", ["coop_a"], **window())
+    finally:
+        held.release()
+    assert out.locked and out.exit_code == 3 and out.status == "failed"
+    assert "another batch of tenants is in progress" in out.error
+    assert _runs_of(db_url, "coop_a") == before
+    assert get_batch(out.batch_id, role="pipeline")["status"] == "failed"

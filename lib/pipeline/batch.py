@@ -4,7 +4,12 @@ Each tenant gets its own `bi run` process (its own key, rate limit, sync state, 
 tagged with the batch id) without the dbt step; at most `BI_BATCH_CONCURRENCY` (default 4) run at
 once, and one tenant's failure never stops another. Then ONE `dbt build` runs for the batch. The
 batch row (`ops.pipeline_batches`) records the tenants, each one's run and status, the dbt status
-and which tenants failed; a tenant whose run is already in progress is `skipped` with the reason.
+and which tenants failed (with each one's message); a tenant whose run is already in progress is
+`skipped` with the reason. One batch runs at a time (`lock.BatchLock`): a second launch gets
+`BatchLocked` (the API's 409). A transform-only batch does not start a tenant whose transforms are all
+up to date (`uptodate`, no process, no kernel), and its dbt build is decided per tenant like a run's
+(`skips`): nothing changed anywhere → skipped; otherwise the union of the tenants' selections, or
+everything when one tenant's build is due.
 """
 
 from __future__ import annotations
@@ -96,8 +101,17 @@ class BatchOutcome:
         return [t for t, r in self.tenants.items() if r.get("status") == "skipped"]
 
     @property
+    def uptodate_tenants(self) -> list[str]:
+        return [t for t, r in self.tenants.items() if r.get("status") == "uptodate"]
+
+    locked: bool = False  # another batch held the batch lock: this one ran nothing
+
+    @property
     def exit_code(self) -> int:
-        """0 every tenant ran (or was skipped: already running) and dbt succeeded; 1 otherwise."""
+        """0 every tenant ran (or was up to date, or skipped: already running) and dbt succeeded;
+        3 another batch was in progress; 1 otherwise."""
+        if self.locked:
+            return 3
         return 0 if self.status == "success" else 1
 
     def document(self) -> dict[str, Any]:
@@ -108,16 +122,39 @@ class BatchOutcome:
             "dbt_status": self.dbt_status,
             "failed_tenants": self.failed_tenants,
             "skipped_tenants": self.skipped_tenants,
+            "uptodate_tenants": self.uptodate_tenants,
             "tenants": self.tenants,
             "error": self.error,
         }
 
 
+LAUNCH_KEY = (0x0B1_0004, 1)  # "bi batch launch": held while one launch checks and queues
+QUEUED_GRACE_S = 120  # a queued batch younger than this is starting (its process takes the lock)
+_IN_FLIGHT = text(
+    "SELECT batch_id FROM ops.pipeline_batches WHERE status = 'queued' "
+    "AND created_at > now() - make_interval(secs => :grace) ORDER BY created_at DESC LIMIT 1"
+)
+_NEWEST_ACTIVE = text(
+    "SELECT batch_id FROM ops.pipeline_batches WHERE status IN ('queued', 'running') "
+    "ORDER BY created_at DESC LIMIT 1"
+)
+
+
 def queue_batch(batch_id: str, mode: str, tenants: Iterable[str], url: str | None = None) -> bool:
-    """The queued batch row, as the app login (the API) through `ops.queue_pipeline_batch`."""
+    """The queued batch row, as the app login (the API) through `ops.queue_pipeline_batch`.
+
+    Raises BatchLocked while a batch holds the batch lock or another launch's row is still starting;
+    concurrent launches are serialised by a transaction-level advisory lock."""
     from lib.db import get_engine
+    from lib.pipeline.lock import BatchLocked, batch_locked
 
     with get_engine("app", url).begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": LAUNCH_KEY[0], "k": LAUNCH_KEY[1]})
+        if batch_locked(url):
+            raise BatchLocked(conn.execute(_NEWEST_ACTIVE).scalar(), "its batch lock is held")
+        starting = conn.execute(_IN_FLIGHT, {"grace": QUEUED_GRACE_S}).scalar()
+        if starting is not None:
+            raise BatchLocked(starting, "it is queued")
         return bool(
             conn.execute(
                 text("SELECT ops.queue_pipeline_batch(:b, :m, CAST(:t AS jsonb))"),
@@ -219,7 +256,8 @@ def batch_env() -> dict[str, str]:
 
 
 def launch_batch(mode: str, tenants: Sequence[str]) -> str:
-    """Queue a batch (app login) and spawn its process; return the batch id."""
+    """Queue a batch (app login) and spawn its process; return the batch id. Raises BatchLocked
+    while another batch is in progress."""
     from lib.names import API_RUN_MODES, one_of
 
     if mode not in API_RUN_MODES:
@@ -285,14 +323,92 @@ def _alive(pid: object) -> bool:
 
 
 def _result(run: ledger.RunRecord) -> dict[str, Any]:
-    failed = [s.step for s in run.steps if s.status == "failed"]
+    """A finished tenant run in the batch row; `error` names the first failed step with its message."""
+    failed_steps = [s for s in run.steps if s.status == "failed"]
+    failed = [s.step for s in failed_steps]
+    error = run.error
+    if failed_steps:
+        first = failed_steps[0]
+        error = f"step {first.step} failed" + (f": {first.error_message}" if first.error_message else "")
     return {
         "run_id": run.run_id,
         "status": run.status,
-        "error": run.error or (f"step {failed[0]} failed" if failed else None),
+        "error": _redact(error)[:1000] if error else None,
         "failed_steps": failed,
         "duration_ms": run.duration_ms,
     }
+
+
+def _failure_summary(tenants: dict[str, dict[str, Any]]) -> str | None:
+    """`failed tenants: a (its error); b (…)`: each failed tenant with its own message (redacted)."""
+    failed = [(t, r) for t, r in tenants.items() if r.get("status") == "failed"]
+    if not failed:
+        return None
+    return "failed tenants: " + "; ".join(f"{t} ({r.get('error') or 'failed'})" for t, r in failed)
+
+
+def _tenant_uptodate(tenant_id: str) -> str | None:
+    """The reason a transform-only run of the tenant would do nothing (every transform and
+    post-transform up to date, `lib.pipeline.skips`), or None when one would run (or it is unsure)."""
+    from lib.config import get_tenant
+    from lib.pipeline import skips
+    from lib.pipeline.graph import plan
+
+    try:
+        tenant = get_tenant(tenant_id)
+        steps = [s for s in plan("transform-only") if s.kind in ("transform", "post")]
+        for step in steps:
+            if not skips.decide(step, tenant).skip:
+                return None
+    except Exception:  # noqa: BLE001 - unsure: the run decides
+        return None
+    return f"al día: ninguna de sus {len(steps)} transformaciones tiene datos nuevos"
+
+
+def _dbt_plan(tenants: Sequence[str], full_refresh: bool) -> tuple[str, list[str], dict[str, Any]]:
+    """The batch's one dbt build, decided per tenant as a run decides its own (`skips`):
+    ("skip", [], decisions) nothing changed for any tenant; ("select", selectors, …) the union of
+    their selections; ("full", [], …) a tenant's full build is due (or unsure)."""
+    from lib.config import get_tenant
+    from lib.pipeline import skips
+    from lib.pipeline.graph import all_steps
+
+    step = next(s for s in all_steps() if s.kind == "dbt")
+    decisions: dict[str, Any] = {}
+    selectors: list[str] = []
+    full = full_refresh
+    for t in tenants:
+        try:
+            d = skips.decide(step, get_tenant(t), full_refresh=full_refresh)
+        except Exception:  # noqa: BLE001 - a watermark query failed: build everything
+            return "full", [], {}
+        decisions[t] = d
+        if d.skip:
+            continue
+        if d.full_build or d.params.get("full_refresh") or not d.params.get("dbt_select"):
+            full = True
+        else:
+            selectors += [x for x in d.params["dbt_select"] if x not in selectors]
+    if full:
+        return "full", [], decisions
+    return ("select", selectors, decisions) if selectors else ("skip", [], decisions)
+
+
+def _reap_dead_batches(batch_id: str) -> None:
+    """With the batch lock held no other batch is alive: its `running` rows (and queued rows past the
+    grace) ended without a result."""
+    from lib.db import get_engine
+
+    with get_engine("pipeline").begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE ops.pipeline_batches SET status = 'failed', finished_at = now(), "
+                "error = coalesce(error, 'the batch process ended without a result (see its log)') "
+                "WHERE batch_id <> :b AND (status = 'running' OR (status = 'queued' "
+                "AND created_at < now() - make_interval(secs => :grace)))"
+            ),
+            {"b": batch_id, "grace": QUEUED_GRACE_S},
+        )
 
 
 def run_batch(
@@ -306,24 +422,88 @@ def run_batch(
     **params: Any,
 ) -> BatchOutcome:
     """Run every tenant (at most `max_parallel` at once, each its own `bi run` without dbt), then one
-    `dbt build`. Never raises for a tenant's failure; see BatchOutcome."""
+    `dbt build`. Never raises for a tenant's failure; see BatchOutcome. Another batch in progress:
+    nothing runs, the outcome is `locked` (and this batch's row failed, saying so)."""
     import time
 
-    from lib.dbt_runner import run_dbt
-    from lib.pipeline.launch import launch_run
-    from lib.pipeline.lock import RunLocked
+    from lib.pipeline.lock import BatchLock, BatchLocked
 
     batch_id = batch_id or new_batch_id()
     out = BatchOutcome(batch_id, mode, tenants={t: {"status": "queued"} for t in tenants})
     started, t0 = _now(), time.perf_counter()
-    save_batch(out, started_at=started, pid=os.getpid())
+    try:
+        lock = BatchLock().acquire()
+    except BatchLocked as exc:
+        out.status, out.locked, out.error = "failed", True, str(exc)
+        save_batch(out, started_at=started, finished_at=_now(), duration_ms=0, pid=os.getpid())
+        return out
+    try:
+        _reap_dead_batches(batch_id)
+        save_batch(out, started_at=started, pid=os.getpid())
+        _run_tenants(out, mode, tenants, max_parallel or concurrency(), progress, params)
+        ok = [t for t, r in out.tenants.items() if r.get("status") in ("success", "uptodate")]
+        if dbt:
+            _run_batch_dbt(out, ok, bool(params.get("full_refresh")))
+        out.status = "success" if not out.failed_tenants and out.dbt_status != "failed" else "failed"
+        summary = _failure_summary(out.tenants)
+        if summary:
+            out.error = summary + (f"; {out.error}" if out.error else "")
+        save_batch(out, finished_at=_now(), duration_ms=int((time.perf_counter() - t0) * 1000))
+    finally:
+        lock.release()
+    if progress:
+        print(f"batch {batch_id} {out.status.upper()}: "
+              + ", ".join(f"{t} {r['status']}" for t, r in out.tenants.items()) + f"; dbt {out.dbt_status}",
+              flush=True)  # fmt: skip
+    return out
+
+
+def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool) -> None:
+    """The batch's one dbt build over the tenants that succeeded (see `_dbt_plan`); each tenant's dbt
+    fingerprint is stored when it succeeds, so the next batch (or run) skips what did not change."""
+    from lib.dbt_runner import run_dbt
+    from lib.pipeline import skips
+
+    if not tenants:
+        out.dbt_status = "skipped"
+        return
+    how, selectors, decisions = _dbt_plan(tenants, full_refresh)
+    if how == "skip":
+        out.dbt_status = "uptodate"
+        return
+    res = run_dbt("build", tenant_id=tenants[0], select=selectors or None, full_refresh=full_refresh)
+    out.dbt_status = "success" if res.ok else "failed"
+    if not res.ok:
+        out.error = "dbt build failed: " + "; ".join(res.errors)[:2000]
+        return
+    for t, d in decisions.items():
+        if how == "full":
+            d.full_build = True
+        skips.record(t, "dbt_build", d, out.batch_id)
+
+
+def _run_tenants(
+    out: BatchOutcome, mode: str, tenants: Sequence[str], limit: int, progress: bool, params: dict[str, Any]
+) -> None:
+    """Each tenant's own `bi run --no-dbt` (at most `limit` at once); the outcome updated as they end."""
+    import time
+
+    from lib.pipeline.launch import launch_run
+    from lib.pipeline.lock import RunLocked
+
+    batch_id = out.batch_id
     say = print if progress else (lambda *_a, **_k: None)
     waiting = list(tenants)
     active: dict[str, Any] = {}
-    limit = max_parallel or concurrency()
+    skip_uptodate = mode == "transform-only" and not params.get("full_refresh")
     while waiting or active:
         while waiting and len(active) < limit:
             t = waiting.pop(0)
+            reason = _tenant_uptodate(t) if skip_uptodate else None
+            if reason is not None:
+                out.tenants[t] = {"status": "uptodate", "reason": reason}
+                say(f"batch {batch_id}: {t} up to date", flush=True)
+                continue
             try:
                 run_id = launch_run(t, mode, batch_id=batch_id, no_dbt=True, **params)
             except RunLocked as exc:
@@ -337,6 +517,8 @@ def run_batch(
             out.tenants[t] = {"run_id": run_id, "status": "running"}
             active[t] = run_id
         save_batch(out)
+        if not active:
+            break
         time.sleep(POLL_S)
         for t, run_id in list(active.items()):
             run = _run_state(run_id, t)
@@ -356,26 +538,12 @@ def run_batch(
                 continue
             del active[t]
             say(f"batch {batch_id}: {t} {out.tenants[t]['status']}", flush=True)
-    ran = [t for t, r in out.tenants.items() if r.get("status") == "success"]
-    if dbt and ran:
-        res = run_dbt("build", tenant_id=ran[0], full_refresh=bool(params.get("full_refresh")))
-        out.dbt_status = "success" if res.ok else "failed"
-        if not res.ok:
-            out.error = "dbt build failed: " + "; ".join(res.errors)[:2000]
-    elif dbt:
-        out.dbt_status = "skipped"
-    out.status = "success" if not out.failed_tenants and out.dbt_status != "failed" else "failed"
-    if out.failed_tenants and out.error is None:
-        out.error = "failed tenants: " + ", ".join(out.failed_tenants)
-    save_batch(out, finished_at=_now(), duration_ms=int((time.perf_counter() - t0) * 1000))
-    say(f"batch {batch_id} {out.status.upper()}: " + ", ".join(f"{t} {r['status']}" for t, r in out.tenants.items())
-        + f"; dbt {out.dbt_status}", flush=True)  # fmt: skip
-    return out
 
 
 def batch_main(args: Any) -> int:
-    """`bi run --all-tenants [--tenants a,b]`: exit 0 when every tenant ran (or was skipped because it
-    was already running) and the dbt build succeeded; 1 when a tenant or dbt failed; 2 bad usage."""
+    """`bi run --all-tenants [--tenants a,b]`: exit 0 when every tenant ran (or was up to date, or
+    skipped because it was already running) and the dbt build succeeded; 1 when a tenant or dbt
+    failed; 2 bad usage; 3 another batch was in progress."""
     import sys
 
     from lib.config import ConfigError, load_tenants
@@ -395,6 +563,8 @@ def batch_main(args: Any) -> int:
         args.mode, chosen.tenants, batch_id=args.batch_id, progress=not args.no_progress,
         date_from=args.date_from, date_to=args.date_to, full_refresh=args.full_refresh or None,
     )  # fmt: skip
+    if out.locked:
+        print(f"bi run: {out.error}", file=sys.stderr)
     if out.failed_tenants:
         print(f"bi run: failed tenants: {', '.join(out.failed_tenants)}", file=sys.stderr)
     if out.dbt_status == "failed":

@@ -1,8 +1,10 @@
-"""One run per tenant: a session-level PostgreSQL advisory lock on a dedicated connection.
+"""One run per tenant, one batch at a time: session-level PostgreSQL advisory locks on a dedicated
+connection.
 
-The key is two int4s: a constant for "pipeline run" and 31 bits of md5(tenant id) (the same as the SQL
-function `ops.run_lock_key`, which the reaper uses), so `pg_locks` tells whether a tenant's lock is
-held without taking it. The lock is taken on a pipeline-login connection, checked on a reader's.
+A tenant's key is two int4s: a constant for "pipeline run" and 31 bits of md5(tenant id) (the same as
+the SQL function `ops.run_lock_key`, which the reaper uses), so `pg_locks` tells whether a tenant's
+lock is held without taking it. The batch lock (`BATCH_KEY`) is one key for every batch. Locks are
+taken on a pipeline-login connection, checked on a reader's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import psycopg2
 from lib.db import login_url, to_dsn
 
 LOCK_CLASS = 0x0B1_0001  # "bi pipeline run" (int4, positive so pg_locks.classid reads back the same)
+BATCH_KEY = (0x0B1_0003, 1)  # "bi pipeline batch": one `bi run --all-tenants` at a time
 
 
 class RunLocked(RuntimeError):
@@ -37,6 +40,15 @@ def _connect(url: str | None, role: str):
     return conn
 
 
+class BatchLocked(RuntimeError):
+    """Another batch holds the batch lock (or is queued)."""
+
+    def __init__(self, batch_id: str | None = None, detail: str = "") -> None:
+        self.batch_id = batch_id
+        msg = "another batch of tenants is in progress" + (f" ({batch_id})" if batch_id else "")
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
 class TenantLock:
     """Held for the whole run: `acquire()` (non-blocking, raises RunLocked) ... `release()`."""
 
@@ -45,15 +57,22 @@ class TenantLock:
         self.url = url
         self._conn = None
 
+    @property
+    def key(self) -> tuple[int, int]:
+        return lock_key(self.tenant_id)
+
+    def _refused(self) -> Exception:
+        return RunLocked(self.tenant_id)
+
     def acquire(self) -> TenantLock:
-        """Take the lock or raise RunLocked at once."""
+        """Take the lock or raise at once (RunLocked; BatchLocked for the batch lock)."""
         conn = _connect(self.url, "pipeline")
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(self.tenant_id))
+            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", self.key)
             got = cur.fetchone()[0]
         if not got:
             conn.close()
-            raise RunLocked(self.tenant_id)
+            raise self._refused()
         self._conn = conn
         return self
 
@@ -63,7 +82,7 @@ class TenantLock:
             return
         try:
             with self._conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(self.tenant_id))
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", self.key)
         except psycopg2.Error:
             pass
         finally:
@@ -82,9 +101,33 @@ class TenantLock:
         self.release()
 
 
+class BatchLock(TenantLock):
+    """The batch lock, held by a `bi run --all-tenants` process for its whole life."""
+
+    def __init__(self, url: str | None = None) -> None:
+        super().__init__("", url)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return BATCH_KEY
+
+    def _refused(self) -> Exception:
+        return BatchLocked()
+
+
 def is_locked(tenant_id: str, url: str | None = None, role: str = "app") -> bool:
     """True when some session holds the tenant's run lock (reads pg_locks; takes nothing)."""
-    cls, obj = lock_key(tenant_id)
+    return key_held(lock_key(tenant_id), url, role)
+
+
+def batch_locked(url: str | None = None, role: str = "app") -> bool:
+    """True when a batch process holds the batch lock."""
+    return key_held(BATCH_KEY, url, role)
+
+
+def key_held(key: tuple[int, int], url: str | None = None, role: str = "app") -> bool:
+    """True when some session holds the advisory lock `key` (reads pg_locks; takes nothing)."""
+    cls, obj = key
     conn = _connect(url, role)
     try:
         with conn.cursor() as cur:
