@@ -65,6 +65,7 @@ PASSWORD = "correct-horse-battery-stack"  # noqa: S105 - dashboard users of this
 ADMIN, VIEWER = "ana_admin", "vera_demo"
 WORKFLOWS = {"biDataSync": "indigitall-data-sync", "biTransformOnly": "indigitall-transform-only"}
 HOOKS = {"biDataSync": "biDataSyncHook", "biTransformOnly": "biTransformHook"}  # webhook-started copies
+BATCH_HOOK = "biBatchSyncHook"  # the data sync with the compose default tenant "*": the batch of every tenant
 SCENARIO_TENANT = "coop"
 COOP_KEY_ENV = "INDIGITALL_KEY_COOP"  # the coop tenant's ServerKey variable: a key the simulator refuses
 SCHEDULE_SECONDS = 4
@@ -187,9 +188,11 @@ def derived_workflows(ce: ComposeEnv, t: Any, env: dict[str, str], out: Path) ->
     - `biDataSync` with its schedule every few seconds (so it fires during the test), otherwise the file;
     - `biDataSyncHook`, `biTransformHook`: the two workflows with a Webhook trigger beside the schedule
       (the test starts them when it wants) for the tenant `coop`, so the firing schedule never meets them;
+    - `biBatchSyncHook`: the data sync with a Webhook trigger and the compose default tenant `*` (the
+      batch of every tenant);
     - `biEnvProbe`: a node reading `$env`.
     The "Configuración" nodes are filled by deploy/n8n/configure.mjs with the n8n-import settings."""
-    folders = {"demo": out / "demo", SCENARIO_TENANT: out / SCENARIO_TENANT}
+    folders = {"demo": out / "demo", SCENARIO_TENANT: out / SCENARIO_TENANT, "*": out / "batch"}
     for folder in folders.values():
         folder.mkdir(parents=True)
     for wid, name in WORKFLOWS.items():
@@ -209,18 +212,25 @@ def derived_workflows(ce: ComposeEnv, t: Any, env: dict[str, str], out: Path) ->
         hook["nodes"].append(_webhook(f"bi-test-{HOOKS[wid]}"))
         hook["connections"]["Prueba webhook"] = json.loads(json.dumps(hook["connections"][trig_name]))
         (folders[SCENARIO_TENANT] / f"{name}.json").write_text(json.dumps(hook), encoding="utf-8")
+        if wid == "biDataSync":
+            batch = json.loads(json.dumps(original))
+            batch["id"], batch["name"] = BATCH_HOOK, f"{name} (lote de prueba)"
+            batch["nodes"].append(_webhook(f"bi-test-{BATCH_HOOK}"))
+            batch["connections"]["Prueba webhook"] = json.loads(json.dumps(batch["connections"][trig_name]))
+            (folders["*"] / f"{name}.json").write_text(json.dumps(batch), encoding="utf-8")
     rendered = out / "rendered"
     rendered.mkdir()
     for tenant, folder in folders.items():
+        tenant_env = {} if tenant == "*" else {"BI_TENANT_ID": tenant}  # "*": what compose passes by default
         proc = subprocess.run(  # noqa: S603
-            [str(t.node), str(ROOT / "deploy/n8n/configure.mjs"), str(folder), str(out / f"r-{tenant}")],
-            env={**ce.environment("n8n-import"), **env, "BI_TENANT_ID": tenant}, capture_output=True, text=True,
+            [str(t.node), str(ROOT / "deploy/n8n/configure.mjs"), str(folder), str(out / f"r-{folder.name}")],
+            env={**ce.environment("n8n-import"), **env, **tenant_env}, capture_output=True, text=True,
             timeout=60,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
-        (out / f"r-{tenant}" / "credentials.json").unlink()
-        for f in (out / f"r-{tenant}" / "workflows").iterdir():
-            shutil.move(str(f), rendered / f"{tenant}-{f.name}")
+        (out / f"r-{folder.name}" / "credentials.json").unlink()
+        for f in (out / f"r-{folder.name}" / "workflows").iterdir():
+            shutil.move(str(f), rendered / f"{folder.name}-{f.name}")
     (rendered / "probe.json").write_text(json.dumps(PROBE), encoding="utf-8")
     return rendered
 
@@ -461,7 +471,7 @@ def stack() -> Iterator[Stack]:
             wait_until(
                 lambda: ready.get(f"http://127.0.0.1:{ports['n8n']}/healthz").status_code == 200, 180, "n8n", n8n
             )  # fmt: skip
-            hooks = {f"bi-test-{w}" for w in [*HOOKS.values(), "biEnvProbe"]}
+            hooks = {f"bi-test-{w}" for w in [*HOOKS.values(), BATCH_HOOK, "biEnvProbe"]}
 
             def webhooks() -> set[str]:  # n8n registers them once it has activated the workflows
                 path = n8n_home / ".n8n" / "database.sqlite"
@@ -783,8 +793,10 @@ def test_readme_import_gives_stable_ids_tags_credential_and_settings(stack: Stac
             "assignments"
         ]
         assert {a["name"]: a["value"] for a in config} == {
-            "base_url": f"https://{HOSTS['dash']}:{stack.ports['https']}", "tenant": "demo", "poll_seconds": 1,
-        }  # fmt: skip
+            "base_url": f"https://{HOSTS['dash']}:{stack.ports['https']}",
+            "tenant": "*",
+            "poll_seconds": 1,
+        }  # fmt: skip  (compose's default BI_TENANT_ID: the batch of every tenant)
         assert "$env" not in json.dumps(nodes)
     assert tags["biTagIndigitall"] == "indigitall-bi"
     ((cid, cname, ctype, cdata),) = creds
@@ -848,20 +860,22 @@ def test_the_schedule_fires_and_the_run_succeeds_through_caddy(stack: Stack, sch
 
 
 class HeldLock:
-    """The run lock of lib.pipeline.lock (its key), taken by the test on a connection of its own."""
+    """A run lock of lib.pipeline.lock (a tenant's key, or `key`: the batch lock), taken by the test on
+    a connection of its own."""
 
-    def __init__(self, stack: Stack, tenant: str) -> None:
-        self.url, self.tenant, self.conn = stack.superuser_url, tenant, None
+    def __init__(self, stack: Stack, tenant: str = "", key: tuple[int, int] | None = None) -> None:
+        from lib.pipeline.lock import lock_key
+
+        self.url, self.conn = stack.superuser_url, None
+        self.key = key or lock_key(tenant)
 
     def acquire(self) -> bool:
         import psycopg2
 
-        from lib.pipeline.lock import lock_key
-
         conn = psycopg2.connect(_sa_url(self.url).replace("postgresql+psycopg2", "postgresql"))
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_key(self.tenant))
+            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", self.key)
             if cur.fetchone()[0]:
                 self.conn = conn
                 return True
@@ -869,11 +883,9 @@ class HeldLock:
         return False
 
     def release(self) -> None:
-        from lib.pipeline.lock import lock_key
-
         if self.conn is not None:
             with self.conn.cursor() as cur:  # at once: a closing backend may hold it a moment longer
-                cur.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(self.tenant))
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", self.key)
             self.conn.close()
             self.conn = None
 
@@ -960,6 +972,44 @@ def test_a_failed_transform_run_fails_the_execution_with_its_message(
         stack.sql("ALTER TABLE ops.transform_state_hidden RENAME TO transform_state")
     _assert_failed(stack, ex, "transform-only")
     assert "transform_state" in ex.error
+
+
+def test_the_batch_workflow_fails_with_each_failed_tenants_message(
+    stack: Stack, scheduled_run: str, coop_runs: dict
+) -> None:
+    """The data sync with compose's default tenant `*` posts the batch of every tenant: `demo` (held by
+    the test, as by a run in progress) is skipped with its reason, `coop`'s refused key fails its run
+    alone, and n8n's execution fails with the batch's message naming coop's failed step. A second
+    batch while one holds the batch lock ends quietly in "Ya en ejecución" (409), starting nothing."""
+    from lib.pipeline.lock import BATCH_KEY
+
+    _tenant_free(stack)
+    ex = stack.trigger(BATCH_HOOK)
+    assert ex.status == "error" and ex.last_node == "Pipeline fallido", str(ex)
+    assert ex.launch["statusCode"] == 202 and ex.launch["body"]["tenants"] == ["demo", SCENARIO_TENANT]
+    batch_id = ex.launch["body"]["batch_id"]
+    doc = run_document(stack, batch_id)
+    assert doc["done"] and doc["status"] == "failed" and doc["failed_tenants"] == [SCENARIO_TENANT], doc
+    assert doc["skipped_tenants"] == ["demo"] and "already running" in doc["tenants"]["demo"]["reason"]
+    coop = doc["tenants"][SCENARIO_TENANT]
+    assert run_row(stack, coop["run_id"])["status"] == "failed" and "401" in coop["error"]
+    message = doc["error"]["message"]
+    assert (
+        message.startswith(f"failed tenants: {SCENARIO_TENANT} (step extract_") and coop["error"] in message
+    )
+    assert ex.error == f"El pipeline {batch_id} terminó en estado failed (HTTP 200): {message}"
+    batches = stack.sql("SELECT count(*) FROM ops.pipeline_batches")[0][0]
+    held = HeldLock(stack, key=BATCH_KEY)
+    wait_until(held.acquire, 120, "the batch lock (the last batch's process may still be exiting)")
+    try:
+        again = stack.trigger(BATCH_HOOK)
+    finally:
+        held.release()
+    assert again.status == "success" and again.last_node == "Ya en ejecución" and again.error is None, str(
+        again
+    )
+    assert again.launch["statusCode"] == 409 and again.launch["body"]["error"] == "already running"
+    assert stack.sql("SELECT count(*) FROM ops.pipeline_batches")[0][0] == batches
 
 
 def _assert_failed(stack: Stack, ex: Execution, mode: str) -> None:
