@@ -222,6 +222,30 @@ def test_viewer_cannot_reach_another_tenant(dash_duo, dash_users, dash_db):
     assert TENANT_A in dash_duo.find_element("#user-badge").text
 
 
+def test_network_page_row_click_opens_that_tenants_dashboards(dash_duo, dash_users, dash_db):
+    """`/red` in the browser: both cooperatives' rows with their SQL counts; a click on the second
+    tenant's row opens its executive dashboard with the same window (the URL and the KPI say so)."""
+    sign_in(dash_duo, "ana_admin", f"/red?{WINDOW}")
+    grid = "#red-grid"
+    wait_for(lambda: TENANT_B in dash_duo.find_element(grid).text, what="the network grid's rows")
+    row = dash_duo.find_element(f"{grid} .ag-center-cols-container [row-id='{TENANT_B}']")
+    assert count(dash_db, TENANT_B) in row.text.split("\n"), row.text
+    row.find_element("css selector", "[col-id='messages']").click()
+    wait_for(lambda: f"tenant={TENANT_B}" in dash_duo.driver.current_url, what="the tenant's dashboards")
+    url = dash_duo.driver.current_url
+    assert f"from={START.isoformat()}" in url and f"to={END.isoformat()}" in url and "range=custom" in url
+    wait_for(lambda: kpi(dash_duo, "messages") == count(dash_db, TENANT_B), what="the tenant's own count")
+
+
+def test_a_viewer_gets_no_network_page(dash_duo, dash_users, dash_db):
+    sign_in(dash_duo, "victor_acme", f"/?{WINDOW}")
+    wait_for(lambda: kpi(dash_duo, "messages") == count(dash_db, TENANT_A), what="own tenant's count")
+    assert not dash_duo.driver.find_elements("css selector", "a[href^='/red']")
+    dash_duo.driver.get(f"{base(dash_duo)}/red?{WINDOW}")
+    body = wait_for(lambda: dash_duo.driver.find_element("tag name", "body").text, what="the 404 page")
+    assert TENANT_B not in body and not dash_duo.driver.find_elements("css selector", "#red-grid")
+
+
 def test_phone_width_menu_spanish_and_no_cloud_share(dash_duo, dash_users):
     """390 px: no sideways scroll, "Salir" on screen, the menu opens; Spanish modebar and calendar;
     no button that sends a chart to Plotly's cloud."""

@@ -101,8 +101,8 @@ def test_row_click_opens_that_tenants_dashboards(dash_app_obj, dash_db):
     from dash_app.pages.network import open_tenant
 
     with as_user(dash_app_obj, "admin"):
-        href = open_tenant({"data": {"tenant": TENANT_B}, "colId": "messages"}, store())
-        forged = open_tenant({"data": {"tenant": "not-a-tenant"}}, store())
+        href = open_tenant({"rowId": TENANT_B, "colId": "messages", "rowIndex": 1}, store())
+        forged = open_tenant({"rowId": "not-a-tenant"}, store())
     assert href.startswith("/?tenant=globex&range=custom&from=2026-01-05&to=")
     from dash import no_update
 
@@ -125,7 +125,7 @@ def test_viewer_reaches_nothing_of_the_network(dash_app_obj, dash_db):
         with pytest.raises(werkzeug.exceptions.Forbidden):
             update_network(store(tenant=TENANT_B))
         with pytest.raises(werkzeug.exceptions.Forbidden):
-            open_tenant({"data": {"tenant": TENANT_B}}, store())
+            open_tenant({"rowId": TENANT_B}, store())
         page = dump(layout())
         nav = dump(shell())
     assert "globex" not in page and "red-grid" not in page

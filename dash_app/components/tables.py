@@ -59,8 +59,10 @@ def grid(
     csv_name: str | None = None,
     row_selection: str | None = None,
     no_rows: str = "Sin datos para este periodo",
+    row_id: str | None = None,
 ) -> dag.AgGrid:
-    """A themed grid; `csv_name` enables CSV export (trigger with the `exportDataAsCsv` prop)."""
+    """A themed grid; `csv_name` enables CSV export (trigger with the `exportDataAsCsv` prop);
+    `row_id` names the column that identifies a row (then `cellClicked["rowId"]` is its value)."""
     options: dict[str, Any] = {
         "pagination": True,
         "paginationPageSize": 20,
@@ -86,6 +88,8 @@ def grid(
     kwargs: dict[str, Any] = {}
     if csv_name:
         kwargs["csvExportParams"] = {"fileName": csv_name}
+    if row_id:
+        kwargs["getRowId"] = f"params.data.{row_id}"
     return dag.AgGrid(
         id=grid_id,
         columnDefs=list(columns),

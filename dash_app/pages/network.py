@@ -88,7 +88,7 @@ def layout(**query: str) -> html.Div:
             dcc.Location(id="red-open", refresh=True),
             section(
                 "Cooperativas",
-                dcc.Loading(grid("red-grid", columns(), height=520, csv_name="red.csv")),
+                dcc.Loading(grid("red-grid", columns(), height=520, csv_name="red.csv", row_id="tenant")),
                 subtitle="Δ contra el periodo anterior de igual duración · clic en una fila para abrir "
                 "sus tableros",
             ),
@@ -147,9 +147,10 @@ def summary(result: dict[str, Any]) -> dbc.Card:
 
 
 def open_tenant(cell: dict[str, Any] | None, store: dict[str, Any] | None) -> str:
-    """A clicked row → that tenant's executive dashboard with the same window."""
+    """A clicked row → that tenant's executive dashboard with the same window. AG Grid's cellClicked
+    carries no row data, only `rowId` (the grid's `getRowId`: the tenant id)."""
     user = require_admin()
-    tenant = ((cell or {}).get("data") or {}).get("tenant")
+    tenant = (cell or {}).get("rowId")
     if not tenant or tenant not in allowed_tenants(user):
         return no_update
     f = filters_from_store(store, user)
