@@ -209,6 +209,12 @@ def execute(
                 # The statement reads its target table while inserting into it (old keys of updated rows):
                 # a seq scan there, chosen on stale statistics, would rescan the growing heap per row.
                 conn.execute(text("SET LOCAL enable_seqscan = off"))
+            if tf.kind == "post":
+                # Post-transforms aggregate rows the run has just written: on a fresh tenant's backfill
+                # their statistics say "a few rows" (autovacuum has not analysed them, and the pipeline
+                # login may not ANALYZE on PostgreSQL 15), and the nested loops planned on that were
+                # O(n^2) (daily_stats_totals: > 3 min for one tenant x 90 days, measured by bench_citus).
+                conn.execute(text("SET LOCAL enable_nestloop = off"))
             tz = conn.execute(_TZ_SQL, {"tenant": tenant}).scalar()
             batches: list[_Batch] = []
             if tf.sources:
