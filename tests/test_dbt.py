@@ -381,3 +381,42 @@ def test_parse_run_results_counts_and_errors(tmp_path: Path) -> None:
     assert (m["unit_tests"], m["unit_tests_passed"]) == (1, 1)
     assert parsed["errors"] == ["model b: error: boom", "test t2: fail: Got 3 results"]
     assert parsed["warnings"] == ["test t3: Got 1 result"]
+
+
+def _tenant_indexes(url: str) -> dict[str, set[str]]:
+    """analytics table -> the column lists of its btree indexes that lead with tenant_id."""
+    with get_engine("owner", url).connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT tablename, substring(indexdef from 'USING btree \\((.*)\\)') FROM pg_indexes "
+                "WHERE schemaname = 'analytics'"
+            )
+        ).all()
+    out: dict[str, set[str]] = {}
+    for table, cols in rows:
+        if cols and cols.startswith("tenant_id"):
+            out.setdefault(table, set()).add(cols)
+    return out
+
+
+def test_every_mart_the_dashboards_read_has_a_tenant_index(
+    dbt_build: Built, marts: dict[str, tuple[str, ...]]
+) -> None:
+    """With many tenants a dashboard query (one tenant, a date window) must not scan every tenant's
+    rows: each mart with tenant_id has an index leading with it (and its date column where it has one),
+    also fct_messages (incremental) after a full refresh, when the old table's index still exists."""
+    have = _tenant_indexes(dbt_build.db_url)
+
+    def wanted(cols: tuple[str, ...]) -> str:
+        day = next((c for c in ("date", "start_date", "date_day") if c in cols), None)
+        return f"tenant_id, {day}" if day else "tenant_id"
+
+    expected = {m: wanted(cols) for m, cols in marts.items() if "tenant_id" in cols}
+    missing = {
+        m: want for m, want in expected.items() if not any(c.startswith(want) for c in have.get(m, ()))
+    }
+    assert missing == {}, have
+    assert have["fct_messages"] >= {"tenant_id, date", "tenant_id, message_ts"}
+    res = run_dbt("run", select=["fct_messages"], full_refresh=True)
+    assert res.ok, res.errors
+    assert _tenant_indexes(dbt_build.db_url)["fct_messages"] == {"tenant_id, date", "tenant_id, message_ts"}

@@ -3,7 +3,11 @@
         materialized='incremental',
         unique_key=['tenant_id', 'message_id'],
         incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ ensure_index(['tenant_id', 'date']) }}",
+            "{{ ensure_index(['tenant_id', 'message_ts']) }}",
+        ]
     )
 }}
 
