@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from dash_app.filters import Filters
-from dash_app.queries.db import fetch_all
 
 RUNS_LIMIT = 200
 TIME_COLUMNS = ("created_at", "started_at", "finished_at")
@@ -68,11 +67,20 @@ def step_archive(tenant: str, run_id: str, step: str) -> dict[str, Any] | None:
     }
 
 
+REPORT_ROW = ("run_id", "created_at", "notebook_html", "week", "date_from", "date_to", "email", "emailed_to",
+              "artifacts")  # fmt: skip
+
+
 def reports(tenant: str, limit: int = 100) -> list[dict[str, Any]]:
     """The tenant's weekly reports (successful report steps), newest first."""
-    return _local(tenant, fetch_all(tenant, "report_list", {"row_limit": int(limit)}, ttl=5))
+    from lib.pipeline import ledger
+
+    return _local(tenant, [_pick(r, REPORT_ROW) for r in ledger.list_reports(tenant, limit)])
 
 
 def report_artifact(tenant: str, run_id: str) -> dict[str, Any]:
-    rows = fetch_all(tenant, "report_list", {"row_limit": 1000}, ttl=0)
-    return next((r for r in rows if r["run_id"] == run_id), {})
+    """One run's report (its archived files), {} when the tenant has none of that run."""
+    from lib.pipeline import ledger
+
+    found = ledger.list_reports(tenant, 1, run_id=run_id)
+    return _pick(found[0], REPORT_ROW) if found else {}

@@ -2,7 +2,8 @@
 
 The one reader of it: `get_run`, `list_runs`, `active_runs` and `last_success_by_tenant` return typed
 `RunRecord`/`StepRecord`s (`as_dict()` for JSON) to the runner, the CLI, the pipeline API and the Runs
-page. Every read is one tenant's (RLS plus an explicit `tenant_id` filter).
+page; `list_reports` the weekly reports' `ReportRecord`s (successful report steps) to the Reports page.
+Every read is one tenant's (RLS plus an explicit `tenant_id` filter).
 
 Writes go through `tenant_tx(tenant, "pipeline")`; reads for the dashboards/API use the app login
 (RLS: one tenant at a time, so cross-tenant reads loop over the configured tenants). The API queues a
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -432,3 +434,31 @@ def last_success_by_tenant(tenant_ids: Sequence[str] | None = None) -> dict[str,
             if row is not None:
                 out[tid] = _run(row)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    """A weekly report: a successful `report_weekly` step, its week and archived files."""
+
+    run_id: str
+    created_at: datetime | None = None
+    notebook_html: str | None = None
+    week: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    email: str | None = None
+    emailed_to: list[str] | None = None
+    artifacts: dict[str, Any] | None = None
+
+
+_REPORTS_SQL = Path(__file__).with_name("report_list.sql")
+
+
+def list_reports(tenant_id: str, limit: int = 100, run_id: str | None = None) -> list[ReportRecord]:
+    """The tenant's weekly reports, newest first (app login, RLS); `run_id`: that run's only."""
+    with tenant_tx(tenant_id, "app") as conn:
+        rows = conn.execute(
+            text(_REPORTS_SQL.read_text(encoding="utf-8")),
+            {"tenant": tenant_id, "row_limit": int(limit), "run_id": run_id},
+        ).mappings()
+        return [ReportRecord(**dict(r)) for r in rows]
