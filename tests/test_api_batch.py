@@ -135,3 +135,14 @@ def test_batch_status_lists_each_failed_tenant_with_its_message(client, spawned,
     assert doc["uptodate_tenants"] == ["c"] and doc["skipped_tenants"] == []
     assert doc["error"] == {"step": None, "cell": None, "name": None,
                             "message": "failed tenants: b (step extract_contacts failed: HTTP 401)"}  # fmt: skip
+
+
+def test_the_batch_process_gets_the_app_login_to_queue_runs_and_no_owner(monkeypatch):
+    """The detached batch queues each tenant's run as the API does (app login, ops.queue_pipeline_run):
+    without APP_DATABASE_URL every tenant's launch failed in the stack; never the owner's URL."""
+    from lib.pipeline.batch import batch_env
+
+    monkeypatch.setenv("APP_DATABASE_URL", "postgresql://bi_app:pw@db/bi")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://owner:pw@db/bi")
+    env = batch_env()
+    assert env["APP_DATABASE_URL"] == "postgresql://bi_app:pw@db/bi" and "DATABASE_URL" not in env

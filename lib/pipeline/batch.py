@@ -249,6 +249,9 @@ def batch_env() -> dict[str, str]:
     from lib.config import load_tenants
 
     env = child_env("run")
+    # it queues each tenant's run as the API does: the app login, through ops.queue_pipeline_run
+    if os.environ.get("APP_DATABASE_URL"):
+        env["APP_DATABASE_URL"] = os.environ["APP_DATABASE_URL"]
     for t in load_tenants():
         if t.server_key_env in os.environ:
             env[t.server_key_env] = os.environ[t.server_key_env]
@@ -270,6 +273,7 @@ def launch_batch(mode: str, tenants: Sequence[str]) -> str:
 
 # -- running a batch (`bi run --all-tenants`) -------------------------------------------------------
 POLL_S = 0.5
+EXIT_WAIT_S = 30.0  # how long a finished run's process may take to exit (and release its lock)
 DONE = ("success", "failed")
 
 
@@ -495,6 +499,7 @@ def _run_tenants(
     say = print if progress else (lambda *_a, **_k: None)
     waiting = list(tenants)
     active: dict[str, Any] = {}
+    ended: dict[str, float] = {}  # when a tenant's run was first seen finished
     skip_uptodate = mode == "transform-only" and not params.get("full_refresh")
     while waiting or active:
         while waiting and len(active) < limit:
@@ -523,6 +528,13 @@ def _run_tenants(
         for t, run_id in list(active.items()):
             run = _run_state(run_id, t)
             if run is not None and run.status in DONE:
+                # its process releases the tenant's lock as it exits: wait for that (a few seconds at
+                # most), so a batch that ended leaves every tenant free for the next one
+                if (
+                    _alive(run.pid)
+                    and time.perf_counter() - ended.setdefault(t, time.perf_counter()) < EXIT_WAIT_S
+                ):
+                    continue
                 out.tenants[t] = _result(run)
             elif not _alive(run.pid if run is not None else None):
                 run = _run_state(run_id, t)  # it may have written its end just before exiting
