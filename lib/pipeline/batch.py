@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from lib.pipeline.launch import QUEUED_GRACE_S  # a queued batch younger than this is starting, as a run
+
 if TYPE_CHECKING:
     from lib.pipeline import ledger
 
@@ -129,7 +131,6 @@ class BatchOutcome:
 
 
 LAUNCH_KEY = (0x0B1_0004, 1)  # "bi batch launch": held while one launch checks and queues
-QUEUED_GRACE_S = 120  # a queued batch younger than this is starting (its process takes the lock)
 _IN_FLIGHT = text(
     "SELECT batch_id FROM ops.pipeline_batches WHERE status = 'queued' "
     "AND created_at > now() - make_interval(secs => :grace) ORDER BY created_at DESC LIMIT 1"
