@@ -1,9 +1,12 @@
 """Step kernels: always the running interpreter's Python (`sys.executable`), started ahead of use.
 
 The kernel spec is built in memory (no kernel.json to find or shadow), so a step never runs in another
-environment's `python3`. A worker keeps one spare kernel booting (modules preloaded by
+environment's `python3`. A worker keeps a spare kernel booting (modules preloaded by
 `lib.pipeline.kernel_preload`, chosen by the kind of step it will likely serve) while the current step
-runs; each kernel serves one step only.
+runs. A kernel serves the steps of one run, one tenant and one kind of environment: after a step
+that succeeded, `reset` empties its namespace (the next notebook starts as on a fresh kernel, with
+execution counts from 1) and it waits for the worker's next step of the same kind, so a run starts a
+few kernels instead of one per step. A failed step's kernel is stopped.
 """
 
 from __future__ import annotations
@@ -76,6 +79,31 @@ def wait_ready(km: AsyncKernelManager, timeout_s: float | None = None) -> None:
         run_sync(kc.wait_for_ready)(timeout=timeout_s or 120)
     finally:
         kc.stop_channels()
+
+
+RESET_CODE = (
+    "get_ipython().run_line_magic('reset', '-f'); get_ipython().execution_count = 1; "
+    "import gc as _bi_gc; _bi_gc.collect(); del _bi_gc"
+)
+
+
+def reset(km: AsyncKernelManager, timeout_s: float = 10) -> bool:
+    """Empty the kernel's namespace (variables, history, output cache) and restart its execution count;
+    imported modules stay loaded. False when it did not answer `ok` in time (the caller stops it)."""
+    if not km.has_kernel:
+        return False
+    kc = km.client()
+    kc.start_channels()
+    try:
+        reply = run_sync(kc.execute_interactive)(
+            RESET_CODE, silent=True, store_history=False, allow_stdin=False, timeout=timeout_s,
+            output_hook=lambda _msg: None,
+        )  # fmt: skip
+    except Exception:  # noqa: BLE001 - dead or hung: not reusable
+        return False
+    finally:
+        kc.stop_channels()
+    return reply.get("content", {}).get("status") == "ok"
 
 
 def stop_kernel(km: AsyncKernelManager | None) -> None:

@@ -2,8 +2,9 @@
 
 `run_pipeline(RunOptions(...)) -> RunOutcome` is what `bi run` calls. Steps whose dependencies are
 done run in parallel processes (at most one per core); each step is a notebook executed by papermill
-on its own fresh kernel (lib.pipeline.worker). A failed step fails the run and skips its dependents;
-`resume` re-runs a run's failed and skipped steps as new attempts.
+on a kernel of its run, tenant and kind, emptied between steps (lib.pipeline.worker). A failed step
+fails the run and skips its dependents; `resume` re-runs a run's failed and skipped steps as new
+attempts.
 """
 
 from __future__ import annotations
@@ -276,7 +277,7 @@ class _Run:
             "warnings": outcome.get("warnings") or [], "errors": outcome.get("errors") or [],
             "result": outcome.get("result_metrics") or {}, "artifacts": outcome.get("artifacts") or [],
             "timings_ms": {**(outcome.get("timings_ms") or {}), "lib": outcome.get("lib_duration_ms")},
-            "attempts": history,
+            "attempts": history, "kernel_reused": bool(outcome.get("kernel_reused")),
         }  # fmt: skip
         if outcome.get("quarantined"):
             metrics["quarantined"] = outcome["quarantined"]

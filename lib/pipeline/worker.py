@@ -1,7 +1,11 @@
-"""Runs one step in a pool process: papermill on a fresh kernel, then scan, render and archive.
+"""Runs one step in a pool process: papermill on a kernel of the step's environment, then scan and
+archive.
 
 The runner submits `StepTask`s to a ProcessPoolExecutor whose initializer is `init_worker`; each task
-returns a plain dict (`StepOutcome` fields) so nothing but data crosses the process boundary.
+returns a plain dict (`StepOutcome` fields) so nothing but data crosses the process boundary. The
+worker belongs to one run (one tenant). Its kernels wait in `_idle` by environment (kind of step,
+tenant): a booting spare for the next step, and the kernel of a step that succeeded, reset
+(`kernel.reset`) for the next step of the same kind.
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ from lib.pipeline.scan import (  # noqa: E402
     quarantine,
 )
 
-_spare = None  # a kernel booting for this worker's next step
+_idle: dict[tuple[str, str | None], Any] = {}  # kernels waiting for a step, by (environment, tenant)
 _current = None  # the kernel running this worker's step
-_exporter = None
+MAX_IDLE = 2  # the current kind's kernel and the next kind's spare
 
 
 @dataclass
@@ -65,29 +69,27 @@ def init_worker(
     """Pool initializer: start a spare kernel (for a `kind` step of `tenant`) at once so the first step
     finds it booted. The worker dies with the runner (SIGKILL included) and stops its kernels on SIGTERM;
     a runner that died while this worker was still importing means exit at once."""
-    global _spare
     import multiprocessing.util
 
     die_with_parent()
     if runner_pid is not None and os.getppid() != runner_pid:
         os._exit(1)
     watch_parent(lambda: _on_sigterm(signal.SIGTERM, None))
-    multiprocessing.util.Finalize(None, _drop_spare, exitpriority=10)
+    multiprocessing.util.Finalize(None, _drop_idle, exitpriority=10)
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the runner decides
     if prewarm:
-        _spare = kernel.start_kernel(kind=kind, tenant=tenant)
+        _park(kernel.start_kernel(kind=kind, tenant=tenant))
 
 
-def _drop_spare() -> None:
-    global _spare
-    kernel.stop_kernel(_spare)
-    _spare = None
+def _drop_idle() -> None:
+    while _idle:
+        kernel.stop_kernel(_idle.pop(next(iter(_idle))))
 
 
 def _on_sigterm(_signum: int, _frame: object) -> None:
     """The runner is stopping the run: kill this worker's kernels (no step goes on writing), exit."""
-    for km in (_current, _spare):
+    for km in (_current, *_idle.values()):
         try:
             if km is not None and km.has_kernel:  # its own session: the group holds dbt too
                 os.killpg(km.provisioner.pgid or km.provisioner.pid, signal.SIGKILL)
@@ -96,17 +98,36 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
     os._exit(143)
 
 
+def _env(kind: str | None, tenant: str | None) -> tuple[str, str | None]:
+    """Which steps a kernel may serve: its kind of environment (lib.childenv) and its tenant."""
+    return (kernel_kind(kind), tenant)
+
+
+def _park(km) -> None:  # noqa: ANN001 - AsyncKernelManager
+    """Keep a kernel for a later step of its environment (one per environment, MAX_IDLE in all)."""
+    env = km.bi_env
+    kernel.stop_kernel(_idle.pop(env, None))
+    while len(_idle) >= MAX_IDLE:
+        kernel.stop_kernel(_idle.pop(next(iter(_idle))))  # the longest idle
+    _idle[env] = km
+
+
 def _take_kernel(kind: str | None = None, tenant: str | None = None):  # noqa: ANN202 - AsyncKernelManager
-    """The spare kernel when its environment fits the step (same kind of env, same tenant), else a new one."""
-    global _spare
-    km, _spare = _spare, None
-    wanted = (kernel_kind(kind), tenant)
-    if km is not None and getattr(km, "bi_env", None) != wanted:
+    """An idle kernel of the step's environment (same kind of env, same tenant), else a new one."""
+    km = _idle.pop(_env(kind, tenant), None)
+    if km is not None and not km.has_kernel:
         kernel.stop_kernel(km)
         km = None
-    if km is None or not km.has_kernel:
-        km = kernel.start_kernel(kind=kind, tenant=tenant)
-    return km
+    reused = km is not None and getattr(km, "bi_steps", 0) > 0
+    return (km or kernel.start_kernel(kind=kind, tenant=tenant)), reused
+
+
+def _prewarm(kind: str | None, tenant: str | None, current: tuple[str, str | None]) -> None:
+    """Boot a kernel for the next step while this one runs, unless one of its environment will be
+    free: idle already, or the current step's own (reused when the step succeeds)."""
+    env = _env(kind, tenant)
+    if env != current and env not in _idle:
+        _park(kernel.start_kernel(kind=kind, tenant=tenant))
 
 
 def source_cell_index(nb: nbformat.NotebookNode, executed_index: int) -> int:
@@ -160,11 +181,12 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     out: dict[str, Any] = {"step": step.id, "seq": step.seq, "kind": step.kind, "status": "success",
                            "attempt": task.attempt, "started_at": started.isoformat(), "error_name": None,
                            "error_message": None, "error_cell": None}  # fmt: skip
-    global _spare, _current
+    global _current
     tenant = task.parameters.get("tenant")
-    km = _current = _take_kernel(step.kind, tenant)
-    if task.prewarm_next and _spare is None:  # the next step's kernel boots while this step runs
-        _spare = kernel.start_kernel(kind=task.next_kind or step.kind, tenant=tenant)
+    km, out["kernel_reused"] = _take_kernel(step.kind, tenant)
+    _current = km
+    if task.prewarm_next:  # the next step's kernel boots while this step runs
+        _prewarm(task.next_kind or step.kind, tenant, km.bi_env)
     if not _ready(km):
         # A kernel that never answered (seen once under load, holding a step for minutes): replace it
         # once; if the fresh one fails too, papermill reports the step as failed.
@@ -186,8 +208,12 @@ def execute_step(task: StepTask) -> dict[str, Any]:
         out["status"] = "failed"
         out["error_name"], out["error_message"] = type(exc).__name__, str(exc) or type(exc).__name__
     finally:
-        kernel.stop_kernel(km)
         _current = None
+        if out["status"] == "success" and kernel.reset(km):
+            km.bi_steps = getattr(km, "bi_steps", 0) + 1
+            _park(km)
+        else:  # a failed step's kernel may hold anything: never reused
+            kernel.stop_kernel(km)
     t_exec = time.perf_counter()
     try:
         _archive(task, staging, staged, out)
