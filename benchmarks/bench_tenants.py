@@ -73,15 +73,44 @@ def cleanup() -> None:
     dispose_engines()
 
 
+def breakdown(out) -> str:
+    """Where a batch's time went, from the ledger: its tenant runs (median wall), their steps' kernel
+    waits, notebook executions and lib time (sums), and how many steps ran on a reused kernel."""
+    import statistics
+
+    from lib.pipeline import ledger
+
+    runs = [
+        ledger.get_run(r["run_id"], t, role="pipeline") for t, r in out.tenants.items() if r.get("run_id")
+    ]
+    runs = [r for r in runs if r is not None]
+    if not runs:
+        return "    no tenant run (every tenant up to date)"
+    ran = [s for r in runs for s in r.steps if s.status != "skipped"]
+    timing = {"kernel_wait": 0, "execute": 0, "lib": 0}
+    for s in ran:
+        for k in timing:
+            timing[k] += int(((s.metrics or {}).get("timings_ms") or {}).get(k) or 0)
+    reused = sum(bool((s.metrics or {}).get("kernel_reused")) for s in ran)
+    skipped = sum(s.status == "skipped" for r in runs for s in r.steps)
+    return (
+        f"    {len(runs)} tenant runs, median {statistics.median(r.duration_ms or 0 for r in runs) / 1000:.1f} s; "
+        f"{len(ran)} steps ran ({reused} on a reused kernel), {skipped} skipped up to date; "
+        f"sums: kernel wait {timing['kernel_wait'] / 1000:.1f} s, notebook {timing['execute'] / 1000:.1f} s "
+        f"(lib {timing['lib'] / 1000:.1f} s)"
+    )
+
+
 def batch(mode: str, ids: list[str]) -> tuple[float, object]:
     from lib.pipeline.batch import run_batch
 
     t0 = time.perf_counter()
     out = run_batch(mode, ids, progress=False)
     wall = time.perf_counter() - t0
-    bad = {t: r for t, r in out.tenants.items() if r.get("status") != "success"}
+    bad = {t: r for t, r in out.tenants.items() if r.get("status") not in ("success", "uptodate")}
     print(f"  {mode:<15} {len(ids):>3} tenants  {wall:8.1f} s  status {out.status}  dbt {out.dbt_status}"
           + (f"  not ok: {bad}" if bad else ""), flush=True)  # fmt: skip
+    print(breakdown(out), flush=True)
     return wall, out
 
 

@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tenants", help="with --all-tenants: only these tenant ids (comma-separated)")
     run.add_argument("--batch-id", help=argparse.SUPPRESS)
     run.add_argument("--no-dbt", action="store_true", help=argparse.SUPPRESS)  # a batch's tenant run
+    run.add_argument("--workers", type=int, help="steps run at once (default: one per core)")
     run.set_defaults(func=_run)
 
     runs = sub.add_parser("runs", help="the run ledger")

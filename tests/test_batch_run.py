@@ -5,8 +5,10 @@ already running skipped with its reason, and each tenant's public.* equal to a r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -103,6 +105,14 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
         run = ledger.get_run(out.tenants[tenant]["run_id"], tenant, role="pipeline")
         assert run is not None and run.status == out.tenants[tenant]["status"]
         assert run.steps and all(s.step != "dbt_build" for s in run.steps)  # ONE build: the batch's
+    # three runs in flight on this machine's cores: one worker each, whose kernels serve step after
+    # step: one for the extracts, one for the transforms and post-transforms
+    workers = max(1, (os.cpu_count() or 1) // 3)
+    run = ledger.get_run(out.tenants["coop_a"]["run_id"], "coop_a", role="pipeline")
+    assert f"on {workers} worker(s)" in (Path(run.archive_dir) / "run.log").read_text()
+    ran = [s for s in run.steps if s.status == "success"]
+    fresh = [s.step for s in ran if not (s.metrics or {}).get("kernel_reused")]
+    assert len(ran) > 10 and 1 <= len(fresh) <= 2 * workers, fresh
     from lib.db import get_engine
 
     with get_engine("owner", db_url).connect() as conn:

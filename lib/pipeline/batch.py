@@ -2,7 +2,7 @@
 
 Each tenant gets its own `bi run` process (its own key, rate limit, sync state, lock and ledger run,
 tagged with the batch id) without the dbt step; at most `BI_BATCH_CONCURRENCY` (default 4) run at
-once, and one tenant's failure never stops another. Then ONE `dbt build` runs for the batch. The
+once, sharing the cores (`workers_per_run`), and one tenant's failure never stops another. Then ONE `dbt build` runs for the batch. The
 batch row (`ops.pipeline_batches`) records the tenants, each one's run and status, the dbt status
 and which tenants failed (with each one's message); a tenant whose run is already in progress is
 `skipped` with the reason. One batch runs at a time (`lock.BatchLock`): a second launch gets
@@ -80,6 +80,12 @@ def concurrency(default: int = BATCH_CONCURRENCY) -> int:
         return max(1, int(os.environ.get("BI_BATCH_CONCURRENCY", default)))
     except ValueError:
         return default
+
+
+def workers_per_run(in_flight: int) -> int:
+    """The workers each of a batch's tenant runs gets: the cores shared by the runs in flight (≥ 1).
+    More would only add processes and kernels competing for the same cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, in_flight))
 
 
 # -- the batch ledger -------------------------------------------------------------------------------
@@ -497,6 +503,7 @@ def _run_tenants(
     from lib.pipeline.lock import RunLocked
 
     batch_id = out.batch_id
+    workers = workers_per_run(limit)
     say = print if progress else (lambda *_a, **_k: None)
     waiting = list(tenants)
     active: dict[str, Any] = {}
@@ -511,7 +518,7 @@ def _run_tenants(
                 say(f"batch {batch_id}: {t} up to date", flush=True)
                 continue
             try:
-                run_id = launch_run(t, mode, batch_id=batch_id, no_dbt=True, **params)
+                run_id = launch_run(t, mode, batch_id=batch_id, no_dbt=True, max_workers=workers, **params)
             except RunLocked as exc:
                 out.tenants[t] = {"status": "skipped", "reason": f"already running: {exc}"}
                 say(f"batch {batch_id}: {t} skipped ({exc})", flush=True)

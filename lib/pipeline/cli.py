@@ -22,6 +22,7 @@ def run_main(args: argparse.Namespace) -> int:
             from_step=args.from_step, only=args.only, resume=args.resume,
             run_id=getattr(args, "run_id", None), full_refresh=getattr(args, "full_refresh", False),
             progress=not getattr(args, "no_progress", False), no_dbt=getattr(args, "no_dbt", False),
+            max_workers=getattr(args, "workers", None),
         )
     )  # fmt: skip
     if outcome.exit_code > 128:

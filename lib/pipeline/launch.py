@@ -29,7 +29,8 @@ LAUNCH_LOCK_CLASS = 0x0B1_0002  # "bi pipeline launch" (the run lock itself is l
 def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> str:
     """Queue a run and spawn its process; return the run id. Raises RunLocked if one is in progress.
 
-    `params` may hold date_from, date_to, full_refresh, from_step, only (the `bi run` options).
+    `params` may hold date_from, date_to, full_refresh, from_step, only, no_dbt, max_workers (the
+    `bi run` options).
     """
     if mode not in RUN_MODES:
         raise ValueError(f"mode must be {one_of(RUN_MODES)}, got {mode!r}")
@@ -66,6 +67,8 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
         argv.append("--full-refresh")
     if params.get("no_dbt"):
         argv.append("--no-dbt")
+    if params.get("max_workers"):
+        argv += ["--workers", str(int(params["max_workers"]))]  # type: ignore[call-overload]
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "run.log", "xb")  # noqa: SIM115 - handed to the child
     try:
