@@ -1,5 +1,6 @@
-"""Runner overhead: the pipeline through notebooks (papermill, one kernel per step) against the same steps
-called as plain functions in one process, on the same data (simulator, 90 days, a scratch database).
+"""Runner overhead: the pipeline through notebooks (papermill; a worker's kernel serves its kind of step)
+against the same steps called as plain functions in one process, on the same data (simulator, 90 days,
+a scratch database).
 
     .venv/bin/python benchmarks/bench_runner.py [--days 90] [--skip-full]
 
