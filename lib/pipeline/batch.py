@@ -2,8 +2,8 @@
 
 Each tenant gets its own `bi run` process (its own key, rate limit, sync state, lock and ledger run,
 tagged with the batch id) without the dbt step; at most `BI_BATCH_CONCURRENCY` (default 4) run at
-once, sharing the cores (`workers_per_run`), and one tenant's failure never stops another. Then ONE `dbt build` runs for the batch. The
-batch row (`ops.pipeline_batches`) records the tenants, each one's run and status, the dbt status
+once, sharing the cores (`workers_per_run`), and one tenant's failure never stops another. Then
+ONE `dbt build` runs for the batch. The batch row (`ops.pipeline_batches`) records the tenants, each one's run and status, the dbt status
 and which tenants failed (with each one's message); a tenant whose run is already in progress is
 `skipped` with the reason. One batch runs at a time (`lock.BatchLock`): a second launch gets
 `BatchLocked` (the API's 409). A transform-only batch does not start a tenant whose transforms are all

@@ -41,6 +41,11 @@ class VenvKernelSpecs(KernelSpecManager):
         )
 
 
+def env_key(kind: str | None, tenant: str | None) -> tuple[str, str | None]:
+    """Which steps a kernel may serve: its kind of environment (lib.childenv) and its tenant."""
+    return (kernel_kind(kind), tenant)
+
+
 def kernel_env(kind: str | None = None, tenant: str | None = None) -> dict[str, str]:
     """The kernel's environment: the allow-list of its kind of step (`lib.childenv`: an extract
     kernel gets its tenant's key only, a transform kernel none), plus the kind to preload for."""
@@ -67,7 +72,7 @@ def start_kernel(
         cwd=str(PROJECT_ROOT), env=kernel_env(kind, tenant), extra_arguments=extra,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )  # fmt: skip
-    km.bi_env = (kernel_kind(kind), tenant)  # type: ignore[attr-defined] - which steps it may serve
+    km.bi_env = env_key(kind, tenant)  # type: ignore[attr-defined] - which steps it may serve
     return km
 
 

@@ -29,7 +29,6 @@ import nbformat  # noqa: E402
 import papermill as pm  # noqa: E402
 from papermill.exceptions import PapermillExecutionError  # noqa: E402
 
-from lib.childenv import kernel_kind  # noqa: E402
 from lib.config import PROJECT_ROOT  # noqa: E402
 from lib.pipeline import archive, kernel  # noqa: E402
 from lib.pipeline.graph import Step  # noqa: E402
@@ -98,11 +97,6 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
     os._exit(143)
 
 
-def _env(kind: str | None, tenant: str | None) -> tuple[str, str | None]:
-    """Which steps a kernel may serve: its kind of environment (lib.childenv) and its tenant."""
-    return (kernel_kind(kind), tenant)
-
-
 def _park(km) -> None:  # noqa: ANN001 - AsyncKernelManager
     """Keep a kernel for a later step of its environment (one per environment, MAX_IDLE in all)."""
     env = km.bi_env
@@ -114,7 +108,7 @@ def _park(km) -> None:  # noqa: ANN001 - AsyncKernelManager
 
 def _take_kernel(kind: str | None = None, tenant: str | None = None):  # noqa: ANN202 - AsyncKernelManager
     """An idle kernel of the step's environment (same kind of env, same tenant), else a new one."""
-    km = _idle.pop(_env(kind, tenant), None)
+    km = _idle.pop(kernel.env_key(kind, tenant), None)
     if km is not None and not km.has_kernel:
         kernel.stop_kernel(km)
         km = None
@@ -125,7 +119,7 @@ def _take_kernel(kind: str | None = None, tenant: str | None = None):  # noqa: A
 def _prewarm(kind: str | None, tenant: str | None, current: tuple[str, str | None]) -> None:
     """Boot a kernel for the next step while this one runs, unless one of its environment will be
     free: idle already, or the current step's own (reused when the step succeeds)."""
-    env = _env(kind, tenant)
+    env = kernel.env_key(kind, tenant)
     if env != current and env not in _idle:
         _park(kernel.start_kernel(kind=kind, tenant=tenant))
 
