@@ -51,8 +51,12 @@ def batch_env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         lines += [f"  - id: {tid}", f"    base_url: {sim.url}", f"    timezone: {tz}",
                   f"    application_ids: ['{app}']", f"    server_key_env: {key_env}"]  # fmt: skip
     (scratch / "tenants.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # the clock stands still for the module: the batch and the solo run of the same data, minutes
+    # apart, read the simulator's day still filling up to the same instant
+    frozen = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     env = {"RUNS_DIR": str(scratch / "runs"), "HOME": str(scratch / "home"), "TENANT_ID": "coop_a",
-           "TENANTS_FILE": str(scratch / "tenants.yml"), "EXTRACT_BACKFILL_DAYS": "3", **KEYS}  # fmt: skip
+           "TENANTS_FILE": str(scratch / "tenants.yml"), "EXTRACT_BACKFILL_DAYS": "3",
+           "BI_CLOCK_NOW": frozen.isoformat(), **KEYS}  # fmt: skip
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
@@ -65,7 +69,9 @@ def batch_env(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 def window() -> dict[str, str]:
-    today = datetime.now(UTC).date()
+    from lib import clock
+
+    today = clock.today()
     return {"date_from": str(today - timedelta(days=4)), "date_to": str(today - timedelta(days=1))}
 
 
