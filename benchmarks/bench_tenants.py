@@ -91,13 +91,20 @@ def breakdown(out) -> str:
     for s in ran:
         for k in timing:
             timing[k] += int(((s.metrics or {}).get("timings_ms") or {}).get(k) or 0)
+    by_step: dict[str, int] = {}
+    for s in ran:
+        by_step[s.step] = by_step.get(s.step, 0) + int(
+            ((s.metrics or {}).get("timings_ms") or {}).get("lib") or 0
+        )
+    top = sorted(by_step.items(), key=lambda kv: -kv[1])[:8]
     reused = sum(bool((s.metrics or {}).get("kernel_reused")) for s in ran)
     skipped = sum(s.status == "skipped" for r in runs for s in r.steps)
     return (
         f"    {len(runs)} tenant runs, median {statistics.median(r.duration_ms or 0 for r in runs) / 1000:.1f} s; "
         f"{len(ran)} steps ran ({reused} on a reused kernel), {skipped} skipped up to date; "
         f"sums: kernel wait {timing['kernel_wait'] / 1000:.1f} s, notebook {timing['execute'] / 1000:.1f} s "
-        f"(lib {timing['lib'] / 1000:.1f} s)"
+        f"(lib {timing['lib'] / 1000:.1f} s)\n"
+        "    lib time by step, all tenants: " + ", ".join(f"{k} {v / 1000:.1f} s" for k, v in top)
     )
 
 
@@ -111,6 +118,10 @@ def batch(mode: str, ids: list[str]) -> tuple[float, object]:
     print(f"  {mode:<15} {len(ids):>3} tenants  {wall:8.1f} s  status {out.status}  dbt {out.dbt_status}"
           + (f"  not ok: {bad}" if bad else ""), flush=True)  # fmt: skip
     print(breakdown(out), flush=True)
+    if out.dbt_duration_ms is not None:
+        slow = (out.dbt_metrics or {}).get("slowest") or {}
+        print(f"    dbt build {out.dbt_duration_ms / 1000:.1f} s; slowest: "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in list(slow.items())[:6]), flush=True)  # fmt: skip
     return wall, out
 
 

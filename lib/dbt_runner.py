@@ -143,6 +143,9 @@ def _as_list(value: str | Sequence[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+SLOWEST_NODES = 8
+
+
 def parse_run_results(path: Path) -> dict[str, Any]:
     """Counts and errors from dbt's run_results.json."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -150,6 +153,7 @@ def parse_run_results(path: Path) -> dict[str, Any]:
     rows_out = 0
     errors: list[str] = []
     warnings: list[str] = []
+    timed: list[tuple[float, str]] = []
     for res in data.get("results", []):
         uid: str = res.get("unique_id", "")
         kind = uid.split(".", 1)[0] or "node"
@@ -159,6 +163,7 @@ def parse_run_results(path: Path) -> dict[str, Any]:
         if kind == "model" and isinstance(adapter.get("rows_affected"), int):
             rows_out += max(adapter["rows_affected"], 0)
         name = uid.split(".")[-1] if kind != "unit_test" else ".".join(uid.split(".")[-2:])
+        timed.append((float(res.get("execution_time") or 0.0), f"{kind} {name}"))
         msg = (res.get("message") or "").strip().splitlines()
         first = msg[0] if msg else status
         if status in FAILING:
@@ -168,6 +173,8 @@ def parse_run_results(path: Path) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "dbt_elapsed_s": round(float(data.get("elapsed_time") or 0.0), 3),
         "invocation_id": (data.get("metadata") or {}).get("invocation_id"),
+        # where a slow build's time went: its slowest nodes, seconds
+        "slowest": {node: round(secs, 2) for secs, node in sorted(timed, reverse=True)[:SLOWEST_NODES]},
     }
     models = by_type.get("model", Counter())
     tests = by_type.get("test", Counter())

@@ -289,6 +289,28 @@ def test_incremental_resumes_from_cursor_minus_lookback(tenant):
     assert states(tenant)["toques_daily"]["last_cursor"] == str(datetime.now(UTC).date())
 
 
+def test_a_standing_clock_still_advances_the_cursor_and_the_next_run_resumes(tenant, monkeypatch, db_url):
+    """The clock stands still (BI_CLOCK_NOW, as in benchmarks), and the stored state is stamped by a
+    clock ahead of it: the run's states still land (success, cursor today), and the next run at the
+    same instant resumes at cursor − lookback instead of backfilling again."""
+    instant = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    monkeypatch.setenv("BI_CLOCK_NOW", instant.isoformat())
+    with get_engine("owner", db_url).begin() as conn:  # a row stamped an hour ahead of the clock
+        conn.execute(
+            text("INSERT INTO public.sync_state (tenant_id, entity, status, updated_at) "
+                 "VALUES (:t, 'toques_daily', 'success', :at)"),
+            {"t": tenant, "at": instant + timedelta(hours=1)},
+        )  # fmt: skip
+    first = run_extractor("push", run_id="first", options=ExtractOptions(backfill_days=20))
+    assert first.ok, first.errors
+    state = states(tenant)["toques_daily"]
+    assert state["status"] == "success" and state["last_cursor"] == "2026-03-01", state
+    second = run_extractor("push", run_id="second", options=ExtractOptions(backfill_days=20, lookback_days=2))
+    assert second.ok, second.errors
+    assert second.metrics["entities"]["toques_daily"]["range"] == ["2026-02-27", "2026-03-01"]
+    assert states(tenant)["toques_daily"]["updated_at"] > state["updated_at"]
+
+
 def test_first_run_backfills_default_days(tenant):
     res = run_extractor("push", options=ExtractOptions(backfill_days=10), run_id="first")
     assert res.ok

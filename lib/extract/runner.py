@@ -63,10 +63,15 @@ def sweep_due(
 
 
 class _Stamp:
-    """Strictly increasing timestamps: a state written later never loses to an older one."""
+    """Strictly increasing timestamps for sync_state and data_coverage, which keep the newest write.
 
-    def __init__(self) -> None:
-        self._last = clock_now()
+    They start above the stored rows' `updated_at`: a state this run writes is never older than one
+    an earlier run wrote, even when the clock stands still (BI_CLOCK_NOW) or lags the one that
+    stamped the stored row."""
+
+    def __init__(self, floor: datetime | None = None) -> None:
+        start = clock_now()
+        self._last = start if floor is None or start > floor else floor
 
     def next(self) -> datetime:
         now = clock_now()
@@ -108,14 +113,17 @@ def run_specs(
     if not active:
         result.warnings.append("nothing to fetch (no application id, or the range is empty)")
         return runs
-    write_states(tenant.id, merged_state_rows(tenant.id, active, [r.spec.state_entity for r in active]))
+    stored = [st["updated_at"] for st in old.values() if st.get("updated_at") is not None]
+    clock = _Stamp(max(stored, default=None))
+    stamp = clock.next()
+    running = merged_state_rows(tenant.id, active, [r.spec.state_entity for r in active])
+    write_states(tenant.id, [{**row, "updated_at": stamp} for row in running])
 
     tasks = sorted((t for r in active for t in r.tasks), key=lambda t: -t.spec.weight)
     out: queue.Queue[Outcome | TaskDone] = queue.Queue()
     remaining = len(tasks)
     stats = {"batches": 0, "write_s": 0.0}
     inflight: deque[Future[None]] = deque()
-    clock = _Stamp()
     counted = threading.Lock()
 
     def write(

@@ -36,7 +36,9 @@ _PAGE_DOC = (
 )
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
 _LAST_SWEEP = (_HERE / "last_sweep.sql").read_text(encoding="utf-8")
-_READ_STATE = text("SELECT entity, last_cursor, status FROM public.sync_state WHERE entity = ANY(:e)")
+_READ_STATE = text(
+    "SELECT entity, last_cursor, status, updated_at FROM public.sync_state WHERE entity = ANY(:e)"
+)
 
 RAW_TEMPLATE = "(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s)"
 # A v2 history page: PostgreSQL builds the document from its fields (the text is not JSON-encoded here

@@ -99,6 +99,8 @@ class BatchOutcome:
     tenants: dict[str, dict[str, Any]] = field(default_factory=dict)
     dbt_status: str | None = None
     error: str | None = None
+    dbt_duration_ms: int | None = None  # the batch's one build, when it ran
+    dbt_metrics: dict[str, Any] | None = None  # its node counts and slowest nodes
 
     @property
     def failed_tenants(self) -> list[str]:
@@ -177,7 +179,8 @@ _UPSERT_BATCH = text(
 _UPDATE_BATCH = text(
     "UPDATE ops.pipeline_batches SET status = :status, dbt_status = :dbt_status, error = :error, "
     "results = CAST(:r AS jsonb), pid = COALESCE(:pid, pid), started_at = COALESCE(:started_at, started_at), "
-    "finished_at = :finished_at, duration_ms = :duration_ms WHERE batch_id = :b"
+    "finished_at = :finished_at, duration_ms = :duration_ms, dbt_duration_ms = :dbt_ms, "
+    "dbt_metrics = CAST(:dbt_metrics AS jsonb) WHERE batch_id = :b"
 )
 
 
@@ -191,6 +194,8 @@ def save_batch(outcome: BatchOutcome, url: str | None = None, **fields: Any) -> 
         "status": outcome.status, "dbt_status": outcome.dbt_status, "error": outcome.error,
         "r": json.dumps(outcome.tenants), "pid": fields.get("pid"), "started_at": fields.get("started_at"),
         "finished_at": fields.get("finished_at"), "duration_ms": fields.get("duration_ms"),
+        "dbt_ms": outcome.dbt_duration_ms,
+        "dbt_metrics": None if outcome.dbt_metrics is None else json.dumps(outcome.dbt_metrics),
     }  # fmt: skip
     with get_engine("pipeline", url).begin() as conn:
         conn.execute(_UPSERT_BATCH, params)
@@ -484,6 +489,9 @@ def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool) ->
         return
     res = run_dbt("build", tenant_id=tenants[0], select=selectors or None, full_refresh=full_refresh)
     out.dbt_status = "success" if res.ok else "failed"
+    out.dbt_duration_ms = round(res.duration_s * 1000)
+    kept = ("dbt_elapsed_s", "models", "tests", "unit_tests", "select", "full_refresh", "slowest")
+    out.dbt_metrics = {k: res.metrics[k] for k in kept if k in res.metrics}
     if not res.ok:
         out.error = "dbt build failed: " + "; ".join(res.errors)[:2000]
         return
