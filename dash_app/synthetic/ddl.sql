@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS analytics.fct_messages (
     status TEXT, contact_id TEXT, contact_name TEXT, conversation_key TEXT, agent_session_id TEXT,
     agent_id TEXT, intent TEXT, is_fallback BOOLEAN, is_bot BOOLEAN, is_human BOOLEAN, message_body TEXT,
     integration TEXT, close_reason TEXT, is_conversation_start BOOLEAN, source_updated_at TIMESTAMPTZ,
-    PRIMARY KEY (tenant_id, message_id)
+    built_at TIMESTAMPTZ, PRIMARY KEY (tenant_id, message_id)
 );
 CREATE INDEX IF NOT EXISTS ix_syn_fct_messages_date ON analytics.fct_messages (tenant_id, date);
 CREATE TABLE IF NOT EXISTS analytics.fct_conversations (

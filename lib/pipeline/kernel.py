@@ -86,10 +86,7 @@ def wait_ready(km: AsyncKernelManager, timeout_s: float | None = None) -> None:
         kc.stop_channels()
 
 
-RESET_CODE = (
-    "get_ipython().run_line_magic('reset', '-f'); get_ipython().execution_count = 1; "
-    "import gc as _bi_gc; _bi_gc.collect(); del _bi_gc"
-)
+RESET_CODE = "__import__('lib.pipeline.kernel_reset', fromlist=['_']).reset_namespace()"
 
 
 def reset(km: AsyncKernelManager, timeout_s: float = 10) -> bool:
@@ -109,6 +106,14 @@ def reset(km: AsyncKernelManager, timeout_s: float = 10) -> bool:
     finally:
         kc.stop_channels()
     return reply.get("content", {}).get("status") == "ok"
+
+
+def is_alive(km: AsyncKernelManager) -> bool:
+    """True while the kernel's process runs (no message exchanged)."""
+    try:
+        return bool(km.has_kernel and run_sync(km.is_alive)())
+    except Exception:  # noqa: BLE001 - gone
+        return False
 
 
 def stop_kernel(km: AsyncKernelManager | None) -> None:

@@ -181,7 +181,9 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     _current = km
     if task.prewarm_next:  # the next step's kernel boots while this step runs
         _prewarm(task.next_kind or step.kind, tenant, km.bi_env)
-    if not _ready(km):
+    # A reused kernel answered its reset moments ago: asking again would cost a client, its channels
+    # and a wait for IOPub to settle (≈ 0.25 s a step). A booting one must answer first.
+    if not (out["kernel_reused"] and kernel.is_alive(km)) and not _ready(km):
         # A kernel that never answered (seen once under load, holding a step for minutes): replace it
         # once; if the fresh one fails too, papermill reports the step as failed.
         kernel.stop_kernel(km)

@@ -7,17 +7,123 @@
 -- Repeat contact is censored at the end of the data: a closed conversation counts only when a full
 -- 24 h after its end has been loaded (is_repeat_observable).
 
--- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
-{%- set inline = bi_cte_inline() %}
-with messages as {{ inline }} (
-    select * from {{ ref('int_messages__sessionized') }}
-),
+-- Incremental: a conversation's fields come from its contact's messages and agent sessions, and from
+-- the tenant's end of data (is_closed, is_repeat_observable). A build re-emits every conversation of
+-- the contacts (contact_key; delete+insert on tenant_id + contact_key, so a key that no longer exists
+-- goes too) with messages re-grouped since this table's build stamp, with an agent session written
+-- after the newest one the tenant's conversations saw (sessions_updated_at, minus
+-- incremental_lookback_minutes), or with a conversation that the tenant's new end of data closes
+-- (closes_at: its end plus the gap, once its sessions are closed) or whose repeat window it completes:
+-- only those can change as the data grows. Bookkeeping columns stay out of fct_conversations.
 
-sessions as {{ inline }} (
+-- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['tenant_id', 'contact_key'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ bi_reset_without_columns(['contact_key', 'built_at', 'sessions_updated_at', 'closes_at']) }}",
+        post_hook=["{{ ensure_index(['tenant_id', 'contact_key']) }}"]
+    )
+}}
+{%- set inline = bi_cte_inline() %}
+{#- On Citus every build takes the full branch (its delete+insert then rewrites every row): the
+    incremental one probes indexes row by row (laterals), which Citus does not plan across shards. -#}
+{%- set bookkeeping = ['contact_key', 'built_at', 'sessions_updated_at', 'closes_at'] %}
+{%- set incremental = is_incremental() and not bi_citus_enabled() and bi_has_columns(this, bookkeeping) %}
+{%- set lookback = "interval '" ~ var("incremental_lookback_minutes") ~ " minutes'" %}
+{%- set coverage = adapter.get_relation(database=target.database, schema='public', identifier='data_coverage') %}
+with sessions as {{ inline }} (
     select * from {{ ref('int_agent_sessions') }}
 ),
 
-{%- set coverage = adapter.get_relation(database=target.database, schema='public', identifier='data_coverage') %}
+{% if incremental -%}
+last_build as (
+    select coalesce(max(built_at), '-infinity'::timestamptz) as built_at from {{ this }}
+),
+
+held_tenants as (  -- per tenant: the newest agent session its conversations saw
+    select tenant_id, max(sessions_updated_at) as session_watermark
+    from {{ this }}
+    group by 1
+),
+
+regrouped as (  -- contacts whose messages int_messages__sessionized re-grouped since this table's build
+    select distinct tenant_id, contact_key
+    from {{ ref('int_messages__sessionized') }}
+    where built_at > (select built_at from last_build)
+),
+
+tenant_latest as (  -- each tenant's end of data: its newest message (one index probe), its coverage
+    select
+        tenants.tenant_id,
+        latest.latest_message_at,
+        {% if coverage -%}
+        coalesce(cov.loaded_through, latest.latest_message_at)
+        {%- else -%}
+        latest.latest_message_at
+        {%- endif %} as loaded_through
+    from (select tenant_id from held_tenants union select tenant_id from regrouped) as tenants
+    cross join lateral (
+        select max(newest.message_ts) as latest_message_at
+        from {{ ref('int_messages__sessionized') }} as newest
+        where newest.tenant_id = tenants.tenant_id
+    ) as latest
+    {% if coverage -%}
+    left join (
+        select tenant_id, max(loaded_through) as loaded_through
+        from {{ coverage }}
+        where entity = 'messages'
+        group by 1
+    ) as cov on cov.tenant_id = tenants.tenant_id
+    {%- endif %}
+),
+
+touched_contacts as (
+    select tenant_id, contact_key from regrouped
+    union
+    -- the contacts of agent sessions written since the tenant's watermark
+    select sessions.tenant_id, session_messages.contact_key
+    from sessions
+    left join held_tenants on held_tenants.tenant_id = sessions.tenant_id
+    cross join lateral (
+        select session_message.contact_key
+        from {{ ref('int_messages__sessionized') }} as session_message
+        where session_message.tenant_id = sessions.tenant_id
+            and session_message.agent_session_id = sessions.session_id
+        offset 0  -- a fence: pulled up into a join, the planner would scan the whole table
+    ) as session_messages
+    where held_tenants.session_watermark is null
+        or sessions.source_updated_at > held_tenants.session_watermark - {{ lookback }}
+    union
+    -- conversations the new end of data closes, or whose repeat window it completes
+    select previous.tenant_id, previous.contact_key
+    from {{ this }} as previous
+    inner join tenant_latest on tenant_latest.tenant_id = previous.tenant_id
+    where previous.closes_at <= tenant_latest.latest_message_at
+        and (
+            not previous.is_closed
+            or (not previous.is_repeat_observable
+                and previous.ended_at
+                    <= tenant_latest.loaded_through - interval '{{ var("repeat_contact_hours") }} hours')
+        )
+),
+
+messages as (  -- every message of those contacts
+    select contact_messages.*
+    from touched_contacts
+    cross join lateral (
+        select * from {{ ref('int_messages__sessionized') }} as held
+        where held.tenant_id = touched_contacts.tenant_id and held.contact_key = touched_contacts.contact_key
+        offset 0
+    ) as contact_messages
+),
+{%- else -%}
+messages as {{ inline }} (
+    select * from {{ ref('int_messages__sessionized') }}
+),
+
 tenant_latest as {{ inline }} (
     select messages.tenant_id, max(messages.message_ts) as latest_message_at,
         {% if coverage -%}
@@ -36,6 +142,7 @@ tenant_latest as {{ inline }} (
     {%- endif %}
     group by 1
 ),
+{%- endif %}
 
 first_message as {{ inline }} (
     select distinct on (tenant_id, conversation_key)
@@ -112,7 +219,8 @@ session_rollup as {{ inline }} (
         count(*) filter (where sessions.is_transfer) as transfers,
         sum(sessions.handle_seconds) as handle_seconds,
         max(sessions.closed_at) as last_closed_at,
-        bool_and(sessions.closed_at is not null) as all_sessions_closed
+        bool_and(sessions.closed_at is not null) as all_sessions_closed,
+        max(sessions.source_updated_at) as sessions_updated_at
     from conversation_sessions
     left join sessions
         on sessions.tenant_id = conversation_sessions.tenant_id
@@ -155,6 +263,7 @@ assembled as {{ inline }} (
         session_rollup.handle_seconds,
         session_rollup.last_closed_at,
         coalesce(session_rollup.all_sessions_closed, true) as all_sessions_closed,
+        session_rollup.sessions_updated_at,
         tenant_latest.latest_message_at,
         tenant_latest.loaded_through
     from first_message
@@ -262,5 +371,10 @@ select
     coalesce(
         is_closed and ended_at <= loaded_through - interval '{{ var("repeat_contact_hours") }} hours',
         false
-    ) as is_repeat_observable
+    ) as is_repeat_observable,
+    coalesce(contact_id, '') as contact_key,
+    sessions_updated_at,
+    case when all_sessions_closed
+        then ended_at + interval '{{ var("conversation_gap_minutes") }} minutes' end as closes_at,
+    {{ bi_build_stamp() }} as built_at
 from final

@@ -1,16 +1,115 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['tenant_id', 'message_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ ensure_index(['tenant_id', 'message_id']) }}",
+            "{{ ensure_index(['tenant_id', 'contact_key']) }}",
+            "{{ ensure_index(['tenant_id', 'agent_session_id']) }}",
+            "{{ ensure_index(['tenant_id', 'message_ts']) }}",
+            "{{ ensure_index(['built_at']) }}",
+        ]
+    )
+}}
+
 -- Messages in tenant-local time, grouped into conversations (docs/contracts.md "dbt marts"):
 -- a contact's conversation starts at its first message or after > conversation_gap_minutes without
 -- messages from/to that contact, unless the message belongs to the same agent session as the previous
 -- one. conversation_key = contact_id || ':' || message_id of the conversation's first message.
+-- Incremental: the grouping is per contact, so a build re-groups only the contacts with a message
+-- written since the tenant's watermark (minus incremental_lookback_minutes; a message that moved to
+-- another contact re-groups its old contact too), all of them when the tenant's row (its time zone)
+-- changed. Each row it writes is stamped with the build (built_at: dbt/macros/incremental.sql), which
+-- is how fct_messages and int_conversations find what changed. The index on built_at alone (not led
+-- by tenant_id) serves that one cross-tenant lookup; the dashboards never read this table.
+{%- set incremental = is_incremental() and bi_has_columns(this, ['built_at', 'contact_key', 'message_pk']) %}
+{%- set lookback = "interval '" ~ var("incremental_lookback_minutes") ~ " minutes'" %}
+{%- set citus = bi_citus_enabled() %}  {#- Citus plans joins between co-located tables, not laterals #}
 
-with messages as (
+with tenants as (
+    select tenant_id, timezone, updated_at from {{ ref('stg_indigitall__tenants') }}
+),
+
+{% if incremental -%}
+watermarks as (
+    select tenant_id, max(source_updated_at) as watermark
+    from {{ this }}
+    group by 1
+),
+
+changed as (  -- the messages written since their tenant's watermark
+    select messages.message_pk, messages.tenant_id, messages.message_id,
+        coalesce(messages.contact_id, '') as contact_key
+    from {{ ref('stg_indigitall__messages') }} as messages
+    left join watermarks on watermarks.tenant_id = messages.tenant_id
+    left join tenants on tenants.tenant_id = messages.tenant_id
+    where messages.message_id is not null
+        and (
+            watermarks.watermark is null
+            or messages.updated_at > watermarks.watermark - {{ lookback }}
+            or tenants.updated_at > watermarks.watermark - {{ lookback }}
+        )
+),
+
+changed_contacts as (  -- their contacts, and the one a changed message belonged to before
+    select tenant_id, contact_key from changed
+    union
+    select changed.tenant_id, previous.contact_key
+    from changed
+    {% if citus -%}
+    inner join {{ this }} as previous
+        on previous.tenant_id = changed.tenant_id and previous.message_id = changed.message_id
+    {%- else -%}
+    cross join lateral (  -- one index probe per changed message (the planner overestimates them)
+        select held.contact_key from {{ this }} as held
+        where held.tenant_id = changed.tenant_id and held.message_id = changed.message_id
+        offset 0  -- a fence: pulled up into a join, the planner would scan the whole table
+    ) as previous
+    {%- endif %}
+),
+
+regrouped as (  -- every message of those contacts: the ones this table holds, and the changed ones
+    select held.message_pk
+    from changed_contacts
+    {% if citus -%}
+    inner join {{ this }} as held
+        on held.tenant_id = changed_contacts.tenant_id and held.contact_key = changed_contacts.contact_key
+    {%- else -%}
+    cross join lateral (
+        select contact_messages.message_pk from {{ this }} as contact_messages
+        where contact_messages.tenant_id = changed_contacts.tenant_id
+            and contact_messages.contact_key = changed_contacts.contact_key
+        offset 0
+    ) as held
+    {%- endif %}
+    union
+    select message_pk from changed
+),
+
+messages as (
+    {% if citus -%}
+    select messages.*
+    from {{ ref('stg_indigitall__messages') }} as messages
+    where messages.message_pk in (select message_pk from regrouped)
+        and messages.message_id is not null
+    {%- else -%}
+    select fetched.*
+    from regrouped
+    cross join lateral (  -- by primary key: the view's cleaning runs on these rows only
+        select * from {{ ref('stg_indigitall__messages') }} as messages
+        where messages.message_pk = regrouped.message_pk and messages.message_id is not null
+        offset 0
+    ) as fetched
+    {%- endif %}
+),
+{%- else -%}
+messages as (
     select * from {{ ref('stg_indigitall__messages') }}
     where message_id is not null
 ),
-
-tenants as (
-    select tenant_id, timezone from {{ ref('stg_indigitall__tenants') }}
-),
+{%- endif %}
 
 localized as (
     select
@@ -70,6 +169,7 @@ keyed as (
 select
     tenant_id,
     message_id,
+    message_pk,
     message_ts,
     message_local_ts,
     coalesce(message_local_ts::date, source_date) as message_date,
@@ -84,6 +184,7 @@ select
     status,
     contact_id,
     contact_name,
+    contact_key,
     contact_key || ':' || first_message_id as conversation_key,
     is_conversation_start = 1 as is_conversation_start,
     agent_session_id,
@@ -94,5 +195,6 @@ select
     is_bot,
     is_human,
     message_body,
-    updated_at as source_updated_at
+    updated_at as source_updated_at,
+    {{ bi_build_stamp() }} as built_at
 from keyed

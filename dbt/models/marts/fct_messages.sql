@@ -7,37 +7,24 @@
         post_hook=[
             "{{ ensure_index(['tenant_id', 'date']) }}",
             "{{ ensure_index(['tenant_id', 'message_ts']) }}",
+            "{{ ensure_index(['built_at']) }}",
         ]
     )
 }}
 
--- One row per message. Incremental: a run re-emits every message of the contacts that have a message
--- updated since the tenant's watermark (minus a lookback), so their conversation keys stay right.
--- Contacts are matched on coalesce(contact_id, '') (the sessionizer's contact key): an equality, so
--- PostgreSQL hash-joins it (an `is not distinct from` join was a nested loop: ~70 s on 130k messages).
+-- One row per message. Incremental: a build copies the rows int_messages__sessionized (re)wrote since
+-- this table's newest build stamp (built_at): every message of each contact it re-grouped, so their
+-- conversation keys stay right. A table without built_at (built before the stamp) is copied in full once.
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 {%- set inline = bi_cte_inline() %}
+{%- set incremental = is_incremental() and bi_has_columns(this, ['built_at']) %}
 with messages as {{ inline }} (
     select * from {{ ref('int_messages__sessionized') }}
+    {% if incremental -%}
+    where built_at > (select coalesce(max(built_at), '-infinity'::timestamptz) from {{ this }})
+    {%- endif %}
 )
-
-{% if is_incremental() %}
-, watermarks as {{ inline }} (
-    select tenant_id, max(source_updated_at) as watermark
-    from {{ this }}
-    group by 1
-)
-
-, changed_contacts as {{ inline }} (
-    select distinct messages.tenant_id, coalesce(messages.contact_id, '') as contact_key
-    from messages
-    left join watermarks on watermarks.tenant_id = messages.tenant_id
-    where watermarks.watermark is null
-        or messages.source_updated_at
-            > watermarks.watermark - interval '{{ var("incremental_lookback_minutes") }} minutes'
-)
-{% endif %}
 
 select
     messages.tenant_id,
@@ -65,10 +52,6 @@ select
     messages.integration,
     messages.close_reason,
     messages.is_conversation_start,
-    messages.source_updated_at
+    messages.source_updated_at,
+    messages.built_at
 from messages
-{% if is_incremental() %}
-inner join changed_contacts
-    on changed_contacts.tenant_id = messages.tenant_id
-    and changed_contacts.contact_key = coalesce(messages.contact_id, '')
-{% endif %}

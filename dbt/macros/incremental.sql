@@ -1,0 +1,49 @@
+{#- The chat chain's incremental models (int_messages__sessionized -> fct_messages, int_conversations)
+    pass work downstream by a build stamp: every row a build (re)writes carries `built_at`, the dbt
+    invocation's start (`bi_build_stamp`), and a model downstream re-reads only the rows stamped after
+    its own newest stamp. The stamp is the same for every row of one invocation and grows with each
+    invocation (builds are serialised: lib/dbt_runner.py _build_lock). -#}
+{% macro bi_build_stamp() -%}
+    '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz
+{%- endmacro %}
+
+{#- True when `relation` (usually `this`) has every column of `names`: a table built before a model
+    became incremental (or before it carried these columns) is rebuilt in full once. -#}
+{% macro bi_has_columns(relation, names) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set have = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- for name in names -%}
+        {%- if name not in have -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{#- Pre-hook of a model whose delete+insert key is a column the existing table may lack (it was built
+    by an older version): such a table is emptied first, the model then emits every row (its
+    incremental branch needs the columns too: `bi_has_columns`), so no row of the old shape survives
+    with a NULL key that no delete would match. -#}
+{% macro bi_reset_without_columns(names) -%}
+    {%- if execute and is_incremental() and not bi_has_columns(this, names) -%}
+        truncate table {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The columns of `relation` but `names` (quoted, comma-separated): a mart that exposes an
+    intermediate model without its incremental bookkeeping. `*` while parsing, or before `relation`
+    exists. -#}
+{% macro bi_columns_except(relation, names) -%}
+    {%- if not execute -%}
+        {{ return('*') }}
+    {%- endif -%}
+    {%- set kept = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) if column.name | lower not in names -%}
+        {%- do kept.append(adapter.quote(column.name)) -%}
+    {%- endfor -%}
+    {{ return(kept | join(', ') if kept else '*') }}  {#- not built yet (dbt compile on an empty database) #}
+{%- endmacro %}

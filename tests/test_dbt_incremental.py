@@ -1,0 +1,185 @@
+"""The chat chain's incremental models (int_messages__sessionized, fct_messages, int_conversations):
+after new and changed rows, an incremental build leaves every model exactly as a full rebuild would,
+while re-grouping only the contacts that changed. Its own database: the session's dbt build is shared."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from fixtures_dbt import EDGE, EDGE_TZ, edge_rows, insert_rows, load_raw, tenants_configured
+from sqlalchemy import text
+
+from lib.db import get_engine
+from lib.dbt_runner import run_dbt
+from lib.simulator import Dataset
+
+COOP = {"tenant_id": "coop", "seed": 7, "timezone": "Europe/Madrid", "application_id": "300007", "scale": 0.3}
+# the models a message change reaches, and what they are compared on (all but the build stamp)
+CHECKED = ("int_messages__sessionized", "fct_messages", "int_conversations", "fct_conversations",
+           "int_agent_sessions", "int_intents", "mart_daily_kpis", "mart_intent_performance")  # fmt: skip
+STAMPED = ("int_messages__sessionized", "fct_messages", "int_conversations")
+
+
+def _local(day: str, hms: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hms}").replace(tzinfo=EDGE_TZ)
+
+
+def _load_coop(url: str, folder: Path, date_from: str, date_to: str) -> None:
+    """The simulator tenant's window through raw.* and the pipeline's transforms."""
+    from lib.transform import run_all
+
+    ds = Dataset(seed=COOP["seed"], tenant_id=COOP["tenant_id"], timezone=COOP["timezone"],
+                 application_id=COOP["application_id"], scale=COOP["scale"])  # fmt: skip
+    with tenants_configured([COOP], folder):
+        load_raw(COOP["tenant_id"], ds, date_from, date_to, app=COOP["application_id"])
+        failed = [(r.step, r.errors) for r in run_all(tenant_id=COOP["tenant_id"]) if not r.ok]
+    assert not failed, failed
+
+
+def _edge_changes(url: str) -> None:
+    """What the next hours bring to the EDGE tenant (public rows, as the transforms write them):
+    an earlier message of e2 joins (and renames) its first conversation; e3's bot answer moves to a
+    new contact e6; e1's queued session gets assigned (its messages unchanged); e7 writes a day later,
+    which moves the tenant's end of data (e3 and e5 close and their repeat window gets loaded)."""
+    rows = edge_rows()
+    template = next(r for r in rows["messages"] if r[1] == "e2-1")
+    late = _local("2026-03-10", "10:40:00")
+    e7 = _local("2026-03-13", "12:00:00")
+    insert_rows(url, {"messages": [
+        (EDGE, "e2-0", late, late.date(), late.hour, late.strftime("%A"), *template[6:]),
+        (EDGE, "e7-1", e7, e7.date(), e7.hour, e7.strftime("%A"), *template[6:10], "Contacto e7", "e7",
+         *template[12:]),
+    ]})  # fmt: skip
+    with get_engine("owner", url).begin() as conn:
+        conn.execute(text("UPDATE public.messages SET contact_id = 'e6', updated_at = now() "
+                          "WHERE tenant_id = :t AND message_id = 'e3-2'"), {"t": EDGE})  # fmt: skip
+        conn.execute(
+            text("UPDATE public.chat_conversations SET assigned_at = queued_at + interval '40 seconds', "
+                 "updated_at = now() WHERE tenant_id = :t AND session_id = 'es1'"), {"t": EDGE}
+        )  # fmt: skip
+
+
+def _columns(conn, table: str) -> list[str]:
+    """The table's columns but the build stamp; sums of doubles rounded (their last digit depends on
+    the order PostgreSQL adds them in, which differs between two builds of the same rows)."""
+    rows = conn.execute(
+        text("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'analytics' "
+             "AND table_name = :t AND column_name <> 'built_at' ORDER BY ordinal_position"), {"t": table}
+    ).all()  # fmt: skip
+    return [f'round("{c}"::numeric, 6) AS "{c}"' if t == "double precision" else f'"{c}"' for c, t in rows]
+
+
+def _snapshot(url: str) -> None:
+    with get_engine("owner", url).begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS snap CASCADE; CREATE SCHEMA snap"))
+        for t in CHECKED:
+            cols = ", ".join(_columns(conn, t))
+            conn.execute(text(f"CREATE TABLE snap.{t} AS SELECT {cols} FROM analytics.{t}"))  # noqa: S608
+
+
+def _differences(url: str) -> dict[str, tuple[int, int, int]]:
+    """table -> (rows only in the snapshot, rows only in analytics, rows) for the tables that differ."""
+    out = {}
+    with get_engine("owner", url).connect() as conn:
+        for t in CHECKED:
+            cols = ", ".join(_columns(conn, t))
+            names = ", ".join(c.rsplit(" AS ", 1)[-1] for c in _columns(conn, t))
+            a, b, n = conn.execute(text(
+                f"SELECT (SELECT count(*) FROM (SELECT {names} FROM snap.{t} EXCEPT ALL "  # noqa: S608
+                f"SELECT {cols} FROM analytics.{t}) x), (SELECT count(*) FROM (SELECT {cols} FROM "
+                f"analytics.{t} EXCEPT ALL SELECT {names} FROM snap.{t}) y), (SELECT count(*) FROM snap.{t})"
+            )).one()  # fmt: skip
+            if a or b or not n:
+                out[t] = (a, b, n)
+    return out
+
+
+def _build(**kw) -> None:
+    res = run_dbt("build", **kw)
+    assert res.ok, res.errors
+
+
+@pytest.fixture(scope="module")
+def incremental_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database built once in full, then changed (`_edge_changes`, two more simulator days)."""
+    from lib.db.scratch import scratch_database
+
+    folder = tmp_path_factory.mktemp("dbt-incremental")
+    # the whole test runs within minutes: with the default lookback every build would re-read it all
+    old = os.environ.get("BI_DBT_LOOKBACK_MINUTES")
+    os.environ["BI_DBT_LOOKBACK_MINUTES"] = "0"
+    with scratch_database("bi_test_incr") as url:
+        _load_coop(url, folder, "2026-03-09", "2026-03-10")
+        insert_rows(url, edge_rows())
+        _build()
+        _load_coop(url, folder, "2026-03-11", "2026-03-12")
+        _edge_changes(url)
+        yield url
+    if old is None:
+        os.environ.pop("BI_DBT_LOOKBACK_MINUTES", None)
+    else:
+        os.environ["BI_DBT_LOOKBACK_MINUTES"] = old
+
+
+def test_an_incremental_build_equals_a_full_rebuild(incremental_db: str) -> None:
+    url = incremental_db
+    _build()
+    owner = get_engine("owner", url)
+    with owner.connect() as conn:
+        newest = {
+            t: conn.execute(text(
+                f"SELECT count(*) FILTER (WHERE built_at = (SELECT max(built_at) FROM analytics.{t})), "  # noqa: S608
+                f"count(*) FROM analytics.{t}"
+            )).one()
+            for t in STAMPED
+        }  # fmt: skip
+        keys = dict(conn.execute(text(
+            "SELECT message_id, conversation_key FROM analytics.fct_messages WHERE tenant_id = :t "
+            "AND message_id IN ('e2-0', 'e2-1', 'e3-2', 'e7-1')"), {"t": EDGE}).all())  # fmt: skip
+        e1_wait, e5_closed = conn.execute(text(
+            "SELECT max(wait_seconds) FILTER (WHERE contact_id = 'e1'), "
+            "bool_and(is_closed) FILTER (WHERE contact_id = 'e5') FROM analytics.fct_conversations "
+            "WHERE tenant_id = :t"), {"t": EDGE}).one()  # fmt: skip
+    # the changes reached the models ...
+    assert keys == {"e2-0": "e2:e2-0", "e2-1": "e2:e2-0", "e3-2": "e6:e3-2", "e7-1": "e7:e7-1"}
+    assert e1_wait == 40 and e5_closed is True
+    # ... while the build rewrote only the contacts that changed, not every row
+    for t, (rewritten, total) in newest.items():
+        assert 0 < rewritten < total, (t, rewritten, total)
+    _snapshot(url)
+    _build(full_refresh=True)
+    assert _differences(url) == {}
+
+
+def test_tables_built_before_the_stamp_are_rebuilt_in_full_once(incremental_db: str) -> None:
+    """A deployment whose tables predate the incremental models (no built_at / contact_key): the next
+    build rewrites them whole, with nothing left over from their old rows."""
+    url = incremental_db
+    _build(full_refresh=True)
+    _snapshot(url)
+    with get_engine("owner", url).begin() as conn:
+        conn.execute(
+            text("ALTER TABLE analytics.int_conversations DROP COLUMN contact_key, DROP COLUMN built_at")
+        )
+        for t in ("int_messages__sessionized", "fct_messages"):
+            conn.execute(text(f"ALTER TABLE analytics.{t} DROP COLUMN built_at"))
+    late = _local("2026-03-13", "12:10:00")
+    insert_rows(url, {"messages": [(EDGE, "e7-2", late, late.date(), late.hour, late.strftime("%A"),
+                                    *next(r for r in edge_rows()["messages"] if r[1] == "e2-1")[6:10],
+                                    "Contacto e7", "e7", *next(r for r in edge_rows()["messages"])[12:])]})  # fmt: skip
+    _build()
+    with get_engine("owner", url).connect() as conn:
+        dupes = conn.execute(text(
+            "SELECT count(*) - count(DISTINCT (tenant_id, conversation_key)) FROM analytics.int_conversations"
+        )).scalar_one()  # fmt: skip
+        stamped = conn.execute(
+            text("SELECT count(*) FILTER (WHERE built_at IS NULL) FROM analytics.fct_messages")
+        ).scalar()
+    assert dupes == 0 and stamped == 0
+    _snapshot(url)
+    _build(full_refresh=True)
+    assert _differences(url) == {}
