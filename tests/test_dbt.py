@@ -416,7 +416,11 @@ def test_every_mart_the_dashboards_read_has_a_tenant_index(
         m: want for m, want in expected.items() if not any(c.startswith(want) for c in have.get(m, ()))
     }
     assert missing == {}, have
-    assert have["fct_messages"] >= {"tenant_id, date", "tenant_id, message_ts"}
+    assert have["fct_messages"] >= {"tenant_id, date", "tenant_id, message_ts", "tenant_id, message_id"}
     res = run_dbt("run", select=["fct_messages"], full_refresh=True)
     assert res.ok, res.errors
-    assert _tenant_indexes(dbt_build.db_url)["fct_messages"] == {"tenant_id, date", "tenant_id, message_ts"}
+    assert _tenant_indexes(dbt_build.db_url)["fct_messages"] == {
+        "tenant_id, date",
+        "tenant_id, message_ts",
+        "tenant_id, message_id",
+    }

@@ -183,3 +183,12 @@ def test_tables_built_before_the_stamp_are_rebuilt_in_full_once(incremental_db: 
     _snapshot(url)
     _build(full_refresh=True)
     assert _differences(url) == {}
+
+
+def test_fct_messages_refuses_a_second_row_for_a_message(incremental_db: str) -> None:
+    """Its key is a unique index (kept by every build), not a data test re-reading the table."""
+    import sqlalchemy as sa
+
+    _build()
+    with get_engine("owner", incremental_db).connect() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(text("INSERT INTO analytics.fct_messages SELECT * FROM analytics.fct_messages LIMIT 1"))

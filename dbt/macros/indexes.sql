@@ -2,16 +2,17 @@
     one already. For incremental models, whose table dbt's `indexes` config only indexes when it creates
     it: a table built before the index was declared gets it on its next run. The index is unnamed (its
     name chosen by PostgreSQL): a named `create index if not exists` would find the name still taken by
-    the backup table of a full refresh and silently skip. -#}
-{% macro ensure_index(columns) -%}
+    the backup table of a full refresh and silently skip. `unique=true`: a unique index, which then
+    enforces the model's key on every write (cheaper than a data test scanning the whole table). -#}
+{% macro ensure_index(columns, unique=false) -%}
 do $bi_ensure_index$
 begin
     if not exists (
         select 1 from pg_indexes
         where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
-          and indexdef like '%USING btree ({{ columns | join(", ") }})'
+          and indexdef like '{{ "CREATE UNIQUE INDEX" if unique else "" }}%USING btree ({{ columns | join(", ") }})'
     ) then
-        execute 'create index on {{ this }} ({{ columns | join(", ") }})';
+        execute 'create {{ "unique " if unique }}index on {{ this }} ({{ columns | join(", ") }})';
     end if;
 end
 $bi_ensure_index$

@@ -5,6 +5,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         post_hook=[
+            "{{ ensure_index(['tenant_id', 'message_id'], unique=true) }}",
             "{{ ensure_index(['tenant_id', 'date']) }}",
             "{{ ensure_index(['tenant_id', 'message_ts']) }}",
             "{{ ensure_index(['built_at']) }}",
