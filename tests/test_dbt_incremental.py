@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fixtures_dbt import EDGE, EDGE_TZ, edge_rows, insert_rows, load_raw, tenants_configured
 from sqlalchemy import text
 
@@ -187,8 +188,6 @@ def test_tables_built_before_the_stamp_are_rebuilt_in_full_once(incremental_db: 
 
 def test_fct_messages_refuses_a_second_row_for_a_message(incremental_db: str) -> None:
     """Its key is a unique index (kept by every build), not a data test re-reading the table."""
-    import sqlalchemy as sa
-
     _build()
     with get_engine("owner", incremental_db).connect() as conn, pytest.raises(sa.exc.IntegrityError):
         conn.execute(text("INSERT INTO analytics.fct_messages SELECT * FROM analytics.fct_messages LIMIT 1"))

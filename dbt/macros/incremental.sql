@@ -7,6 +7,17 @@
     '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz
 {%- endmacro %}
 
+{#- The margin an incremental model re-reads before its watermark (var incremental_lookback_minutes). -#}
+{% macro bi_lookback() -%}
+    interval '{{ var("incremental_lookback_minutes") }} minutes'
+{%- endmacro %}
+
+{#- int_conversations' incremental bookkeeping: what its incremental branch needs from the table it
+    holds, and what fct_conversations leaves out. -#}
+{% macro bi_conversation_bookkeeping() -%}
+    {{ return(['contact_key', 'built_at', 'sessions_updated_at', 'closes_at']) }}
+{%- endmacro %}
+
 {#- True when `relation` (usually `this`) has every column of `names`: a table built before a model
     became incremental (or before it carried these columns) is rebuilt in full once. -#}
 {% macro bi_has_columns(relation, names) -%}

@@ -23,20 +23,28 @@
         unique_key=['tenant_id', 'contact_key'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        pre_hook="{{ bi_reset_without_columns(['contact_key', 'built_at', 'sessions_updated_at', 'closes_at']) }}",
+        pre_hook="{{ bi_reset_without_columns(bi_conversation_bookkeeping()) }}",
         post_hook=["{{ ensure_index(['tenant_id', 'contact_key']) }}"]
     )
 }}
 {%- set inline = bi_cte_inline() %}
 {#- On Citus every build takes the full branch (its delete+insert then rewrites every row): the
     incremental one probes indexes row by row (laterals), which Citus does not plan across shards. -#}
-{%- set bookkeeping = ['contact_key', 'built_at', 'sessions_updated_at', 'closes_at'] %}
-{%- set incremental = is_incremental() and not bi_citus_enabled() and bi_has_columns(this, bookkeeping) %}
-{%- set lookback = "interval '" ~ var("incremental_lookback_minutes") ~ " minutes'" %}
+{%- set incremental = is_incremental() and not bi_citus_enabled()
+    and bi_has_columns(this, bi_conversation_bookkeeping()) %}
 {%- set coverage = adapter.get_relation(database=target.database, schema='public', identifier='data_coverage') %}
 with sessions as {{ inline }} (
     select * from {{ ref('int_agent_sessions') }}
 ),
+
+{% if coverage -%}
+messages_coverage as {{ inline }} (  -- how far each tenant's messages are loaded
+    select tenant_id, max(loaded_through) as loaded_through
+    from {{ coverage }}
+    where entity = 'messages'
+    group by 1
+),
+{%- endif %}
 
 {% if incremental -%}
 last_build as (
@@ -71,12 +79,7 @@ tenant_latest as (  -- each tenant's end of data: its newest message (one index 
         where newest.tenant_id = tenants.tenant_id
     ) as latest
     {% if coverage -%}
-    left join (
-        select tenant_id, max(loaded_through) as loaded_through
-        from {{ coverage }}
-        where entity = 'messages'
-        group by 1
-    ) as cov on cov.tenant_id = tenants.tenant_id
+    left join messages_coverage as cov on cov.tenant_id = tenants.tenant_id
     {%- endif %}
 ),
 
@@ -95,7 +98,7 @@ touched_contacts as (
         offset 0  -- a fence: pulled up into a join, the planner would scan the whole table
     ) as session_messages
     where held_tenants.session_watermark is null
-        or sessions.source_updated_at > held_tenants.session_watermark - {{ lookback }}
+        or sessions.source_updated_at > held_tenants.session_watermark - {{ bi_lookback() }}
     union
     -- conversations the new end of data closes, or whose repeat window it completes
     select previous.tenant_id, previous.contact_key
@@ -133,12 +136,7 @@ tenant_latest as {{ inline }} (
         {%- endif %} as loaded_through
     from messages
     {% if coverage -%}
-    left join (
-        select tenant_id, max(loaded_through) as loaded_through
-        from {{ coverage }}
-        where entity = 'messages'
-        group by 1
-    ) as cov on cov.tenant_id = messages.tenant_id
+    left join messages_coverage as cov on cov.tenant_id = messages.tenant_id
     {%- endif %}
     group by 1
 ),

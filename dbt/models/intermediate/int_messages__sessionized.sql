@@ -25,7 +25,6 @@
 -- is how fct_messages and int_conversations find what changed. The index on built_at alone (not led
 -- by tenant_id) serves that one cross-tenant lookup; the dashboards never read this table.
 {%- set incremental = is_incremental() and bi_has_columns(this, ['built_at', 'contact_key', 'message_pk']) %}
-{%- set lookback = "interval '" ~ var("incremental_lookback_minutes") ~ " minutes'" %}
 {%- set citus = bi_citus_enabled() %}  {#- Citus plans joins between co-located tables, not laterals #}
 
 with tenants as (
@@ -48,8 +47,8 @@ changed as (  -- the messages written since their tenant's watermark
     where messages.message_id is not null
         and (
             watermarks.watermark is null
-            or messages.updated_at > watermarks.watermark - {{ lookback }}
-            or tenants.updated_at > watermarks.watermark - {{ lookback }}
+            or messages.updated_at > watermarks.watermark - {{ bi_lookback() }}
+            or tenants.updated_at > watermarks.watermark - {{ bi_lookback() }}
         )
 ),
 
