@@ -6,6 +6,8 @@ its own key and application, on a scratch database.
 Prints, measured in one run:
 - the backfill batch wall time (`run_batch("full")` over N tenants, EXTRACT_BACKFILL_DAYS = days);
 - an incremental batch with 6 hours of new data each (BI_CLOCK_NOW moved 6 h on; target <= 60 s);
+- the same again 6 hours later with the kernel fork server off (BI_KERNEL_FORKSERVER=off: every
+  kernel launched as a new Python), for the ratio (skip with --skip-launch-compare);
 - a transform-only batch with nothing new (target <= 10 s);
 - dashboard callback p95 for one tenant with all N tenants in the database, against the same figure
   on a database holding only that tenant (target < 300 ms), through bench_dash's requests.
@@ -101,10 +103,11 @@ def breakdown(out) -> str:
         )
     top = sorted(by_step.items(), key=lambda kv: -kv[1])[:8]
     reused = sum(bool((s.metrics or {}).get("kernel_reused")) for s in ran)
+    forked = sum(bool((s.metrics or {}).get("kernel_forked")) for s in ran)
     skipped = sum(s.status == "skipped" for r in runs for s in r.steps)
     return (
         f"    {len(runs)} tenant runs, median {statistics.median(r.duration_ms or 0 for r in runs) / 1000:.1f} s; "
-        f"{len(ran)} steps ran ({reused} on a reused kernel), {skipped} skipped up to date; "
+        f"{len(ran)} steps ran ({reused} on a reused kernel, {forked} on a forked one), {skipped} skipped up to date; "
         f"sums: kernel wait {timing['kernel_wait'] / 1000:.1f} s, notebook {timing['execute'] / 1000:.1f} s "
         f"(lib {timing['lib'] / 1000:.1f} s)\n"
         "    lib time by step, all tenants: " + ", ".join(f"{k} {v / 1000:.1f} s" for k, v in top)
@@ -143,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--scale", type=float, default=1.0, help="simulator volume per tenant")
     p.add_argument("--skip-dash", action="store_true")
+    p.add_argument("--skip-launch-compare", action="store_true",
+                   help="no second incremental batch with the kernel fork server off")  # fmt: skip
     args = p.parse_args(argv)
     ts = tenants(args.tenants)
     ids = [t[0] for t in ts]
@@ -166,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             figures["backfill"], _ = batch("full", ids)
             os.environ["BI_CLOCK_NOW"] = (now + timedelta(hours=6)).isoformat()
             figures["incremental"], _ = batch("full", ids)
+            if not args.skip_launch_compare:  # the same batch, 6 more hours, kernels launched one by one
+                os.environ["BI_CLOCK_NOW"] = (now + timedelta(hours=12)).isoformat()
+                os.environ["BI_KERNEL_FORKSERVER"] = "off"
+                print("  (next: kernels launched, no fork server)", flush=True)
+                figures["incremental_launched"], _ = batch("full", ids)
+                del os.environ["BI_KERNEL_FORKSERVER"]
             figures["transform_only"], _ = batch("transform-only", ids)
             if not args.skip_dash:
                 figures["dash_p95_n"] = callbacks(url, ids[0], args.days)
@@ -174,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nsummary")
     print(f"  backfill batch, {args.tenants} tenants: {figures['backfill']:.1f} s")
     print(f"  incremental batch (6 h new): {figures['incremental']:.1f} s  (target <= 60 s)")
+    if "incremental_launched" in figures:
+        print(f"  incremental batch, kernels launched without the fork server: "
+              f"{figures['incremental_launched']:.1f} s ({figures['incremental_launched'] / figures['incremental']:.2f}× the forked)")  # fmt: skip
     print(f"  transform-only batch, nothing new: {figures['transform_only']:.1f} s  (target <= 10 s)")
     if "dash_p95_n" in figures:
         ratio = figures["dash_p95_n"] / figures["dash_p95_1"] if figures["dash_p95_1"] else float("nan")

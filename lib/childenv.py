@@ -29,6 +29,10 @@ from collections.abc import Mapping
 
 from lib.config import PROJECT_ROOT, ConfigError, get_tenant, load_tenants, merged_environ
 
+KERNEL_FORKSERVER_ENV = (
+    "BI_KERNEL_FORKSERVER"  # a batch's kernel fork server (lib.pipeline.kernel_forkserver)
+)
+
 KINDS = (
     "dash",
     "voila",
@@ -125,7 +129,7 @@ def child_env(
         if kind == "lab":
             keep.add("JUPYTER_TOKEN")
     elif kind == "run":
-        keep |= {*_STORAGE, _tenant_key_var(tenant), "SMTP_PASSWORD"}
+        keep |= {*_STORAGE, _tenant_key_var(tenant), "SMTP_PASSWORD", KERNEL_FORKSERVER_ENV}
     elif kind == "kernel-report":  # the weekly report reads as an analyst and may send its e-mail
         keep.add("SMTP_PASSWORD")
     elif kind == "kernel-extract":

@@ -14,9 +14,10 @@ everything when one tenant's build is due.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -456,7 +457,8 @@ def run_batch(
     try:
         _reap_dead_batches(batch_id)
         save_batch(out, started_at=started, pid=os.getpid())
-        _run_tenants(out, mode, tenants, max_parallel or concurrency(), progress, params)
+        with _kernel_forkserver():
+            _run_tenants(out, mode, tenants, max_parallel or concurrency(), progress, params)
         ok = [t for t, r in out.tenants.items() if r.get("status") in ("success", "uptodate")]
         if dbt:
             _run_batch_dbt(out, ok, bool(params.get("full_refresh")))
@@ -472,6 +474,29 @@ def run_batch(
               + ", ".join(f"{t} {r['status']}" for t, r in out.tenants.items()) + f"; dbt {out.dbt_status}",
               flush=True)  # fmt: skip
     return out
+
+
+@contextlib.contextmanager
+def _kernel_forkserver() -> Iterator[None]:
+    """The batch's kernel fork server (`lib.pipeline.kernel_forkserver`), named to its tenant runs
+    through the environment while they run; without it (it did not start) kernels launch as usual."""
+    from lib.childenv import KERNEL_FORKSERVER_ENV
+    from lib.pipeline import kernel_forkserver
+
+    before = os.environ.get(KERNEL_FORKSERVER_ENV)
+    server = kernel_forkserver.start() if before != "off" else None
+    if server is None:
+        yield
+        return
+    os.environ[KERNEL_FORKSERVER_ENV] = server.path
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(KERNEL_FORKSERVER_ENV, None)
+        else:
+            os.environ[KERNEL_FORKSERVER_ENV] = before
+        server.stop()
 
 
 def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool) -> None:

@@ -11,8 +11,10 @@ few kernels instead of one per step. A failed step's kernel is stopped.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import uuid
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
@@ -20,6 +22,7 @@ from jupyter_core.utils import run_sync
 
 from lib.childenv import child_env, kernel_kind
 from lib.config import PROJECT_ROOT
+from lib.pipeline.kernel_forkserver import FORKSERVER_ENV, ForkedProcess, ForkProvisioner
 from lib.pipeline.procs import die_with_parent
 
 KERNEL_NAME = "indigitall-bi"
@@ -65,6 +68,11 @@ def start_kernel(
     picks its environment; `tenant` is whose key an extract kernel holds. `km.bi_env` records both.
     """
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=VenvKernelSpecs(), transport="tcp")
+    if (
+        os.environ.get(FORKSERVER_ENV, "off") != "off"
+    ):  # a batch's run: the kernel is forked from its preloaded server
+        km.kernel_id = str(uuid.uuid4())
+        km.provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
     extra = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]
     if preload:
         extra.append(f"--IPKernelApp.exec_lines={PRELOAD_LINE}")
@@ -114,6 +122,11 @@ def is_alive(km: AsyncKernelManager) -> bool:
         return bool(km.has_kernel and run_sync(km.is_alive)())
     except Exception:  # noqa: BLE001 - gone
         return False
+
+
+def is_forked(km: AsyncKernelManager) -> bool:
+    """True when the kernel came from a batch's fork server (lib.pipeline.kernel_forkserver)."""
+    return isinstance(getattr(km.provisioner, "process", None), ForkedProcess)
 
 
 def stop_kernel(km: AsyncKernelManager | None) -> None:

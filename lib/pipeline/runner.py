@@ -278,6 +278,7 @@ class _Run:
             "result": outcome.get("result_metrics") or {}, "artifacts": outcome.get("artifacts") or [],
             "timings_ms": {**(outcome.get("timings_ms") or {}), "lib": outcome.get("lib_duration_ms")},
             "attempts": history, "kernel_reused": bool(outcome.get("kernel_reused")),
+            "kernel_forked": bool(outcome.get("kernel_forked")),
         }  # fmt: skip
         if outcome.get("quarantined"):
             metrics["quarantined"] = outcome["quarantined"]

@@ -190,6 +190,7 @@ def execute_step(task: StepTask) -> dict[str, Any]:
         km = _current = kernel.start_kernel(kind=step.kind, tenant=tenant)
         out["kernel_restarted"] = True
         _ready(km)
+    out["kernel_forked"] = kernel.is_forked(km)
     t_kernel = time.perf_counter()
     try:
         pm.execute_notebook(
