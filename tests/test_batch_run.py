@@ -120,6 +120,8 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
     assert len(ran) > 10 and 1 <= len(fresh) <= 2 * workers, fresh
     # those kernels came from the batch's fork server (lib.pipeline.kernel_forkserver), not a launch
     assert all((s.metrics or {}).get("kernel_forked") for s in ran), [s.step for s in ran]
+    # and its worker was forked from its `bi run` process (no thread there), not a fresh Python
+    assert {(s.metrics or {}).get("worker_start") for s in ran} == {"fork"}
     from lib.db import get_engine
 
     with get_engine("owner", db_url).connect() as conn:

@@ -72,6 +72,36 @@ def test_forked_kernels_run_steps_with_their_own_environment_only(steps_root: Pa
     assert _gone(bad["probe"]["pid"]), "a failed step's forked kernel was not stopped"
 
 
+def test_the_server_never_reads_a_kernels_environment(tmp_path: Path) -> None:
+    """What reaches the server's socket holds no value of the environment: that travels in the socket
+    pair passed with it, which only the forked child reads."""
+    import socket
+    import threading
+
+    path = str(tmp_path / "fake.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    seen: dict = {}
+
+    def fake_server() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            req, fd = kernel_forkserver._recv_with_fd(conn)
+            seen["request"] = req
+            seen["env"] = kernel_forkserver._read_all(fd)
+            kernel_forkserver._send(conn, {"error": "test"})
+
+    t = threading.Thread(target=fake_server)
+    t.start()
+    with pytest.raises(RuntimeError, match="test"):
+        kernel_forkserver.fork_kernel(path, ["-f", "conn.json"], {"KEY_X": "s3cr3t-value-77"}, "/")
+    t.join(5)
+    listener.close()
+    assert "s3cr3t" not in repr(seen["request"]) and seen["request"]["argv"] == ["-f", "conn.json"]
+    assert b"s3cr3t-value-77" in seen["env"]
+
+
 def test_a_forked_kernel_dies_with_the_worker_that_asked_for_it(server) -> None:
     script = textwrap.dedent(
         """

@@ -207,6 +207,28 @@ def test_scan_tree_quarantines_run_log(tmp_path: Path) -> None:
     assert (run / "01_a.ipynb.gz").exists() and (q / "run.log").stat().st_mode & 0o777 == 0o600
 
 
+def test_scan_tree_skips_only_files_unchanged_since_their_step_scan(tmp_path: Path) -> None:
+    """The end-of-run sweep trusts a step's scan of its own notebook only while the file is as the
+    step wrote it: one changed after (size or time) is read again."""
+    import os
+
+    from lib.pipeline.scan import file_stamp
+
+    run = tmp_path / "run"
+    run.mkdir()
+    kept, changed = run / "01_a.ipynb.gz", run / "02_b.ipynb.gz"
+    kept.write_bytes(b"clean")
+    changed.write_bytes(b"clean")
+    scanned = {str(kept): file_stamp(kept), str(changed): file_stamp(changed)}
+    kept_stamp = kept.stat()
+    kept.write_bytes(b"xxxxx")  # same size and time: taken for the file the step scanned
+    os.utime(kept, ns=(kept_stamp.st_atime_ns, kept_stamp.st_mtime_ns))
+    changed.write_bytes(b"now " + KEY.encode())
+    moved = scan_tree(run, tmp_path / "q", [KEY], scanned=scanned)
+    assert moved == [str(tmp_path / "q" / "02_b.ipynb.gz")] and kept.exists() and not changed.exists()
+    assert scan_tree(run, tmp_path / "q2", [KEY], scanned={}) == []  # nothing else held the key
+
+
 def test_image_gives_the_quarantine_folder_to_its_user() -> None:
     """The Dockerfile's user owns the quarantine folder beside RUNS_DIR (a hit must not end in EACCES)."""
     text = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")

@@ -66,11 +66,12 @@ def get_engine(role: Role = "owner", url: str | None = None) -> Engine:
     return engine
 
 
-def dispose_engines() -> None:
-    """Close every pooled connection (tests switching databases, forked workers)."""
+def dispose_engines(close: bool = True) -> None:
+    """Close every pooled connection (tests switching databases). `close=False` in a forked child:
+    forget the parent's connections without touching them (they stay the parent's)."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            engine.dispose(close=close)
         _engines.clear()
 
 

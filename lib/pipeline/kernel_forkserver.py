@@ -5,9 +5,10 @@ kernel here, two kernels a tenant run, so most of a batch's start-up cost).
 `python -m lib.pipeline.kernel_forkserver <socket>` serves its parent's (the batch's) runs. A batch
 starts one (`start`) and tells its tenant runs where it listens (`FORKSERVER_ENV`); their workers'
 kernels then come from it (`ForkProvisioner`), and any failure to reach it falls back to a normal
-launch. The server holds no secret: its environment is a transform kernel's (no key, no token), and
-each kernel's own environment (its tenant's key for an extract kernel, `lib.childenv`) travels over the
-private socket, never on a command line, and is set in the forked child only.
+launch. The server holds no secret: its environment is a transform kernel's (no key, no token), and each
+kernel's own environment (its tenant's key for an extract kernel, `lib.childenv`) is written by the
+worker into a socket pair whose other end is passed with the request (SCM_RIGHTS): only the forked
+child reads it, never the server, and never a command line.
 
 A forked kernel is what a launched one is: its own session (process group = pid, so a stop kills the
 dbt it started too), stdio on /dev/null, the requested cwd and environment. It dies with the server
@@ -50,6 +51,30 @@ def _recv(conn: socket.socket) -> dict[str, Any]:
     return json.loads(_recv_exact(conn, _LEN.unpack(head)[0]))
 
 
+def _recv_with_fd(conn: socket.socket) -> tuple[dict[str, Any], int]:
+    """A request and the descriptor sent with it (the kernel's environment, for the child only)."""
+    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 1)
+    if len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise ConnectionError("a request without its environment")
+    while len(data) < _LEN.size or len(data) < _LEN.size + _LEN.unpack(data[: _LEN.size])[0]:
+        chunk = conn.recv(65536)
+        if not chunk:
+            os.close(fds[0])
+            raise ConnectionError("fork server connection closed")
+        data += chunk
+    return json.loads(data[_LEN.size :]), fds[0]
+
+
+def _read_all(fd: int) -> bytes:
+    with socket.socket(fileno=fd) as sock:
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _recv_exact(conn: socket.socket, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
@@ -78,15 +103,17 @@ def _watch(pid: int) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
-def _become_kernel(req: dict[str, Any]) -> None:
-    """In the forked child: the kernel's session, stdio, cwd and environment, then ipykernel."""
+def _become_kernel(req: dict[str, Any], env_fd: int) -> None:
+    """In the forked child: the kernel's session, stdio, cwd and environment (read from `env_fd`,
+    which the server never reads), then ipykernel."""
+    env = json.loads(_read_all(env_fd))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
     os.chdir(req["cwd"])
     os.environ.clear()
-    os.environ.update(req["env"])
+    os.environ.update(env)
     threading.Thread(
         target=_watch, args=(int(req["watch_pid"]),), name="bi-worker-watch", daemon=True
     ).start()
@@ -96,7 +123,7 @@ def _become_kernel(req: dict[str, Any]) -> None:
     kernelapp.launch_new_instance()
 
 
-def _fork(listener: socket.socket, conn: socket.socket, req: dict[str, Any]) -> int:
+def _fork(listener: socket.socket, conn: socket.socket, req: dict[str, Any], env_fd: int) -> int:
     """Fork a kernel for `req`; return its pid once it runs in its own session."""
     from lib.pipeline.procs import die_with_parent
 
@@ -114,7 +141,7 @@ def _fork(listener: socket.socket, conn: socket.socket, req: dict[str, Any]) -> 
             conn.close()
             os.write(w, b"1")
             os.close(w)
-            _become_kernel(req)
+            _become_kernel(req, env_fd)
             code = 0
         finally:
             os._exit(code)
@@ -162,8 +189,12 @@ def serve(path: str) -> None:
             break
         with conn:
             try:
-                req = _recv(conn)
-                _send(conn, {"pid": _fork(listener, conn, req)})
+                req, env_fd = _recv_with_fd(conn)
+                try:
+                    pid = _fork(listener, conn, req, env_fd)
+                finally:
+                    os.close(env_fd)  # the child's copy is the only one left: it reads the environment
+                _send(conn, {"pid": pid})
             except Exception as exc:  # noqa: BLE001 - the client falls back to a normal launch
                 with contextlib.suppress(OSError):
                     _send(conn, {"error": type(exc).__name__})
@@ -261,10 +292,14 @@ class ForkedProcess:
 
 def fork_kernel(path: str, argv: list[str], env: dict[str, str], cwd: str) -> ForkedProcess:
     """Ask the fork server at `path` for a kernel (`argv` after `-m ipykernel_launcher`)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+    mine, theirs = socket.socketpair()
+    with mine, theirs, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(_CONNECT_TIMEOUT_S)
         conn.connect(path)
-        _send(conn, {"argv": argv, "env": env, "cwd": cwd, "watch_pid": os.getpid()})
+        mine.sendall(json.dumps(env).encode())  # read by the forked kernel only, through `theirs`
+        mine.shutdown(socket.SHUT_WR)
+        data = json.dumps({"argv": argv, "cwd": cwd, "watch_pid": os.getpid()}).encode()
+        socket.send_fds(conn, [_LEN.pack(len(data)) + data], [theirs.fileno()])
         reply = _recv(conn)
     if "pid" not in reply:
         raise RuntimeError(f"fork server: {reply.get('error', 'no kernel')}")

@@ -35,7 +35,7 @@ from lib.pipeline.graph import Step, all_steps, dependents, plan, restrict
 from lib.pipeline.lock import RunLocked, TenantLock
 from lib.pipeline.nbstep import fault_for
 from lib.pipeline.progress import Progress
-from lib.pipeline.scan import build_index, contains_secret, current_secrets, scan_tree
+from lib.pipeline.scan import build_index, contains_secret, current_secrets, file_stamp, scan_tree
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 log = logging.getLogger(__name__)
@@ -121,6 +121,13 @@ def _worker_count(steps: list[Step], requested: int | None) -> int:
     return max(1, min(requested or cores, cores, len(steps)))
 
 
+def _worker_start() -> str:
+    """How the step workers start: forked from this process when that is safe (Linux, no other
+    thread: a `bi run` process), so they inherit its imports (papermill, lib: ≈ 1.3 s of CPU a worker
+    here); spawned (a fresh Python) inside a process with threads, e.g. a test or an app."""
+    return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
+
+
 def _noop() -> int:
     return os.getpid()
 
@@ -138,6 +145,7 @@ class _Run:
         self.uptodate: set[str] = set()  # skipped because their inputs did not change (count as done)
         self.forced: set[str] = set()  # named by --only / --from / --resume: never skipped
         self.workers = 1
+        self.scanned: dict[str, tuple[int, int]] = {}  # files a step's scan passed (scan.file_stamp)
 
     # -- setup -------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -217,9 +225,12 @@ class _Run:
         n = self.workers
         from lib.pipeline import worker
 
+        start = _worker_start()
+        for stream in (sys.stdout, sys.stderr):  # a forked worker would print the unflushed rest again
+            stream.flush()
         self.pool = ProcessPoolExecutor(
-            max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.init_worker, initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None, self.tenant.id, os.getpid()),
+            max_workers=n, mp_context=multiprocessing.get_context(start), initializer=worker.init_worker,
+            initargs=(self.opts.prewarm, self.steps[0].kind if self.steps else None, self.tenant.id, os.getpid(), start),
         )  # fmt: skip
         for _ in range(n):  # spawn the workers now: they boot while the ledger is written
             self.pool.submit(_noop)
@@ -256,6 +267,10 @@ class _Run:
         )  # fmt: skip
 
     def _record(self, outcome: dict[str, Any]) -> None:
+        for path in (outcome.get("notebook_path"), *(outcome.get("artifacts") or [])):
+            stamp = file_stamp(path) if path else None
+            if stamp is not None:  # the worker scanned it before writing it: the sweep need not again
+                self.scanned[str(path)] = stamp
         prev = self.prior.get(outcome["step"])
         history = list(((prev and prev.metrics) or {}).get("attempts") or [])
         history.append(
@@ -278,7 +293,7 @@ class _Run:
             "result": outcome.get("result_metrics") or {}, "artifacts": outcome.get("artifacts") or [],
             "timings_ms": {**(outcome.get("timings_ms") or {}), "lib": outcome.get("lib_duration_ms")},
             "attempts": history, "kernel_reused": bool(outcome.get("kernel_reused")),
-            "kernel_forked": bool(outcome.get("kernel_forked")),
+            "kernel_forked": bool(outcome.get("kernel_forked")), "worker_start": outcome.get("worker_start"),
         }  # fmt: skip
         if outcome.get("quarantined"):
             metrics["quarantined"] = outcome["quarantined"]
@@ -410,8 +425,9 @@ class _Run:
         if self.archive_dir is None:
             return []
         moved = scan_tree(
-            self.archive_dir, archive.quarantine_dir(self.archive_dir), build_index(current_secrets())
-        )
+            self.archive_dir, archive.quarantine_dir(self.archive_dir), build_index(current_secrets()),
+            scanned=self.scanned,
+        )  # fmt: skip
         if moved:
             self.failed.append(
                 f"SecretLeak: a file of the run held a secret value; not archived: {'; '.join(moved)}"[:1000]

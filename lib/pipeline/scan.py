@@ -30,7 +30,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote_plus
@@ -208,17 +208,37 @@ def quarantine(data: bytes, folder: Path, name: str) -> Path:
         ) from None
 
 
-def scan_tree(folder: Path, quarantine_folder: Path, secrets: Sequence[str] | SecretIndex) -> list[str]:
+def file_stamp(path: str | Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, None when it is gone: what `scan_tree(scanned=...)` compares."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def scan_tree(
+    folder: Path,
+    quarantine_folder: Path,
+    secrets: Sequence[str] | SecretIndex,
+    scanned: Mapping[str, tuple[int, int]] | None = None,
+) -> list[str]:
     """Scan every file under `folder`; move each one holding a secret to quarantine. Returns what moved.
 
     The sweep at the end of a run: catches what the per-step scan cannot see (run.log, manifests).
-    A quarantine that fails still removes the file from the archive and reports it.
+    `scanned` maps the files a step's scan already passed to their `file_stamp` then: one still the
+    same is not read again. A quarantine that fails still removes the file from the archive and
+    reports it.
     """
     index = secrets if isinstance(secrets, SecretIndex) else build_index(secrets)
     moved: list[str] = []
     if not index or not folder.is_dir():
         return moved
+    scanned = scanned or {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stamp = scanned.get(str(path))
+        if stamp is not None and file_stamp(path) == stamp:
+            continue
         try:
             data = path.read_bytes()
         except OSError:

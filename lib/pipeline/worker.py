@@ -44,6 +44,7 @@ from lib.pipeline.scan import (  # noqa: E402
 _idle: dict[tuple[str, str | None], Any] = {}  # kernels waiting for a step, by (environment, tenant)
 _current = None  # the kernel running this worker's step
 MAX_IDLE = 2  # the current kind's kernel and the next kind's spare
+_start = "spawn"  # how this worker started (init_worker): forked from its runner, or spawned
 
 
 @dataclass
@@ -63,16 +64,27 @@ class StepTask:
 
 
 def init_worker(
-    prewarm: bool = True, kind: str | None = None, tenant: str | None = None, runner_pid: int | None = None
+    prewarm: bool = True,
+    kind: str | None = None,
+    tenant: str | None = None,
+    runner_pid: int | None = None,
+    start: str = "spawn",
 ) -> None:
     """Pool initializer: start a spare kernel (for a `kind` step of `tenant`) at once so the first step
     finds it booted. The worker dies with the runner (SIGKILL included) and stops its kernels on SIGTERM;
-    a runner that died while this worker was still importing means exit at once."""
+    a runner that died while this worker was still importing means exit at once. A forked worker
+    (`start`) forgets the runner's database connections without closing them."""
     import multiprocessing.util
 
+    global _start
+    _start = start
     die_with_parent()
     if runner_pid is not None and os.getppid() != runner_pid:
         os._exit(1)
+    if start == "fork":
+        from lib.db.engine import dispose_engines
+
+        dispose_engines(close=False)
     watch_parent(lambda: _on_sigterm(signal.SIGTERM, None))
     multiprocessing.util.Finalize(None, _drop_idle, exitpriority=10)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -190,7 +202,7 @@ def execute_step(task: StepTask) -> dict[str, Any]:
         km = _current = kernel.start_kernel(kind=step.kind, tenant=tenant)
         out["kernel_restarted"] = True
         _ready(km)
-    out["kernel_forked"] = kernel.is_forked(km)
+    out["kernel_forked"], out["worker_start"] = kernel.is_forked(km), _start
     t_kernel = time.perf_counter()
     try:
         pm.execute_notebook(
