@@ -16,6 +16,7 @@ import subprocess
 import sys
 import uuid
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -85,13 +86,28 @@ def start_kernel(
 
 
 def wait_ready(km: AsyncKernelManager, timeout_s: float | None = None) -> None:
-    """Block until the kernel answers (its preload done); raises RuntimeError/TimeoutError if not."""
+    """Block until the kernel answers (its preload done); raises RuntimeError/TimeoutError if not.
+    The client that waited stays the kernel's (`client`)."""
+    client(km, timeout_s)
+
+
+def client(km: AsyncKernelManager, timeout_s: float | None = None) -> AsyncKernelClient:
+    """The kernel's one client, channels open and ready: made and waited for once, then every step
+    (`lib.pipeline.papermill_engine`) and reset of the kernel uses it until `stop_kernel`. Clients of
+    one manager share a zmq identity, so there is never a second one open."""
+    kc = getattr(km, "bi_kc", None)
+    if kc is not None:
+        return kc
     kc = km.client()
     kc.start_channels()
     try:
         run_sync(kc.wait_for_ready)(timeout=timeout_s or 120)
-    finally:
+    except BaseException:
         kc.stop_channels()
+        raise
+    kc.allow_stdin = False
+    km.bi_kc = kc  # type: ignore[attr-defined]
+    return kc
 
 
 RESET_CODE = "__import__('lib.pipeline.kernel_reset', fromlist=['_']).reset_namespace()"
@@ -102,17 +118,13 @@ def reset(km: AsyncKernelManager, timeout_s: float = 10) -> bool:
     imported modules stay loaded. False when it did not answer `ok` in time (the caller stops it)."""
     if not km.has_kernel:
         return False
-    kc = km.client()
-    kc.start_channels()
     try:
-        reply = run_sync(kc.execute_interactive)(
+        reply = run_sync(client(km, timeout_s).execute_interactive)(
             RESET_CODE, silent=True, store_history=False, allow_stdin=False, timeout=timeout_s,
             output_hook=lambda _msg: None,
         )  # fmt: skip
     except Exception:  # noqa: BLE001 - dead or hung: not reusable
         return False
-    finally:
-        kc.stop_channels()
     return reply.get("content", {}).get("status") == "ok"
 
 
@@ -133,6 +145,12 @@ def stop_kernel(km: AsyncKernelManager | None) -> None:
     """Kill a kernel and remove its connection file (no-op for None)."""
     if km is None:
         return
+    kc, km.bi_kc = getattr(km, "bi_kc", None), None  # type: ignore[attr-defined]
+    if kc is not None:
+        try:
+            kc.stop_channels()
+        except Exception:  # noqa: BLE001, S110 - closed already
+            pass
     try:
         run_sync(km.shutdown_kernel)(now=True)
     except Exception:  # noqa: BLE001, S110 - already gone

@@ -32,6 +32,7 @@ from papermill.exceptions import PapermillExecutionError  # noqa: E402
 from lib.config import PROJECT_ROOT  # noqa: E402
 from lib.pipeline import archive, kernel  # noqa: E402
 from lib.pipeline.graph import Step  # noqa: E402
+from lib.pipeline.papermill_engine import ENGINE_NAME  # noqa: E402
 from lib.pipeline.procs import die_with_parent, watch_parent  # noqa: E402
 from lib.pipeline.scan import (  # noqa: E402
     QuarantineUnavailable,
@@ -193,8 +194,8 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     _current = km
     if task.prewarm_next:  # the next step's kernel boots while this step runs
         _prewarm(task.next_kind or step.kind, tenant, km.bi_env)
-    # A reused kernel answered its reset moments ago: asking again would cost a client, its channels
-    # and a wait for IOPub to settle (≈ 0.25 s a step). A booting one must answer first.
+    # A reused kernel answered its reset moments ago, on the client the step runs on (kernel.client):
+    # asking again would cost a round trip and IOPub's settling wait. A booting one must answer first.
     if not (out["kernel_reused"] and kernel.is_alive(km)) and not _ready(km):
         # A kernel that never answered (seen once under load, holding a step for minutes): replace it
         # once; if the fresh one fails too, papermill reports the step as failed.
@@ -207,7 +208,8 @@ def execute_step(task: StepTask) -> dict[str, Any]:
     try:
         pm.execute_notebook(
             str(Path(task.notebooks_root) / step.notebook), str(staged), parameters=params,
-            cwd=str(PROJECT_ROOT), progress_bar=False, km=km, kernel_name=kernel.KERNEL_NAME,
+            cwd=str(PROJECT_ROOT), progress_bar=False, km=km, kc=kernel.client(km), engine_name=ENGINE_NAME,
+            kernel_name=kernel.KERNEL_NAME,
             execution_timeout=task.timeout_s, request_save_on_cell_execute=False,
         )  # fmt: skip
     except PapermillExecutionError as exc:
