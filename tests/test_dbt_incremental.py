@@ -62,6 +62,36 @@ def _edge_changes(url: str) -> None:
             text("UPDATE public.chat_conversations SET assigned_at = queued_at + interval '40 seconds', "
                  "updated_at = now() WHERE tenant_id = :t AND session_id = 'es1'"), {"t": EDGE}
         )  # fmt: skip
+        # a late copy of a coop message inside the second conversation of a contact with three or more:
+        # the contact is re-grouped from that conversation's start, its first conversation kept as built
+        inserted = conn.execute(text(MIDDLE_INSERT), {"t": COOP["tenant_id"], "suffix": MIDDLE}).rowcount
+    assert inserted == 1
+
+
+MIDDLE = "late-middle"
+MIDDLE_INSERT = """
+WITH convs AS (
+    SELECT contact_key, conversation_key, min(message_ts) AS started, count(*) AS n,
+           row_number() OVER (PARTITION BY contact_key ORDER BY min(message_ts)) AS seq,
+           count(*) OVER (PARTITION BY contact_key) AS of_contact
+    FROM analytics.int_messages__sessionized WHERE tenant_id = :t AND contact_key <> ''
+    GROUP BY contact_key, conversation_key
+), target AS (
+    SELECT s.message_id FROM convs JOIN analytics.int_messages__sessionized s
+        ON s.tenant_id = :t AND s.conversation_key = convs.conversation_key
+    WHERE convs.seq = 2 AND convs.of_contact >= 3 AND convs.n >= 2 AND NOT s.is_conversation_start
+    ORDER BY convs.contact_key, s.message_ts LIMIT 1
+)
+INSERT INTO public.messages (tenant_id, message_id, "timestamp", date, hour, day_of_week, send_type,
+    direction, content_type, status, contact_name, contact_id, conversation_id, agent_id, close_reason,
+    intent, is_fallback, message_body, is_bot, is_human, wait_time_seconds, handle_time_seconds, channel,
+    integration)
+SELECT tenant_id, message_id || '-' || :suffix, "timestamp" + interval '1 second', date, hour, day_of_week,
+    send_type, direction, content_type, status, contact_name, contact_id, conversation_id, agent_id,
+    close_reason, intent, is_fallback, message_body, is_bot, is_human, wait_time_seconds,
+    handle_time_seconds, channel, integration
+FROM public.messages WHERE tenant_id = :t AND message_id = (SELECT message_id FROM target)
+"""
 
 
 def _columns(conn, table: str) -> list[str]:
@@ -151,6 +181,18 @@ def test_an_incremental_build_equals_a_full_rebuild(incremental_db: str) -> None
     # ... while the build rewrote only the contacts that changed, not every row
     for t, (rewritten, total) in newest.items():
         assert 0 < rewritten < total, (t, rewritten, total)
+    # ... and of the contact changed in the middle of its history, only from that conversation on
+    with owner.connect() as conn:
+        kept, redone, first_kept = conn.execute(text(
+            "WITH c AS (SELECT contact_key FROM analytics.int_messages__sessionized "
+            "WHERE tenant_id = :t AND message_id LIKE :m), s AS (SELECT s.*, max(built_at) OVER () AS newest "
+            "FROM analytics.int_messages__sessionized s WHERE s.tenant_id = :t) "
+            "SELECT count(*) FILTER (WHERE built_at < newest), count(*) FILTER (WHERE built_at = newest), "
+            "bool_and(built_at < newest) FILTER (WHERE message_ts < (SELECT min(message_ts) FROM s "
+            "WHERE built_at = newest AND contact_key IN (SELECT contact_key FROM c))) "
+            "FROM s WHERE contact_key IN (SELECT contact_key FROM c)"), {"t": COOP["tenant_id"], "m": f"%-{MIDDLE}"}
+        ).one()  # fmt: skip
+    assert kept > 0 and redone > 0 and first_kept, (kept, redone, first_kept)
     _snapshot(url)
     _build(full_refresh=True)
     assert _differences(url) == {}

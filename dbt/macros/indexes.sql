@@ -17,3 +17,20 @@ begin
 end
 $bi_ensure_index$
 {%- endmacro %}
+
+{#- Drop the model's index on exactly `columns` (one a wider index replaced), if it is there. #}
+{% macro drop_index_on(columns) -%}
+do $bi_drop_index$
+declare
+    superseded text;
+begin
+    for superseded in
+        select indexname from pg_indexes
+        where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
+          and indexdef like '%USING btree ({{ columns | join(", ") }})'
+    loop
+        execute format('drop index %I.%I', '{{ this.schema }}', superseded);
+    end loop;
+end
+$bi_drop_index$
+{%- endmacro %}

@@ -6,7 +6,8 @@
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ ensure_index(['tenant_id', 'message_id']) }}",
-            "{{ ensure_index(['tenant_id', 'contact_key']) }}",
+            "{{ ensure_index(['tenant_id', 'contact_key', 'message_ts']) }}",
+            "{{ drop_index_on(['tenant_id', 'contact_key']) }}",
             "{{ ensure_index(['tenant_id', 'agent_session_id']) }}",
             "{{ ensure_index(['tenant_id', 'message_ts']) }}",
             "{{ ensure_index(['built_at']) }}",
@@ -18,10 +19,12 @@
 -- a contact's conversation starts at its first message or after > conversation_gap_minutes without
 -- messages from/to that contact, unless the message belongs to the same agent session as the previous
 -- one. conversation_key = contact_id || ':' || message_id of the conversation's first message.
--- Incremental: the grouping is per contact, so a build re-groups only the contacts with a message
--- written since the tenant's watermark (minus incremental_lookback_minutes; a message that moved to
--- another contact re-groups its old contact too), all of them when the tenant's row (its time zone)
--- changed. Each row it writes is stamped with the build (built_at: dbt/macros/incremental.sql), which
+-- Incremental: the grouping is a scan of each contact's timeline, so a build re-groups only the
+-- contacts with a message written since the tenant's watermark (minus incremental_lookback_minutes; a
+-- message that moved to another contact re-groups its old contact too), and of each only the part
+-- from the start of the conversation in progress before its first changed message (the earlier
+-- messages keep their grouping; a change inside the first conversation, or a message without a time,
+-- re-groups the whole contact); every contact when the tenant's row (its time zone) changed. Each row it writes is stamped with the build (built_at: dbt/macros/incremental.sql), which
 -- is how fct_messages and int_conversations find what changed. The index on built_at alone (not led
 -- by tenant_id) serves that one cross-tenant lookup; the dashboards never read this table.
 {%- set incremental = is_incremental() and bi_has_columns(this, ['built_at', 'contact_key', 'message_pk']) %}
@@ -39,7 +42,7 @@ watermarks as (
 ),
 
 changed as (  -- the messages written since their tenant's watermark
-    select messages.message_pk, messages.tenant_id, messages.message_id,
+    select messages.message_pk, messages.tenant_id, messages.message_id, messages.message_ts,
         coalesce(messages.contact_id, '') as contact_key
     from {{ ref('stg_indigitall__messages') }} as messages
     left join watermarks on watermarks.tenant_id = messages.tenant_id
@@ -52,34 +55,72 @@ changed as (  -- the messages written since their tenant's watermark
         )
 ),
 
-changed_contacts as (  -- their contacts, and the one a changed message belonged to before
-    select tenant_id, contact_key from changed
-    union
-    select changed.tenant_id, previous.contact_key
+changed_points as (  -- where each contact's timeline changed: a changed message's place, new and old
+    select tenant_id, contact_key, message_ts from changed
+    union all
+    select changed.tenant_id, previous.contact_key, previous.message_ts
     from changed
     {% if citus -%}
     inner join {{ this }} as previous
         on previous.tenant_id = changed.tenant_id and previous.message_id = changed.message_id
     {%- else -%}
     cross join lateral (  -- one index probe per changed message (the planner overestimates them)
-        select held.contact_key from {{ this }} as held
+        select held.contact_key, held.message_ts from {{ this }} as held
         where held.tenant_id = changed.tenant_id and held.message_id = changed.message_id
         offset 0  -- a fence: pulled up into a join, the planner would scan the whole table
     ) as previous
     {%- endif %}
 ),
 
-regrouped as (  -- every message of those contacts: the ones this table holds, and the changed ones
-    select held.message_pk
+changed_contacts as (  -- each contact's earliest change (null: one without a time, the whole contact)
+    select tenant_id, contact_key,
+        case when bool_and(message_ts is not null) then min(message_ts) end as changed_from
+    from changed_points
+    group by 1, 2
+),
+
+cuts as (  -- the start of the conversation in progress before it (none: from the contact's first message)
+    select changed_contacts.tenant_id, changed_contacts.contact_key, cut.message_ts as cut_ts,
+        cut.message_id as cut_id
     from changed_contacts
     {% if citus -%}
+    left join (
+        select distinct on (held.tenant_id, held.contact_key, changed_contacts.changed_from)
+            held.tenant_id, held.contact_key, changed_contacts.changed_from, held.message_ts, held.message_id
+        from changed_contacts
+        inner join {{ this }} as held
+            on held.tenant_id = changed_contacts.tenant_id and held.contact_key = changed_contacts.contact_key
+        where held.is_conversation_start and held.message_ts < changed_contacts.changed_from
+        order by held.tenant_id, held.contact_key, changed_contacts.changed_from,
+            held.message_ts desc, held.message_id desc
+    ) as cut
+        on cut.tenant_id = changed_contacts.tenant_id and cut.contact_key = changed_contacts.contact_key
+    {%- else -%}
+    left join lateral (  -- backwards on (tenant_id, contact_key, message_ts) from the change
+        select held.message_ts, held.message_id from {{ this }} as held
+        where held.tenant_id = changed_contacts.tenant_id and held.contact_key = changed_contacts.contact_key
+            and held.is_conversation_start and held.message_ts < changed_contacts.changed_from
+        order by held.message_ts desc, held.message_id desc
+        limit 1
+    ) as cut on true
+    {%- endif %}
+),
+
+regrouped as (  -- the messages from each cut on: the ones this table holds, and the changed ones
+    select held.message_pk
+    from cuts
+    {% if citus -%}
     inner join {{ this }} as held
-        on held.tenant_id = changed_contacts.tenant_id and held.contact_key = changed_contacts.contact_key
+        on held.tenant_id = cuts.tenant_id and held.contact_key = cuts.contact_key
+        and (cuts.cut_ts is null or held.message_ts is null
+            or (held.message_ts, held.message_id) >= (cuts.cut_ts, cuts.cut_id))
     {%- else -%}
     cross join lateral (
         select contact_messages.message_pk from {{ this }} as contact_messages
-        where contact_messages.tenant_id = changed_contacts.tenant_id
-            and contact_messages.contact_key = changed_contacts.contact_key
+        where contact_messages.tenant_id = cuts.tenant_id
+            and contact_messages.contact_key = cuts.contact_key
+            and (cuts.cut_ts is null or contact_messages.message_ts is null
+                or (contact_messages.message_ts, contact_messages.message_id) >= (cuts.cut_ts, cuts.cut_id))
         offset 0
     ) as held
     {%- endif %}
