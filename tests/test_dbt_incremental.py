@@ -228,8 +228,49 @@ def test_tables_built_before_the_stamp_are_rebuilt_in_full_once(incremental_db: 
     assert _differences(url) == {}
 
 
-def test_fct_messages_refuses_a_second_row_for_a_message(incremental_db: str) -> None:
-    """Its key is a unique index (kept by every build), not a data test re-reading the table."""
+@pytest.mark.parametrize("table", ["fct_messages", "int_messages__sessionized"])
+def test_the_message_tables_refuse_a_second_row_for_a_message(incremental_db: str, table: str) -> None:
+    """Their key is a unique index (kept by every build, the old plain index gone), not a data test
+    re-reading the table."""
     _build()
-    with get_engine("owner", incremental_db).connect() as conn, pytest.raises(sa.exc.IntegrityError):
-        conn.execute(text("INSERT INTO analytics.fct_messages SELECT * FROM analytics.fct_messages LIMIT 1"))
+    with get_engine("owner", incremental_db).connect() as conn:
+        defs = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE schemaname = 'analytics' AND tablename = :t "
+                 "AND indexdef LIKE '%USING btree (tenant_id, message_id)'"), {"t": table}
+        ).scalars().all()  # fmt: skip
+        assert len(defs) == 1 and defs[0].startswith("CREATE UNIQUE INDEX"), defs
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(text(f"INSERT INTO analytics.{table} SELECT * FROM analytics.{table} LIMIT 1"))  # noqa: S608
+
+
+def test_tests_of_incremental_models_check_the_rows_this_build_wrote(incremental_db: str) -> None:
+    """`where: __built_this_run__` (dbt/macros/test_where.sql): a bad row among the newest build's
+    fails its test; one written by an earlier build (checked then) is not re-read."""
+    owner = get_engine("owner", incremental_db)
+    with owner.begin() as conn:  # a new message: the next build rewrites part of one contact only
+        conn.execute(text(MIDDLE_INSERT), {"t": COOP["tenant_id"], "suffix": "late-check"})
+    _build()
+    pick = (
+        "SELECT message_pk FROM analytics.int_messages__sessionized s JOIN analytics.fct_messages f "
+        "USING (tenant_id, message_id) WHERE f.built_at {} (SELECT max(built_at) FROM analytics.fct_messages) "
+        "LIMIT 1"
+    )
+    bump = (
+        "UPDATE analytics.fct_messages f SET hour = hour + :d FROM analytics.int_messages__sessionized s "
+        "WHERE s.message_pk = :pk AND f.tenant_id = s.tenant_id AND f.message_id = s.message_id"
+    )
+    with owner.begin() as conn:
+        new_pk = conn.execute(text(pick.format("="))).scalar_one()
+        old_pk = conn.execute(text(pick.format("<"))).scalar_one()
+
+    def hour_test_with_bad(pk: int) -> bool:
+        with owner.begin() as conn:
+            assert conn.execute(text(bump), {"pk": pk, "d": 100}).rowcount == 1
+        try:
+            return run_dbt("test", select=["fct_messages,test_name:accepted_range"]).ok
+        finally:
+            with owner.begin() as conn:
+                conn.execute(text(bump), {"pk": pk, "d": -100})
+
+    assert hour_test_with_bad(new_pk) is False
+    assert hour_test_with_bad(old_pk) is True

@@ -18,7 +18,8 @@ end
 $bi_ensure_index$
 {%- endmacro %}
 
-{#- Drop the model's index on exactly `columns` (one a wider index replaced), if it is there. #}
+{#- Drop the model's plain (not unique) index on exactly `columns`, if it is there: one that a wider
+    or a unique index replaced. #}
 {% macro drop_index_on(columns) -%}
 do $bi_drop_index$
 declare
@@ -27,7 +28,7 @@ begin
     for superseded in
         select indexname from pg_indexes
         where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
-          and indexdef like '%USING btree ({{ columns | join(", ") }})'
+          and indexdef like 'CREATE INDEX %USING btree ({{ columns | join(", ") }})'
     loop
         execute format('drop index %I.%I', '{{ this.schema }}', superseded);
     end loop;

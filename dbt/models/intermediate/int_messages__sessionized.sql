@@ -5,7 +5,8 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         post_hook=[
-            "{{ ensure_index(['tenant_id', 'message_id']) }}",
+            "{{ ensure_index(['tenant_id', 'message_id'], unique=true) }}",
+            "{{ drop_index_on(['tenant_id', 'message_id']) }}",
             "{{ ensure_index(['tenant_id', 'contact_key', 'message_ts']) }}",
             "{{ drop_index_on(['tenant_id', 'contact_key']) }}",
             "{{ ensure_index(['tenant_id', 'agent_session_id']) }}",
