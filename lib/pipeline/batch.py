@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -457,8 +457,10 @@ def run_batch(
     try:
         _reap_dead_batches(batch_id)
         save_batch(out, started_at=started, pid=os.getpid())
-        with _kernel_forkserver():
-            _run_tenants(out, mode, tenants, max_parallel or concurrency(), progress, params)
+        with _kernel_forkserver() as start_forkserver:
+            _run_tenants(
+                out, mode, tenants, max_parallel or concurrency(), progress, params, start_forkserver
+            )
         ok = [t for t, r in out.tenants.items() if r.get("status") in ("success", "uptodate")]
         if dbt:
             _run_batch_dbt(out, ok, bool(params.get("full_refresh")))
@@ -477,26 +479,33 @@ def run_batch(
 
 
 @contextlib.contextmanager
-def _kernel_forkserver() -> Iterator[None]:
-    """The batch's kernel fork server (`lib.pipeline.kernel_forkserver`), named to its tenant runs
-    through the environment while they run; without it (it did not start) kernels launch as usual."""
+def _kernel_forkserver() -> Iterator[Callable[[], None]]:
+    """The batch's kernel fork server (`lib.pipeline.kernel_forkserver`): the block gets a function
+    that starts it (at the first tenant run launched: a batch with every tenant up to date starts none)
+    and names it to the runs through the environment; without it (off, or it did not start) kernels
+    launch as usual. Stopped when the block ends."""
     from lib.childenv import KERNEL_FORKSERVER_ENV
     from lib.pipeline import kernel_forkserver
 
     before = os.environ.get(KERNEL_FORKSERVER_ENV)
-    server = kernel_forkserver.start() if before != "off" else None
-    if server is None:
-        yield
-        return
-    os.environ[KERNEL_FORKSERVER_ENV] = server.path
+    state: dict[str, Any] = {"server": None, "tried": before == "off"}
+
+    def ensure() -> None:
+        if not state["tried"]:
+            state["tried"] = True
+            state["server"] = kernel_forkserver.start()
+            if state["server"] is not None:
+                os.environ[KERNEL_FORKSERVER_ENV] = state["server"].path
+
     try:
-        yield
+        yield ensure
     finally:
-        if before is None:
-            os.environ.pop(KERNEL_FORKSERVER_ENV, None)
-        else:
-            os.environ[KERNEL_FORKSERVER_ENV] = before
-        server.stop()
+        if state["server"] is not None:
+            if before is None:
+                os.environ.pop(KERNEL_FORKSERVER_ENV, None)
+            else:
+                os.environ[KERNEL_FORKSERVER_ENV] = before
+            state["server"].stop()
 
 
 def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool) -> None:
@@ -527,9 +536,16 @@ def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool) ->
 
 
 def _run_tenants(
-    out: BatchOutcome, mode: str, tenants: Sequence[str], limit: int, progress: bool, params: dict[str, Any]
+    out: BatchOutcome,
+    mode: str,
+    tenants: Sequence[str],
+    limit: int,
+    progress: bool,
+    params: dict[str, Any],
+    before_launch: Callable[[], None] = lambda: None,
 ) -> None:
-    """Each tenant's own `bi run --no-dbt` (at most `limit` at once); the outcome updated as they end."""
+    """Each tenant's own `bi run --no-dbt` (at most `limit` at once); the outcome updated as they end.
+    `before_launch` runs before each launch (the kernel fork server starts at the first)."""
     import time
 
     from lib.pipeline.launch import launch_run
@@ -550,6 +566,7 @@ def _run_tenants(
                 out.tenants[t] = {"status": "uptodate", "reason": reason}
                 say(f"batch {batch_id}: {t} up to date", flush=True)
                 continue
+            before_launch()
             try:
                 run_id = launch_run(t, mode, batch_id=batch_id, no_dbt=True, max_workers=workers, **params)
             except RunLocked as exc:

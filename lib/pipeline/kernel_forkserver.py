@@ -240,11 +240,13 @@ def start(timeout_s: float = 60.0) -> ForkServer | None:
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     server = ForkServer(path, proc, folder)
-    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
-    if not ready or proc.stdout.readline().strip() != b"ready":
+    out = proc.stdout
+    assert out is not None  # stdout=PIPE
+    ready, _, _ = select.select([out], [], [], timeout_s)
+    if not ready or out.readline().strip() != b"ready":
         server.stop()
         return None
-    proc.stdout.close()
+    out.close()
     return server
 
 
@@ -260,7 +262,7 @@ class ForkedProcess:
         self._fd: int | None = os.pidfd_open(pid)
 
     def _done(self, timeout: float | None) -> bool:
-        if self.returncode is not None:
+        if self.returncode is not None or self._fd is None:
             return True
         ready, _, _ = select.select([self._fd], [], [], timeout)
         if ready:
@@ -320,8 +322,8 @@ class ForkProvisioner(LocalProvisioner):
             )
         except (OSError, RuntimeError, ValueError):
             return await super().launch_kernel(cmd, **kwargs)
-        self.process = proc
-        self.pid = self.pgid = proc.pid
+        self.process = proc  # type: ignore[assignment]  # Popen-like
+        self.pid = self.pgid = proc.pid  # type: ignore[assignment]
         self.cwd = kwargs.get("cwd", Path.cwd())
         return self.connection_info
 
