@@ -11,7 +11,6 @@ few kernels instead of one per step. A failed step's kernel is stopped.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -23,7 +22,7 @@ from jupyter_core.utils import run_sync
 
 from lib.childenv import child_env, kernel_kind
 from lib.config import PROJECT_ROOT
-from lib.pipeline.kernel_forkserver import FORKSERVER_ENV, ForkedProcess, ForkProvisioner
+from lib.pipeline.kernel_forkserver import ForkedProcess, ForkProvisioner, server_path
 from lib.pipeline.procs import die_with_parent
 
 KERNEL_NAME = "indigitall-bi"
@@ -69,9 +68,7 @@ def start_kernel(
     picks its environment; `tenant` is whose key an extract kernel holds. `km.bi_env` records both.
     """
     km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=VenvKernelSpecs(), transport="tcp")
-    if (
-        os.environ.get(FORKSERVER_ENV, "off") != "off"
-    ):  # a batch's run: the kernel is forked from its preloaded server
+    if server_path() is not None:  # a batch's run: the kernel is forked from its preloaded server
         km.kernel_id = str(uuid.uuid4())
         km.provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
     extra = ["--HistoryManager.enabled=False", "--IPKernelApp.quiet=True"]

@@ -41,6 +41,13 @@ _LEN = struct.Struct("!I")
 _CONNECT_TIMEOUT_S = 10.0
 
 
+def server_path() -> str | None:
+    """The socket of the fork server this process's kernels come from (`FORKSERVER_ENV`), or None:
+    unset or `off` (kernels launch as new Pythons)."""
+    path = os.environ.get(FORKSERVER_ENV)
+    return path if path and path != "off" else None
+
+
 def _send(conn: socket.socket, obj: dict[str, Any]) -> None:
     data = json.dumps(obj).encode()
     conn.sendall(_LEN.pack(len(data)) + data)
@@ -313,8 +320,8 @@ class ForkProvisioner(LocalProvisioner):
     normal launch when the server is unset or does not answer."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):  # noqa: ANN201 - KernelConnectionInfo
-        path = os.environ.get(FORKSERVER_ENV)
-        if not path or cmd[1:3] != ["-m", "ipykernel_launcher"]:
+        path = server_path()
+        if path is None or cmd[1:3] != ["-m", "ipykernel_launcher"]:
             return await super().launch_kernel(cmd, **kwargs)
         try:
             proc = fork_kernel(
