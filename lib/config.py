@@ -17,12 +17,13 @@ last moment (an HTTP header, a connect call), never to build a message.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -223,6 +224,21 @@ def _tenant_from_mapping(raw: dict, settings: Settings) -> TenantConfig:
     )
 
 
+_TENANT_DOCS: dict[tuple[str, int, int], Any] = {}
+
+
+def _tenants_doc(path: Path) -> Any:
+    """The parsed `tenants.yml`, parsed again only when its size or mtime changed (a run asks for its
+    tenant many times; libyaml's parser when PyYAML has it)."""
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _TENANT_DOCS:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _TENANT_DOCS.clear()
+        _TENANT_DOCS[key] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+    return copy.deepcopy(_TENANT_DOCS[key])
+
+
 def load_tenants(settings: Settings | None = None) -> list[TenantConfig]:
     """Tenants from `tenants.yml` when it exists, else the single tenant of the env vars."""
     settings = settings or get_settings()
@@ -230,7 +246,7 @@ def load_tenants(settings: Settings | None = None) -> list[TenantConfig]:
     if not path.is_absolute() and not path.exists():
         path = PROJECT_ROOT / path
     if path.exists():
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = _tenants_doc(path)
         items = doc.get("tenants", doc) if isinstance(doc, dict) else doc
         if not isinstance(items, list) or not items:
             raise ConfigError(f"{path}: expected a list under 'tenants:'")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -110,6 +113,17 @@ class ApiResponse:
         return self.records if self.records is not None else len(self.items)
 
 
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # reads SSL_CERT_FILE / SSL_CERT_DIR itself, like httpx.Client
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying TLS context, built once per process (per SSL_CERT_FILE/SSL_CERT_DIR):
+    building one loads the CA bundle (~25 ms of CPU), which every new client would otherwise repeat."""
+    return _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
 class IndigitallClient:
     """Synchronous, thread-safe client of the Indigitall REST API.
 
@@ -155,6 +169,7 @@ class IndigitallClient:
             transport=transport,
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             follow_redirects=False,
+            verify=shared_ssl_context(),
         )
 
     def __repr__(self) -> str:

@@ -285,7 +285,8 @@ def launch_batch(mode: str, tenants: Sequence[str]) -> str:
 
 
 # -- running a batch (`bi run --all-tenants`) -------------------------------------------------------
-POLL_S = 0.5
+POLL_S = 0.25  # how often the batch checks its runs' processes (a wait, no query)
+LEDGER_POLL_S = 2.0  # how often it reads the ledger of a run whose process is still alive
 EXIT_WAIT_S = 30.0  # how long a finished run's process may take to exit (and release its lock)
 DONE = ("success", "failed")
 
@@ -558,8 +559,12 @@ def _run_tenants(
     active: dict[str, Any] = {}
     ended: dict[str, float] = {}  # when a tenant's run was first seen finished
     skip_uptodate = mode == "transform-only" and not params.get("full_refresh")
+    pids: dict[str, object] = {}  # a run's process, read from the ledger once it is known
+    last_read: dict[str, float] = {}
+    changed = True
     while waiting or active:
         while waiting and len(active) < limit:
+            changed = True
             t = waiting.pop(0)
             reason = _tenant_uptodate(t) if skip_uptodate else None
             if reason is not None:
@@ -579,12 +584,20 @@ def _run_tenants(
             _tag_run(run_id, t, batch_id)
             out.tenants[t] = {"run_id": run_id, "status": "running"}
             active[t] = run_id
-        save_batch(out)
+        if changed:  # the batch row follows its tenants (launched, ended), not every poll
+            save_batch(out)
+            changed = False
         if not active:
             break
         time.sleep(POLL_S)
         for t, run_id in list(active.items()):
+            # a live process is only asked for its ledger row now and then: its end is seen as it exits
+            if t in pids and _alive(pids[t]) and time.perf_counter() - last_read[t] < LEDGER_POLL_S:
+                continue
+            last_read[t] = time.perf_counter()
             run = _run_state(run_id, t)
+            if run is not None and run.pid:
+                pids[t] = run.pid
             if run is not None and run.status in DONE:
                 # its process releases the tenant's lock as it exits: wait for that (a few seconds at
                 # most), so a batch that ended leaves every tenant free for the next one
@@ -607,7 +620,10 @@ def _run_tenants(
             else:
                 continue
             del active[t]
+            changed = True
             say(f"batch {batch_id}: {t} {out.tenants[t]['status']}", flush=True)
+    if changed:
+        save_batch(out)  # the last ends, before the batch's dbt build
 
 
 def batch_main(args: Any) -> int:

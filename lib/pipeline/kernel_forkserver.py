@@ -172,10 +172,14 @@ def serve(path: str) -> None:
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # no BLAS threads in a process that forks
     _fastimport.trim()
-    import ipykernel.ipkernel  # noqa: F401 - what every kernel imports before its first cell
+    import ipykernel.debugger  # noqa: F401 - what every kernel imports before its first cell
+    import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
+    from jupyter_client import localinterfaces
 
     from lib.pipeline import kernel_preload  # noqa: F401 - every kind's modules (BI_KERNEL_PRELOAD unset)
+
+    localinterfaces.localhost()  # the host's addresses (psutil), looked up once for every kernel
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)

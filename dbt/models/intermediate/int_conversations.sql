@@ -48,7 +48,7 @@ messages_coverage as {{ inline }} (  -- how far each tenant's messages are loade
 
 {% if incremental -%}
 last_build as (
-    select coalesce(max(built_at), '-infinity'::timestamptz) as built_at from {{ this }}
+    select {{ bi_newest_stamp(this) }} as built_at
 ),
 
 held_tenants as (  -- per tenant: the newest agent session its conversations saw

@@ -23,7 +23,7 @@
 with messages as {{ inline }} (
     select * from {{ ref('int_messages__sessionized') }}
     {% if incremental -%}
-    where built_at > (select coalesce(max(built_at), '-infinity'::timestamptz) from {{ this }})
+    where built_at > {{ bi_newest_stamp(this) }}
     {%- endif %}
 )
 
