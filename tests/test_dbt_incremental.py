@@ -274,3 +274,36 @@ def test_tests_of_incremental_models_check_the_rows_this_build_wrote(incremental
 
     assert hour_test_with_bad(new_pk) is False
     assert hour_test_with_bad(old_pk) is True
+
+
+def test_staged_message_tests_read_the_messages_written_since_the_last_build(incremental_db: str) -> None:
+    """`where: __since_built__(int_messages__sessionized)`: a bad staged message written after the
+    sessionizer's last build fails its test; the same value in a message that build already read is
+    not re-read (it was checked before it was read)."""
+    owner = get_engine("owner", incremental_db)
+    _build()
+    with owner.begin() as conn:
+        pk = conn.execute(
+            text("SELECT id FROM public.messages WHERE tenant_id = :t AND direction = 'Inbound' LIMIT 1"),
+            {"t": COOP["tenant_id"]},
+        ).scalar_one()
+
+    def direction_test(days_ago: int) -> bool:
+        with owner.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE public.messages SET direction = 'Sideways', "
+                    "updated_at = now() - make_interval(days => :d) WHERE id = :pk"
+                ),
+                {"pk": pk, "d": days_ago},
+            )
+        try:
+            return run_dbt("test", select=["stg_indigitall__messages,test_name:accepted_values"]).ok
+        finally:
+            with owner.begin() as conn:
+                conn.execute(
+                    text("UPDATE public.messages SET direction = 'Inbound' WHERE id = :pk"), {"pk": pk}
+                )
+
+    assert direction_test(1) is True  # written before the last build: that build read (and checked) it
+    assert direction_test(0) is False

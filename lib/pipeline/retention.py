@@ -182,9 +182,12 @@ def prune(
 
     policy = policy or Policy.from_env()
     folders = run_folders(runs_root)
-    keep_ids = set(keep) | (_active_run_ids() if folders else set())
+    # Runs in progress are kept too; asking the ledger for them (a query per tenant) is only worth it
+    # when the policy would remove something: keeping more never makes it remove more.
+    chosen = _choose(folders, policy, set(keep))
+    if chosen:
+        chosen = _choose(folders, policy, set(keep) | _active_run_ids())
     report = PruneReport()
-    chosen = _choose(folders, policy, keep_ids)
     for f in chosen:
         if dry_run:
             (report.moved if policy.target else report.pruned).append(f.run_id)
