@@ -1,6 +1,7 @@
-"""The chat chain's incremental models (int_messages__sessionized, fct_messages, int_conversations):
-after new and changed rows, an incremental build leaves every model exactly as a full rebuild would,
-while re-grouping only the contacts that changed. Its own database: the session's dbt build is shared."""
+"""The chat chain's incremental models (int_messages__sessionized, fct_messages, int_conversations,
+mart_daily_kpis): after new and changed rows, an incremental build leaves every model exactly as a full
+rebuild would, while re-grouping only the contacts that changed and rewriting only the days that did.
+Its own database: the session's dbt build is shared."""
 
 from __future__ import annotations
 
@@ -65,7 +66,13 @@ def _edge_changes(url: str) -> None:
         # a late copy of a coop message inside the second conversation of a contact with three or more:
         # the contact is re-grouped from that conversation's start, its first conversation kept as built
         inserted = conn.execute(text(MIDDLE_INSERT), {"t": COOP["tenant_id"], "suffix": MIDDLE}).rowcount
-    assert inserted == 1
+        # for mart_daily_kpis' days: a coop message corrected to the next day (its old day loses it), and
+        # an agent session whose new first message is a day earlier (the old first one is unchanged)
+        moved = conn.execute(text(DAY_MOVE), {"t": COOP["tenant_id"], "tz": COOP["timezone"]}).rowcount
+        earlier = conn.execute(
+            text(SESSION_EARLIER), {"t": COOP["tenant_id"], "tz": COOP["timezone"]}
+        ).rowcount
+    assert inserted == 1 and moved == 1 and earlier == 1
 
 
 MIDDLE = "late-middle"
@@ -91,6 +98,41 @@ SELECT tenant_id, message_id || '-' || :suffix, "timestamp" + interval '1 second
     close_reason, intent, is_fallback, message_body, is_bot, is_human, wait_time_seconds,
     handle_time_seconds, channel, integration
 FROM public.messages WHERE tenant_id = :t AND message_id = (SELECT message_id FROM target)
+"""
+
+DAY_MOVE = """
+UPDATE public.messages SET "timestamp" = "timestamp" + interval '1 day',
+    date = (("timestamp" + interval '1 day') AT TIME ZONE :tz)::date, updated_at = now()
+WHERE id = (SELECT id FROM public.messages WHERE tenant_id = :t AND conversation_id IS NULL
+            AND contact_id IS NOT NULL ORDER BY contact_id DESC, "timestamp" LIMIT 1)
+"""
+SESSION_EARLIER = """
+INSERT INTO public.messages (tenant_id, message_id, "timestamp", date, hour, day_of_week, send_type,
+    direction, content_type, status, contact_name, contact_id, conversation_id, agent_id, close_reason,
+    intent, is_fallback, message_body, is_bot, is_human, wait_time_seconds, handle_time_seconds, channel,
+    integration)
+SELECT tenant_id, message_id || '-early', "timestamp" - interval '1 day',
+    (("timestamp" - interval '1 day') AT TIME ZONE :tz)::date, hour, day_of_week, send_type, direction,
+    content_type, status, contact_name, contact_id, conversation_id, agent_id, close_reason, intent,
+    is_fallback, message_body, is_bot, is_human, wait_time_seconds, handle_time_seconds, channel, integration
+FROM public.messages
+WHERE id = (SELECT id FROM public.messages WHERE tenant_id = :t AND conversation_id IS NOT NULL
+            ORDER BY conversation_id DESC, "timestamp" LIMIT 1)
+"""
+
+LATE_COPY = """
+INSERT INTO public.messages (tenant_id, message_id, "timestamp", date, hour, day_of_week, send_type,
+    direction, content_type, status, contact_name, contact_id, conversation_id, agent_id, close_reason,
+    intent, is_fallback, message_body, is_bot, is_human, wait_time_seconds, handle_time_seconds, channel,
+    integration)
+SELECT tenant_id, message_id || '-copy', "timestamp" + interval '1 second', date, hour, day_of_week,
+    send_type, direction, content_type, status, contact_name, contact_id, conversation_id, agent_id,
+    close_reason, intent, is_fallback, message_body, is_bot, is_human, wait_time_seconds,
+    handle_time_seconds, channel, integration
+FROM public.messages
+WHERE id = (SELECT id FROM public.messages WHERE tenant_id = :t AND conversation_id IS NULL
+            AND contact_id IS NOT NULL ORDER BY "timestamp" LIMIT 1)
+RETURNING date
 """
 
 
@@ -193,6 +235,57 @@ def test_an_incremental_build_equals_a_full_rebuild(incremental_db: str) -> None
             "FROM s WHERE contact_key IN (SELECT contact_key FROM c)"), {"t": COOP["tenant_id"], "m": f"%-{MIDDLE}"}
         ).one()  # fmt: skip
     assert kept > 0 and redone > 0 and first_kept, (kept, redone, first_kept)
+    _snapshot(url)
+    _build(full_refresh=True)
+    assert _differences(url) == {}
+
+
+def test_the_daily_mart_rewrites_only_the_days_that_changed(incremental_db: str) -> None:
+    """One late message outside any agent session: mart_daily_kpis rewrites that tenant-day only (the
+    change log, dbt/macros/change_log.sql), and still equals a full rebuild."""
+    url = incremental_db
+    _build()
+    owner = get_engine("owner", url)
+    with owner.begin() as conn:
+        day = conn.execute(text(LATE_COPY), {"t": COOP["tenant_id"]}).scalar_one()
+    _build()
+    with owner.connect() as conn:
+        rewritten = conn.execute(text(
+            "SELECT DISTINCT tenant_id, date FROM analytics.mart_daily_kpis "
+            "WHERE built_at = (SELECT max(built_at) FROM analytics.mart_daily_kpis)"
+        )).all()  # fmt: skip
+        days = conn.execute(
+            text("SELECT count(DISTINCT (tenant_id, date)) FROM analytics.mart_daily_kpis")
+        ).scalar()
+        left = conn.execute(text("SELECT count(*) FROM analytics.bi_change_log")).scalar()
+    assert rewritten == [(COOP["tenant_id"], day)] and days > 1 and left == 0, (rewritten, days, left)
+    _snapshot(url)
+    _build(full_refresh=True)
+    assert _differences(url) == {}
+
+
+def test_an_agent_session_that_now_starts_a_day_later_moves_in_the_daily_mart(incremental_db: str) -> None:
+    """e4's agent session crosses midnight. Its first two messages leave it (their rows change, on
+    03-11): it now starts on 03-12 with a message whose row did not change, and that day is rewritten
+    too (the sessions a changed message left, from the change log)."""
+    url = incremental_db
+    _build()
+    owner = get_engine("owner", url)
+    count = (
+        "SELECT date, sum(agent_conversations) FROM analytics.mart_daily_kpis WHERE tenant_id = :t "
+        "AND date IN ('2026-03-11', '2026-03-12') GROUP BY date ORDER BY date"
+    )
+    with owner.begin() as conn:
+        before = [(str(d), n) for d, n in conn.execute(text(count), {"t": EDGE}).all()]
+        conn.execute(text("UPDATE public.messages SET conversation_id = NULL, updated_at = now() "
+                          "WHERE tenant_id = :t AND message_id IN ('e4-2', 'e4-3')"), {"t": EDGE})  # fmt: skip
+    _build()
+    with owner.connect() as conn:
+        after = [(str(d), n) for d, n in conn.execute(text(count), {"t": EDGE}).all()]
+    assert before == [("2026-03-11", 1), ("2026-03-12", 0)] and after == [
+        ("2026-03-11", 0),
+        ("2026-03-12", 1),
+    ]
     _snapshot(url)
     _build(full_refresh=True)
     assert _differences(url) == {}

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS analytics.mart_daily_kpis (
     fallback_count INTEGER, bot_answered_inbound INTEGER, bot_conversations INTEGER,
     contained_conversations INTEGER, escalated_conversations INTEGER, sent_outbound INTEGER,
     delivered_outbound INTEGER, read_outbound INTEGER, queued_conversations INTEGER DEFAULT 0,
-    human_conversations BIGINT
+    human_conversations BIGINT, built_at TIMESTAMPTZ
 );
 CREATE TABLE IF NOT EXISTS analytics.mart_agent_performance (
     tenant_id TEXT NOT NULL, date DATE NOT NULL, agent_id TEXT, agent_email TEXT, messages INTEGER,

@@ -14,14 +14,17 @@
 -- after the newest one the tenant's conversations saw (sessions_updated_at, minus
 -- incremental_lookback_minutes), or with a conversation that the tenant's new end of data closes
 -- (closes_at: its end plus the gap, once its sessions are closed) or whose repeat window it completes:
--- only those can change as the data grows. Bookkeeping columns stay out of fct_conversations.
+-- only those can change as the data grows. Bookkeeping columns stay out of fct_conversations. The
+-- start days of the conversations that changed (or went) go to the change log for mart_daily_kpis.
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 {{
     config(
         materialized='incremental',
         unique_key=['tenant_id', 'contact_key'],
-        incremental_strategy='delete+insert',
+        incremental_strategy='logged_delete_insert',
+        change_log_day='start_date',
+        change_log_ignore=bi_conversation_bookkeeping(),
         on_schema_change='append_new_columns',
         pre_hook="{{ bi_reset_without_columns(bi_conversation_bookkeeping()) }}",
         post_hook=["{{ ensure_index(['tenant_id', 'contact_key']) }}"]

@@ -2,11 +2,15 @@
     config(
         materialized='incremental',
         unique_key=['tenant_id', 'message_id'],
-        incremental_strategy='delete+insert',
+        incremental_strategy='logged_delete_insert',
+        change_log_day='date',
+        change_log_session='agent_session_id',
+        change_log_ignore=['source_updated_at'],
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ ensure_index(['tenant_id', 'message_id'], unique=true) }}",
             "{{ ensure_index(['tenant_id', 'date']) }}",
+            "{{ ensure_index(['tenant_id', 'agent_session_id']) }}",
             "{{ ensure_index(['tenant_id', 'message_ts']) }}",
             "{{ ensure_index(['built_at']) }}",
         ]
@@ -16,6 +20,7 @@
 -- One row per message. Incremental: a build copies the rows int_messages__sessionized (re)wrote since
 -- this table's newest build stamp (built_at): every message of each contact it re-grouped, so their
 -- conversation keys stay right. A table without built_at (built before the stamp) is copied in full once.
+-- The days whose rows changed go to the change log (dbt/macros/change_log.sql) for mart_daily_kpis.
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 {%- set inline = bi_cte_inline() %}

@@ -2,15 +2,68 @@
 -- Σnumerator ÷ Σdenominator of these rows. unique_contacts is per day only (not additive: use
 -- fct_messages for a window's distinct contacts).
 
--- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
+-- Incremental: a build rewrites only the tenant-days whose messages or conversations changed, as
+-- fct_messages and int_conversations logged them (dbt/macros/change_log.sql: old and new day of every
+-- row they replaced or added with different content), plus every day holding a message of an agent
+-- session that a changed message left or joined (a session counts on the day of its first message,
+-- which may be unchanged). The pre-hook deletes those days; the model emits them.
+-- A full build when the table is new or predates built_at, on --full-refresh, and on Citus (the CTEs
+-- inlined there, dbt/macros/citus.sql, bi_cte_inline, so the model runs on the workers). A full refresh
+-- of fct_messages or int_conversations alone leaves no log: refresh their descendants with them (`+`).
+{%- set incremental = is_incremental() and not bi_citus_enabled() and bi_has_columns(this, ['built_at']) %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ mart_daily_kpis_clear(bi_citus_enabled() or not bi_has_columns(this, ['built_at'])) }}",
+        post_hook=["{{ bi_change_log_consumed() }}"]
+    )
+}}
 {%- set inline = bi_cte_inline() %}
-with messages as {{ inline }} (
+with
+{% if incremental -%}
+dirty_days as (
+    {{ mart_daily_kpis_dirty_days(this) }}
+),
+
+messages as (  -- the dirty days' messages, and every message of a session with one on those days
+    select held.*
+    from {{ ref('fct_messages') }} as held
+    where exists (
+        select 1 from dirty_days
+        where dirty_days.tenant_id = held.tenant_id and dirty_days.date = held.date
+    )
+    union
+    select held.*
+    from {{ ref('fct_messages') }} as held
+    inner join (
+        select distinct held.tenant_id, held.agent_session_id
+        from dirty_days
+        inner join {{ ref('fct_messages') }} as held
+            on held.tenant_id = dirty_days.tenant_id and held.date = dirty_days.date
+        where held.agent_session_id is not null
+    ) as sessions
+        on sessions.tenant_id = held.tenant_id and sessions.agent_session_id = held.agent_session_id
+),
+
+conversations as (
+    select held.*
+    from {{ ref('fct_conversations') }} as held
+    where exists (
+        select 1 from dirty_days
+        where dirty_days.tenant_id = held.tenant_id and dirty_days.date = held.start_date
+    )
+),
+{%- else -%}
+messages as {{ inline }} (
     select * from {{ ref('fct_messages') }}
 ),
 
 conversations as {{ inline }} (
     select * from {{ ref('fct_conversations') }}
 ),
+{%- endif %}
 
 message_days as {{ inline }} (
     select
@@ -37,6 +90,12 @@ message_days as {{ inline }} (
         ) as delivered_outbound,
         count(*) filter (where direction <> 'Inbound' and status = 'channel_read') as read_outbound
     from messages
+    {% if incremental -%}
+    where exists (
+        select 1 from dirty_days
+        where dirty_days.tenant_id = messages.tenant_id and dirty_days.date = messages.date
+    )
+    {% endif -%}
     group by 1, 2, 3
 ),
 
@@ -54,6 +113,13 @@ agent_conversation_starts as {{ inline }} (
 agent_conversation_days as {{ inline }} (
     select tenant_id, date, channel, count(*) as agent_conversations
     from agent_conversation_starts
+    {% if incremental -%}
+    where exists (
+        select 1 from dirty_days
+        where dirty_days.tenant_id = agent_conversation_starts.tenant_id
+            and dirty_days.date = agent_conversation_starts.date
+    )
+    {% endif -%}
     group by 1, 2, 3
 ),
 
@@ -102,7 +168,8 @@ select
     coalesce(conversation_days.queued_conversations, 0) as queued_conversations,
     coalesce(message_days.sent_outbound, 0) as sent_outbound,
     coalesce(message_days.delivered_outbound, 0) as delivered_outbound,
-    coalesce(message_days.read_outbound, 0) as read_outbound
+    coalesce(message_days.read_outbound, 0) as read_outbound,
+    {{ bi_build_stamp() }} as built_at
 from keys
 left join message_days
     on message_days.tenant_id = keys.tenant_id
