@@ -168,6 +168,8 @@ def _placements(url: str) -> dict[str, str]:
 
 
 def _tables(url: str, schemas: tuple[str, ...]) -> list[str]:
+    """The data tables of `schemas`; not analytics.bi_change_log, dbt's bookkeeping between incremental
+    builds on one node (dbt/macros/change_log.sql), which a Citus build never needs."""
     return [
         r[0]
         for r in q(
@@ -177,6 +179,7 @@ def _tables(url: str, schemas: tuple[str, ...]) -> list[str]:
             "ORDER BY 1",
             (list(schemas),),
         )
+        if r[0] != "analytics.bi_change_log"
     ]
 
 

@@ -10,11 +10,14 @@
 -- A full build when the table is new or predates built_at, on --full-refresh, and on Citus (the CTEs
 -- inlined there, dbt/macros/citus.sql, bi_cte_inline, so the model runs on the workers). A full refresh
 -- of fct_messages or int_conversations alone leaves no log: refresh their descendants with them (`+`).
+-- delete+insert (the days it emits are gone already), not append: on Citus the rows must reach the
+-- shards through INSERT (dbt/macros/citus.sql).
 {%- set incremental = is_incremental() and not bi_citus_enabled() and bi_has_columns(this, ['built_at']) %}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key=['tenant_id', 'date'],
         on_schema_change='append_new_columns',
         pre_hook="{{ mart_daily_kpis_clear(bi_citus_enabled() or not bi_has_columns(this, ['built_at'])) }}",
         post_hook=["{{ bi_change_log_consumed() }}"]
