@@ -15,7 +15,9 @@
 -- incremental_lookback_minutes), or with a conversation that the tenant's new end of data closes
 -- (closes_at: its end plus the gap, once its sessions are closed) or whose repeat window it completes:
 -- only those can change as the data grows. Bookkeeping columns stay out of fct_conversations. The
--- start days of the conversations that changed (or went) go to the change log for mart_daily_kpis.
+-- start days of the conversations that changed (or went) go to the change log for mart_daily_kpis,
+-- compared on the columns that mart reads (change_log_columns: add one there when it reads one more;
+-- a contact's older conversations change in next_started_at and the like, which it does not read).
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 {{
@@ -24,7 +26,8 @@
         unique_key=['tenant_id', 'contact_key'],
         incremental_strategy='logged_delete_insert',
         change_log_day='start_date',
-        change_log_ignore=bi_conversation_bookkeeping(),
+        change_log_columns=['tenant_id', 'conversation_key', 'start_date', 'channel', 'has_bot',
+                            'is_contained', 'is_escalated', 'has_human', 'reached_queue'],
         on_schema_change='append_new_columns',
         pre_hook="{{ bi_reset_without_columns(bi_conversation_bookkeeping()) }}",
         post_hook=["{{ ensure_index(['tenant_id', 'contact_key']) }}"]

@@ -5,6 +5,8 @@
         incremental_strategy='logged_delete_insert',
         change_log_day='date',
         change_log_session='agent_session_id',
+        change_log_columns=['tenant_id', 'message_id', 'message_ts', 'date', 'channel', 'direction',
+                            'status', 'contact_id', 'agent_session_id', 'intent', 'is_fallback'],
         change_log_ignore=['source_updated_at'],
         on_schema_change='append_new_columns',
         post_hook=[
@@ -20,7 +22,8 @@
 -- One row per message. Incremental: a build copies the rows int_messages__sessionized (re)wrote since
 -- this table's newest build stamp (built_at): every message of each contact it re-grouped, so their
 -- conversation keys stay right. A table without built_at (built before the stamp) is copied in full once.
--- The days whose rows changed go to the change log (dbt/macros/change_log.sql) for mart_daily_kpis.
+-- The days whose rows changed go to the change log (dbt/macros/change_log.sql) for mart_daily_kpis:
+-- change_log_columns are the columns that mart reads (add one there when the mart reads one more).
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 {%- set inline = bi_cte_inline() %}

@@ -4,7 +4,8 @@
 
 -- Incremental: a build rewrites only the tenant-days whose messages or conversations changed, as
 -- fct_messages and int_conversations logged them (dbt/macros/change_log.sql: old and new day of every
--- row they replaced or added with different content), plus every day holding a message of an agent
+-- row they replaced or added with other values in the columns read here: their change_log_columns,
+-- which must list every column this model reads), plus every day holding a message of an agent
 -- session that a changed message left or joined (a session counts on the day of its first message,
 -- which may be unchanged). The pre-hook deletes those days; the model emits them.
 -- A full build when the table is new or predates built_at, on --full-refresh, and on Citus (the CTEs
