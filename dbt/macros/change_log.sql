@@ -1,8 +1,8 @@
 {#- The tenant-days an incremental build changed, for the marts that aggregate by day (mart_daily_kpis):
     a model with incremental_strategy='logged_delete_insert' works as delete+insert and first records,
     in analytics.bi_change_log, the (tenant_id, day) of every row it removes or adds whose compared
-    columns differ (`change_log_columns`, what the consumer reads, keys included; else all but
-    `change_log_ignore`, its bookkeeping): a message's old day and its new one, a
+    columns differ (`change_log_columns`: what the consumer reads, keys included): a message's old
+    day and its new one, a
     conversation that a re-grouping removed; with `change_log_session`, that column's value too (the
     agent session a message left or joined). Rows it rewrites unchanged (a re-emitted contact's older
     conversations) are not days that changed. The log is read and pruned by its consumer
@@ -20,7 +20,6 @@
         built_at timestamptz not null,
         session_id text  -- change_log_session: the agent session of a changed message (old or new)
     );
-    alter table {{ bi_change_log() }} add column if not exists session_id text;
     create index if not exists bi_change_log_built_at_idx on {{ bi_change_log() }} (built_at);
     select ops.enable_tenant_rls('{{ bi_change_log() }}'::regclass);
     revoke all on {{ bi_change_log() }} from {{ var('reader_role', 'bi_reader') }};
@@ -37,11 +36,9 @@
         | join(', ') -%}
     {%- set day = config.require('change_log_day') -%}
     {%- set session = config.get('change_log_session') -%}
-    {%- set only = config.get('change_log_columns') -%}
-    {%- set ignore = config.get('change_log_ignore', []) + ['built_at'] -%}
+    {%- set only = config.require('change_log_columns') -%}
     {%- set compared = [] -%}
-    {%- for column in arg_dict['dest_columns'] if column.name | lower not in ignore
-            and (not only or column.name | lower in only) -%}
+    {%- for column in arg_dict['dest_columns'] if column.name | lower in only -%}
         {%- do compared.append(adapter.quote(column.name)) -%}
     {%- endfor -%}
     {%- set cols = compared | join(', ') -%}

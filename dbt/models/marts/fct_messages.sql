@@ -7,7 +7,6 @@
         change_log_session='agent_session_id',
         change_log_columns=['tenant_id', 'message_id', 'message_ts', 'date', 'channel', 'direction',
                             'status', 'contact_id', 'agent_session_id', 'intent', 'is_fallback'],
-        change_log_ignore=['source_updated_at'],
         on_schema_change='append_new_columns',
         post_hook=[
             "{{ ensure_index(['tenant_id', 'message_id'], unique=true) }}",
