@@ -122,6 +122,17 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
     assert all((s.metrics or {}).get("kernel_forked") for s in ran), [s.step for s in ran]
     # and its worker was forked from its `bi run` process (no thread there), not a fresh Python
     assert {(s.metrics or {}).get("worker_start") for s in ran} == {"fork"}
+    # each `bi run` itself was forked by that server too (it had imported the runner), and wrote its
+    # output to its own run.log (the descriptor the server passed on)
+    from pathlib import Path
+
+    for tenant in ("coop_a", "coop_b", "coop_bad"):
+        rec = ledger.get_run(out.tenants[tenant]["run_id"], tenant, role="pipeline")
+        log = (Path(rec.archive_dir) / "run.log").read_text(encoding="utf-8")
+        assert (
+            f"run {rec.run_id} {rec.status.upper()}" in log and "forked by the batch's fork server" in log
+        ), log[-500:]
+        assert f"pid {rec.pid} forked" in log
     from lib.db import get_engine
 
     with get_engine("owner", db_url).connect() as conn:

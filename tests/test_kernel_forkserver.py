@@ -4,6 +4,7 @@ session, and die with the worker that asked for them; an unreachable server mean
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -87,9 +88,9 @@ def test_the_server_never_reads_a_kernels_environment(tmp_path: Path) -> None:
     def fake_server() -> None:
         conn, _ = listener.accept()
         with conn:
-            req, fd = kernel_forkserver._recv_with_fd(conn)
+            req, fds = kernel_forkserver._recv_with_fds(conn)
             seen["request"] = req
-            seen["env"] = kernel_forkserver._read_all(fd)
+            seen["env"] = kernel_forkserver._read_all(fds[0])
             kernel_forkserver._send(conn, {"error": "test"})
 
     t = threading.Thread(target=fake_server)
@@ -158,3 +159,67 @@ def test_a_stopped_server_serves_no_more_and_exits_once_its_kernels_ended(monkey
     kernel.stop_kernel(km)
     assert srv.proc.wait(10) == 0
     srv.stop()
+
+
+def test_a_forked_run_is_a_detached_bi_process_with_its_own_settings_and_log(tmp_path: Path) -> None:
+    """`fork_run` (a batch's tenant runs): the child is `python -m lib <argv>` in its own session, its
+    output on the log passed with the request, its settings read from its own environment (the key
+    here), and it outlives the server, as a launched run does."""
+    import re
+
+    import httpx
+
+    from lib.childenv import child_env
+
+    srv = kernel_forkserver.start()
+    assert srv is not None
+    env = {**child_env("simulator"), "INDIGITALL_SERVER_KEY": "fork-run-key-5521"}
+    log_path = tmp_path / "run.log"
+    with open(log_path, "xb") as log:
+        pid = kernel_forkserver.fork_run(
+            srv.path,
+            ["serve", "simulator", "--port", "0", "--scale", "0.1"],
+            env,
+            str(tmp_path),
+            log.fileno(),
+        )
+    try:
+        assert _ppid(pid) == srv.proc.pid and os.getsid(pid) == pid
+        assert Path(f"/proc/{pid}/cwd").resolve() == tmp_path.resolve()
+        assert b"fork-run-key-5521" not in _environ(srv.proc.pid)
+        deadline = time.monotonic() + 30
+        while not (m := re.search(r"http://127\.0\.0\.1:(\d+)", log_path.read_text())):
+            assert time.monotonic() < deadline and pid_alive(pid), log_path.read_text()
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{m.group(1)}/v1/chat/topic"
+        params = {"applicationId": "100274"}
+        ok = httpx.get(url, params=params, headers={"Authorization": "ServerKey fork-run-key-5521"})
+        bad = httpx.get(url, params=params, headers={"Authorization": "ServerKey another-key"})
+        assert (ok.status_code, bad.status_code) == (200, 401)  # the key it was given, nobody else's
+        assert "key: configured" in log_path.read_text()
+        srv.proc.kill()  # the server dies: a run is detached, it goes on (a kernel would not)
+        srv.proc.wait()
+        time.sleep(0.3)
+        assert pid_alive(pid)
+        assert (
+            httpx.get(
+                url, params=params, headers={"Authorization": "ServerKey fork-run-key-5521"}
+            ).status_code
+            == 200
+        )
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+        srv.stop()
+    assert _gone(pid)
+
+
+def test_an_unreachable_fork_server_launches_the_run(tmp_path: Path, monkeypatch) -> None:
+    from lib.pipeline import launch
+
+    log_path = tmp_path / "run.log"
+    with open(log_path, "xb") as log:
+        pid = launch._start(["--help"], {**os.environ}, log.fileno(), str(tmp_path / "no-server.sock"))
+    assert _ppid(pid) == os.getpid()
+    os.waitpid(pid, 0)
+    assert "usage:" in log_path.read_text()

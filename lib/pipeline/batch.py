@@ -481,10 +481,10 @@ def run_batch(
 
 @contextlib.contextmanager
 def _kernel_forkserver() -> Iterator[Callable[[], None]]:
-    """The batch's kernel fork server (`lib.pipeline.kernel_forkserver`): the block gets a function
-    that starts it (at the first tenant run launched: a batch with every tenant up to date starts none)
-    and names it to the runs through the environment; without it (off, or it did not start) kernels
-    launch as usual. Stopped when the block ends."""
+    """The batch's fork server (`lib.pipeline.kernel_forkserver`: its runs and their kernels): the
+    block gets a function that starts it (at the first tenant run launched: a batch with every tenant up to date starts none)
+    and names it to the runs through the environment; without it (off, or it did not start) runs and
+    kernels launch as usual. Stopped when the block ends."""
     from lib.childenv import KERNEL_FORKSERVER_ENV
     from lib.pipeline import kernel_forkserver
 
@@ -549,6 +549,7 @@ def _run_tenants(
     `before_launch` runs before each launch (the kernel fork server starts at the first)."""
     import time
 
+    from lib.pipeline.kernel_forkserver import server_path
     from lib.pipeline.launch import launch_run
     from lib.pipeline.lock import RunLocked
 
@@ -573,7 +574,15 @@ def _run_tenants(
                 continue
             before_launch()
             try:
-                run_id = launch_run(t, mode, batch_id=batch_id, no_dbt=True, max_workers=workers, **params)
+                run_id = launch_run(
+                    t,
+                    mode,
+                    fork_server=server_path(),
+                    batch_id=batch_id,
+                    no_dbt=True,
+                    max_workers=workers,
+                    **params,
+                )
             except RunLocked as exc:
                 out.tenants[t] = {"status": "skipped", "reason": f"already running: {exc}"}
                 say(f"batch {batch_id}: {t} skipped ({exc})", flush=True)

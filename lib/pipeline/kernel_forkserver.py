@@ -1,20 +1,24 @@
-"""A fork server for step kernels: one process that has imported ipykernel and the steps' modules forks
-each new kernel, instead of every kernel starting a Python and importing them again (~1.3 s of CPU a
-kernel here, two kernels a tenant run, so most of a batch's start-up cost).
+"""A batch's fork server: one process that has imported what a tenant run and a step kernel import
+forks each tenant's `bi run` and each step kernel, instead of every one starting a Python and
+importing them again (~1.3 s of CPU a kernel, two a tenant run, and ~1 s a run: most of a batch's
+start-up cost).
 
-`python -m lib.pipeline.kernel_forkserver <socket>` serves its parent's (the batch's) runs. A batch
-starts one (`start`) and tells its tenant runs where it listens (`FORKSERVER_ENV`); their workers'
-kernels then come from it (`ForkProvisioner`), and any failure to reach it falls back to a normal
-launch. The server holds no secret: its environment is a transform kernel's (no key, no token), and each
-kernel's own environment (its tenant's key for an extract kernel, `lib.childenv`) is written by the
-worker into a socket pair whose other end is passed with the request (SCM_RIGHTS): only the forked
-child reads it, never the server, and never a command line.
+`python -m lib.pipeline.kernel_forkserver <socket>` serves its parent (the batch). A batch starts one
+(`start`), forks its tenants' runs from it (`fork_run`, from `lib.pipeline.launch`) and tells the runs
+where it listens (`FORKSERVER_ENV`); their workers' kernels then come from it (`ForkProvisioner`).
+Any failure to reach it falls back to a normal launch. The server holds no secret: its environment is a
+transform kernel's (no key, no token), and each child's own environment (its tenant's key for a run or
+an extract kernel, `lib.childenv`) is written by the requester into a socket pair whose other end is
+passed with the request (SCM_RIGHTS): only the forked child reads it, never the server, and never a
+command line.
 
 A forked kernel is what a launched one is: its own session (process group = pid, so a stop kills the
 dbt it started too), stdio on /dev/null, the requested cwd and environment. It dies with the server
 (`PR_SET_PDEATHSIG`) and with the worker that asked for it (it watches that pid), as a launched kernel
-dies with its worker. The server stops serving when the batch ends (or dies) and exits once the
-kernels it forked have ended.
+dies with its worker. A forked run is what a launched `python -m lib run` is: its own session, stdin on
+/dev/null, stdout and stderr on its run.log (the descriptor passed with the request), and detached: it
+outlives the batch and the server, as a launched run does. The server stops serving when the batch
+ends (or dies) and exits once the children it forked have ended.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,20 +64,23 @@ def _recv(conn: socket.socket) -> dict[str, Any]:
     return json.loads(_recv_exact(conn, _LEN.unpack(head)[0]))
 
 
-def _recv_with_fd(conn: socket.socket) -> tuple[dict[str, Any], int]:
-    """A request and the descriptor sent with it (the kernel's environment, for the child only)."""
-    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 1)
-    if len(fds) != 1:
+def _recv_with_fds(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """A request and the descriptors sent with it: the child's environment first (for the child only),
+    then a run's log."""
+    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 2)
+    if not fds:
+        raise ConnectionError("a request without its environment")
+    try:
+        while len(data) < _LEN.size or len(data) < _LEN.size + _LEN.unpack(data[: _LEN.size])[0]:
+            chunk = conn.recv(65536)
+            if not chunk:
+                raise ConnectionError("fork server connection closed")
+            data += chunk
+        return json.loads(data[_LEN.size :]), fds
+    except BaseException:
         for fd in fds:
             os.close(fd)
-        raise ConnectionError("a request without its environment")
-    while len(data) < _LEN.size or len(data) < _LEN.size + _LEN.unpack(data[: _LEN.size])[0]:
-        chunk = conn.recv(65536)
-        if not chunk:
-            os.close(fds[0])
-            raise ConnectionError("fork server connection closed")
-        data += chunk
-    return json.loads(data[_LEN.size :]), fds[0]
+        raise
 
 
 def _read_all(fd: int) -> bytes:
@@ -80,6 +89,12 @@ def _read_all(fd: int) -> bytes:
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _recv_exact(conn: socket.socket, n: int) -> bytes:
@@ -110,10 +125,11 @@ def _watch(pid: int) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
-def _become_kernel(req: dict[str, Any], env_fd: int) -> None:
-    """In the forked child: the kernel's session, stdio, cwd and environment (read from `env_fd`,
-    which the server never reads), then ipykernel."""
-    env = json.loads(_read_all(env_fd))
+def _as_kernel(req: dict[str, Any], fds: list[int]) -> Callable[[], int]:
+    """In the forked child: the kernel's stdio, cwd and environment (read from the first descriptor,
+    which the server never reads) and its worker watch; returns what runs ipykernel."""
+    env = json.loads(_read_all(fds[0]))
+    _close(fds[1:])
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -124,34 +140,83 @@ def _become_kernel(req: dict[str, Any], env_fd: int) -> None:
     threading.Thread(
         target=_watch, args=(int(req["watch_pid"]),), name="bi-worker-watch", daemon=True
     ).start()
-    sys.argv = ["ipykernel_launcher", *req["argv"]]
-    from ipykernel import kernelapp
 
-    kernelapp.launch_new_instance()
+    def kernel() -> int:
+        code = 1
+        try:
+            sys.argv = ["ipykernel_launcher", *req["argv"]]
+            from ipykernel import kernelapp
+
+            kernelapp.launch_new_instance()
+            code = 0
+        finally:
+            os._exit(code)  # as before the fork server: a kernel ends without the interpreter's exit
+
+    return kernel
 
 
-def _fork(listener: socket.socket, conn: socket.socket, req: dict[str, Any], env_fd: int) -> int:
-    """Fork a kernel for `req`; return its pid once it runs in its own session."""
+def _as_run(req: dict[str, Any], fds: list[int]) -> Callable[[], int]:
+    """In the forked child: the run's stdio (its log), cwd, environment and time zone; returns what
+    runs `bi` with the request's arguments (the interpreter then exits as a launched run's does)."""
+    if len(fds) != 2:
+        raise ConnectionError("a run request without its log")
+    env = json.loads(_read_all(fds[0]))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(fds[1], 1)
+    os.dup2(fds[1], 2)
+    _close(fds[1:])
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    from lib.config import get_settings
+    from lib.pipeline import procs
+
+    get_settings.cache_clear()  # read from the run's environment, not the server's
+    procs.forked_by = os.getppid()
+    argv = [str(a) for a in req["argv"]]
+
+    def run() -> int:
+        from lib.cli import main
+
+        sys.argv = ["bi", *argv]
+        return main(argv)
+
+    return run
+
+
+def _fork(
+    listener: socket.socket, conn: socket.socket, req: dict[str, Any], fds: list[int]
+) -> tuple[int, Callable[[], int] | None]:
+    """Fork a child for `req`: in the server, its pid once it runs in its own session (and None); in
+    the child, 0 and what it runs once it has left the server's loop."""
     from lib.pipeline.procs import die_with_parent
 
+    is_run = req.get("kind") == "run"
     r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the kernel
-        code = 1
+    try:
+        pid = os.fork()
+    except OSError:
+        _close([r, w, *fds])
+        raise
+    if pid == 0:  # the child: nothing here may return into the server's loop but the job
         try:
             os.close(r)
             os.setsid()
-            die_with_parent()
+            if not is_run:  # a run is detached: it outlives the batch and this server
+                die_with_parent()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             listener.close()
             conn.close()
+            job = (_as_run if is_run else _as_kernel)(req, fds)
             os.write(w, b"1")
             os.close(w)
-            _become_kernel(req, env_fd)
-            code = 0
-        finally:
-            os._exit(code)
+        except BaseException:  # noqa: BLE001 - the server's parent sees "did not start"
+            os._exit(1)
+        return 0, job
     os.close(w)
     ready, _, _ = select.select([r], [], [], _CONNECT_TIMEOUT_S)
     ok = bool(ready) and os.read(r, 1) == b"1"
@@ -159,14 +224,23 @@ def _fork(listener: socket.socket, conn: socket.socket, req: dict[str, Any], env
     if not ok:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        raise RuntimeError("the forked kernel did not start")
-    return pid
+        raise RuntimeError("the forked child did not start")
+    return pid, None
 
 
-def serve(path: str) -> None:
-    """Preload, listen on `path` and fork one kernel per request until SIGTERM or the parent's exit;
-    then exit once the kernels forked so far have ended (a batch that died leaves its detached runs
-    their kernels)."""
+RUN_PRELOAD = (
+    "lib.cli", "lib.pipeline.cli", "lib.pipeline.runner", "lib.pipeline.worker", "lib.pipeline.retention",
+    "lib.identity", "multiprocessing.popen_fork", "multiprocessing.synchronize",
+)  # fmt: skip
+"""What a `bi run` imports before its first step (argparse to the worker pool): ~1 s of CPU a run."""
+
+
+def serve(path: str) -> Callable[[], int] | None:
+    """Preload, listen on `path` and fork one child per request until SIGTERM or the parent's exit;
+    then exit once the children forked so far have ended (a batch that died leaves its detached runs
+    their kernels). In a forked child it returns what the child runs (see `__main__` below)."""
+    import importlib
+
     from lib.pipeline import _fastimport
     from lib.pipeline.procs import watch_parent
 
@@ -179,6 +253,8 @@ def serve(path: str) -> None:
 
     from lib.pipeline import kernel_preload  # noqa: F401 - every kind's modules (BI_KERNEL_PRELOAD unset)
 
+    for name in RUN_PRELOAD:  # imports only: no settings read, no connection opened
+        importlib.import_module(name)
     localinterfaces.localhost()  # the host's addresses (psutil), looked up once for every kernel
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -200,11 +276,15 @@ def serve(path: str) -> None:
             break
         with conn:
             try:
-                req, env_fd = _recv_with_fd(conn)
+                req, fds = _recv_with_fds(conn)
+                job = None
                 try:
-                    pid = _fork(listener, conn, req, env_fd)
+                    pid, job = _fork(listener, conn, req, fds)
                 finally:
-                    os.close(env_fd)  # the child's copy is the only one left: it reads the environment
+                    if job is None:  # the server's copies go (the child has taken its own)
+                        _close(fds)
+                if job is not None:  # in the forked child
+                    return job
                 _send(conn, {"pid": pid})
             except Exception as exc:  # noqa: BLE001 - the client falls back to a normal launch
                 with contextlib.suppress(OSError):
@@ -303,20 +383,33 @@ class ForkedProcess:
             self.send_signal(signal.SIGTERM)
 
 
-def fork_kernel(path: str, argv: list[str], env: dict[str, str], cwd: str) -> ForkedProcess:
-    """Ask the fork server at `path` for a kernel (`argv` after `-m ipykernel_launcher`)."""
+def _request(path: str, req: dict[str, Any], env: dict[str, str], fds: tuple[int, ...] = ()) -> int:
+    """Ask the fork server at `path` for a child; its pid. `env` goes through a socket pair whose end
+    is passed with the request (read by the child only), then `fds`."""
     mine, theirs = socket.socketpair()
     with mine, theirs, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(_CONNECT_TIMEOUT_S)
         conn.connect(path)
-        mine.sendall(json.dumps(env).encode())  # read by the forked kernel only, through `theirs`
+        mine.sendall(json.dumps(env).encode())  # read by the forked child only, through `theirs`
         mine.shutdown(socket.SHUT_WR)
-        data = json.dumps({"argv": argv, "cwd": cwd, "watch_pid": os.getpid()}).encode()
-        socket.send_fds(conn, [_LEN.pack(len(data)) + data], [theirs.fileno()])
+        data = json.dumps(req).encode()
+        socket.send_fds(conn, [_LEN.pack(len(data)) + data], [theirs.fileno(), *fds])
         reply = _recv(conn)
     if "pid" not in reply:
-        raise RuntimeError(f"fork server: {reply.get('error', 'no kernel')}")
-    return ForkedProcess(int(reply["pid"]))
+        raise RuntimeError(f"fork server: {reply.get('error', 'no child')}")
+    return int(reply["pid"])
+
+
+def fork_kernel(path: str, argv: list[str], env: dict[str, str], cwd: str) -> ForkedProcess:
+    """Ask the fork server at `path` for a kernel (`argv` after `-m ipykernel_launcher`)."""
+    pid = _request(path, {"kind": "kernel", "argv": argv, "cwd": cwd, "watch_pid": os.getpid()}, env)
+    return ForkedProcess(pid)
+
+
+def fork_run(path: str, argv: list[str], env: dict[str, str], cwd: str, log_fd: int) -> int:
+    """Ask the fork server at `path` for a `bi` process (`argv` after `python -m lib`) writing its
+    stdout and stderr to `log_fd`; its pid (the server reaps it: watch it with `procs.pid_alive`)."""
+    return _request(path, {"kind": "run", "argv": argv, "cwd": cwd}, env, (log_fd,))
 
 
 class ForkProvisioner(LocalProvisioner):
@@ -340,4 +433,6 @@ class ForkProvisioner(LocalProvisioner):
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    child = serve(sys.argv[1])  # returns in a forked child only: it runs at the top, as a new process would
+    if child is not None:
+        sys.exit(child())

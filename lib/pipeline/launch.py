@@ -26,11 +26,14 @@ QUEUED_GRACE_S = 120
 LAUNCH_LOCK_CLASS = 0x0B1_0002  # "bi pipeline launch" (the run lock itself is lock.LOCK_CLASS)
 
 
-def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> str:
+def launch_run(
+    tenant_id: str | None, mode: str = "full", *, fork_server: str | None = None, **params: object
+) -> str:
     """Queue a run and spawn its process; return the run id. Raises RunLocked if one is in progress.
 
     `params` may hold date_from, date_to, full_refresh, from_step, only, no_dbt, max_workers (the
-    `bi run` options).
+    `bi run` options). `fork_server` (a batch's, `lib.pipeline.kernel_forkserver`) forks the process
+    from one that has imported the runner already; unreachable, the run starts as a new Python.
     """
     if mode not in RUN_MODES:
         raise ValueError(f"mode must be {one_of(RUN_MODES)}, got {mode!r}")
@@ -58,8 +61,7 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
             params={"mode": mode, "tenant": tenant.id, **{k: v for k, v in params.items() if v is not None}},
             conn=conn,
         )  # fmt: skip
-    argv = [sys.executable, "-m", "lib", "run", "--run-id", run_id, "--mode", mode, "--tenant", tenant.id,
-            "--no-progress"]  # fmt: skip
+    argv = ["run", "--run-id", run_id, "--mode", mode, "--tenant", tenant.id, "--no-progress"]
     for key in ("date_from", "date_to", "from_step", "only"):
         if params.get(key):
             argv += [f"--{key.replace('_', '-').replace('from-step', 'from')}", str(params[key])]
@@ -72,11 +74,25 @@ def launch_run(tenant_id: str | None, mode: str = "full", **params: object) -> s
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "run.log", "xb")  # noqa: SIM115 - handed to the child
     try:
-        proc = subprocess.Popen(
-            argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, env=child_env("run", tenant=tenant.id),
-        )  # fmt: skip
+        pid = _start(argv, child_env("run", tenant=tenant.id), log.fileno(), fork_server)
     finally:
         log.close()
-    ledger.set_queued_pid(run_id, tenant.id, proc.pid)
+    ledger.set_queued_pid(run_id, tenant.id, pid)
     return run_id
+
+
+def _start(argv: list[str], env: dict[str, str], log_fd: int, fork_server: str | None) -> int:
+    """`python -m lib <argv>` detached (own session, stdin /dev/null, output on `log_fd`): forked by
+    `fork_server` when it answers, else a new process. Its pid."""
+    if fork_server:
+        from lib.pipeline.kernel_forkserver import fork_run
+
+        try:
+            return fork_run(fork_server, argv, env, str(PROJECT_ROOT), log_fd)
+        except (OSError, RuntimeError, ValueError):
+            pass  # not forked (the server answers only once its child runs): launch it
+    proc = subprocess.Popen(  # noqa: S603 - our own module, no shell
+        [sys.executable, "-m", "lib", *argv], cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log_fd,
+        stderr=subprocess.STDOUT, start_new_session=True, env=env,
+    )  # fmt: skip
+    return proc.pid

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 _PR_SET_PDEATHSIG = 1
+forked_by: int | None = None  # a `bi run` forked by its batch's fork server: the server's pid
 
 
 def die_with_parent() -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from lib import clock
 from lib.config import ConfigError, TenantConfig, get_settings, get_tenant
 from lib.names import RUN_MODES, one_of
-from lib.pipeline import archive, ledger, skips
+from lib.pipeline import archive, ledger, procs, skips
 from lib.pipeline.graph import Step, all_steps, dependents, plan, restrict
 from lib.pipeline.lock import RunLocked, TenantLock
 from lib.pipeline.nbstep import fault_for
@@ -589,6 +589,8 @@ def run_pipeline(opts: RunOptions) -> RunOutcome:
     message = (
         f"run {run.run_id} {run_status.upper()}: {parts} in {elapsed / 1000:.1f}s; archive {run.archive_dir}"
     )
+    if procs.forked_by:  # not a new Python: forked by its batch's fork server (kernel_forkserver)
+        message += f"; pid {os.getpid()} forked by the batch's fork server (pid {procs.forked_by})"
     if run_status != "success" and run.failed:
         message += f"; first failure: {run.failed[0][:200]}"
     progress.summary(message)
