@@ -417,6 +417,8 @@ def test_every_mart_the_dashboards_read_has_a_tenant_index(
     }
     assert missing == {}, have
     assert have["fct_messages"] >= {"tenant_id, date", "tenant_id, message_ts", "tenant_id, message_id"}
+    # int_conversations joins each conversation's first session by key (the table, not a CTE copy)
+    assert "tenant_id, session_id" in have["int_agent_sessions"], have
     res = run_dbt("run", select=["fct_messages"], full_refresh=True)
     assert res.ok, res.errors
     assert _tenant_indexes(dbt_build.db_url)["fct_messages"] == {

@@ -482,9 +482,9 @@ def run_batch(
 @contextlib.contextmanager
 def _kernel_forkserver() -> Iterator[Callable[[], None]]:
     """The batch's fork server (`lib.pipeline.kernel_forkserver`: its runs and their kernels): the
-    block gets a function that starts it (at the first tenant run launched: a batch with every tenant up to date starts none)
-    and names it to the runs through the environment; without it (off, or it did not start) runs and
-    kernels launch as usual. Stopped when the block ends."""
+    block gets a function that starts it (at the first tenant run launched: a batch with every tenant
+    up to date starts none) and names it to the runs through the environment; without it (off, or it
+    did not start) runs and kernels launch as usual. Stopped when the block ends."""
     from lib.childenv import KERNEL_FORKSERVER_ENV
     from lib.pipeline import kernel_forkserver
 

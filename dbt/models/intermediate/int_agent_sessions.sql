@@ -3,6 +3,8 @@
 -- Times are NULL when an end precedes its start (real data holds such anomalies; is_anomaly flags them).
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
+-- Indexed on its key: int_conversations probes it per conversation (its first session).
+{{ config(post_hook=["{{ ensure_index(['tenant_id', 'session_id'], unique=true) }}"]) }}
 {%- set inline = bi_cte_inline() %}
 with sessions as {{ inline }} (
     select * from {{ ref('stg_indigitall__chat_conversations') }}
