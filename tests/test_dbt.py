@@ -427,3 +427,27 @@ def test_every_mart_the_dashboards_read_has_a_tenant_index(
         "tenant_id, message_id",
         "tenant_id, agent_session_id",  # mart_daily_kpis' agent sessions of a changed day
     }
+
+
+def test_a_table_the_build_replaced_has_statistics_at_once(dbt_build: Built) -> None:
+    """Rebuilt tables are ANALYZEd by their build (macro bi_analyze_rebuilt), not minutes later by
+    autovacuum: the next models and the dashboards' first queries are planned for their real sizes."""
+    with get_engine("owner", dbt_build.db_url).connect() as conn:
+        rows = dict(
+            conn.execute(
+                text(
+                    "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'analytics' AND c.relname IN ('int_agent_sessions', 'mart_service_daily')"
+                )
+            ).all()
+        )
+        analyzed = conn.execute(
+            text(
+                "SELECT count(DISTINCT tablename) FROM pg_stats WHERE schemaname = 'analytics' "
+                "AND tablename IN ('int_agent_sessions', 'mart_service_daily')"
+            )
+        ).scalar_one()
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM analytics.{t}")).scalar_one() for t in rows}  # noqa: S608
+    assert analyzed == 2, rows
+    for table, estimate in rows.items():  # -1 = never analyzed; ANALYZE sets the real row count
+        assert counts[table] > 0 and estimate == counts[table], (table, estimate, counts[table])
