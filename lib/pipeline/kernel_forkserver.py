@@ -199,7 +199,7 @@ def _fork(
     try:
         pid = os.fork()
     except OSError:
-        _close([r, w, *fds])
+        _close([r, w])  # the request's descriptors are the caller's to close
         raise
     if pid == 0:  # the child: nothing here may return into the server's loop but the job
         try:
