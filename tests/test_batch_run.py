@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -124,8 +125,6 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
     assert {(s.metrics or {}).get("worker_start") for s in ran} == {"fork"}
     # each `bi run` itself was forked by that server too (it had imported the runner), and wrote its
     # output to its own run.log (the descriptor the server passed on)
-    from pathlib import Path
-
     for tenant in ("coop_a", "coop_b", "coop_bad"):
         rec = ledger.get_run(out.tenants[tenant]["run_id"], tenant, role="pipeline")
         log = (Path(rec.archive_dir) / "run.log").read_text(encoding="utf-8")
