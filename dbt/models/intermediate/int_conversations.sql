@@ -7,17 +7,22 @@
 -- Repeat contact is censored at the end of the data: a closed conversation counts only when a full
 -- 24 h after its end has been loaded (is_repeat_observable).
 
--- Incremental: a conversation's fields come from its contact's messages and agent sessions, and from
--- the tenant's end of data (is_closed, is_repeat_observable). A build re-emits every conversation of
--- the contacts (contact_key; delete+insert on tenant_id + contact_key, so a key that no longer exists
--- goes too) with messages re-grouped since this table's build stamp, with an agent session written
--- after the newest one the tenant's conversations saw (sessions_updated_at, minus
--- incremental_lookback_minutes), or with a conversation that the tenant's new end of data closes
--- (closes_at: its end plus the gap, once its sessions are closed) or whose repeat window it completes:
--- only those can change as the data grows. Bookkeeping columns stay out of fct_conversations. The
--- start days of the conversations that changed (or went) go to the change log for mart_daily_kpis,
--- compared on the columns that mart reads (change_log_columns: add one there when it reads one more;
--- a contact's older conversations change in next_started_at and the like, which it does not read).
+-- Incremental: a conversation's fields come from its messages and agent sessions, from the tenant's
+-- end of data (is_closed, is_repeat_observable), and from its contact's next conversation
+-- (next_started_at, is_followed_within_24h). A build re-emits every conversation of the contacts
+-- (contact_key; delete+insert on tenant_id + contact_key, so a key that no longer exists goes too)
+-- with a conversation that can have changed: one with a message int_messages__sessionized (re)wrote
+-- since this table's build stamp, one with a message of an agent session written after the newest one
+-- the tenant's conversations saw (sessions_updated_at, minus incremental_lookback_minutes) or of a
+-- session with a rewritten message, or one that the tenant's new end of data closes (closes_at: its
+-- end plus the gap, once its sessions are closed) or whose repeat window it completes: only those can
+-- change as the data grows. Only they are rebuilt from their messages (read by conversation_key); the
+-- contact's other conversations are carried over as held (`kept`, while they still have as many
+-- messages) and only their next conversation is looked at again. Bookkeeping columns stay out of
+-- fct_conversations. The start days of the conversations that changed (or went) go to the change log
+-- for mart_daily_kpis, compared on the columns that mart reads (change_log_columns: add one there when
+-- it reads one more; a contact's older conversations change in next_started_at and the like, which it
+-- does not read).
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 {{
@@ -63,8 +68,8 @@ held_tenants as (  -- per tenant: the newest agent session its conversations saw
     group by 1
 ),
 
-regrouped as (  -- contacts whose messages int_messages__sessionized re-grouped since this table's build
-    select distinct tenant_id, contact_key
+restamped as (  -- the conversations of the messages int_messages__sessionized (re)wrote since this build
+    select distinct tenant_id, contact_key, conversation_key, agent_session_id
     from {{ ref('int_messages__sessionized') }}
     where built_at > {{ bi_newest_stamp(this) }}  -- a literal: the planner then probes the built_at index
 ),
@@ -78,7 +83,7 @@ tenant_latest as (  -- each tenant's end of data: its newest message (one index 
         {%- else -%}
         latest.latest_message_at
         {%- endif %} as loaded_through
-    from (select tenant_id from held_tenants union select tenant_id from regrouped) as tenants
+    from (select tenant_id from held_tenants union select tenant_id from restamped) as tenants
     cross join lateral (
         select max(newest.message_ts) as latest_message_at
         from {{ ref('int_messages__sessionized') }} as newest
@@ -89,25 +94,34 @@ tenant_latest as (  -- each tenant's end of data: its newest message (one index 
     {%- endif %}
 ),
 
-touched_contacts as (
-    select tenant_id, contact_key from regrouped
-    union
-    -- the contacts of agent sessions written since the tenant's watermark
-    select sessions.tenant_id, session_messages.contact_key
+touched_sessions as (
+    -- agent sessions written since the tenant's watermark
+    select sessions.tenant_id, sessions.session_id
     from sessions
     left join held_tenants on held_tenants.tenant_id = sessions.tenant_id
-    cross join lateral (
-        select session_message.contact_key
-        from {{ ref('int_messages__sessionized') }} as session_message
-        where session_message.tenant_id = sessions.tenant_id
-            and session_message.agent_session_id = sessions.session_id
-        offset 0  -- a fence: pulled up into a join, the planner would scan the whole table
-    ) as session_messages
     where held_tenants.session_watermark is null
         or sessions.source_updated_at > held_tenants.session_watermark - {{ bi_lookback() }}
     union
+    -- and those with a message rewritten (a session rolls up all of its messages)
+    select tenant_id, agent_session_id from restamped where agent_session_id is not null
+),
+
+touched as (  -- the conversations that can have changed
+    select tenant_id, contact_key, conversation_key from restamped
+    union
+    -- every conversation with a message of those sessions
+    select touched_sessions.tenant_id, session_messages.contact_key, session_messages.conversation_key
+    from touched_sessions
+    cross join lateral (
+        select session_message.contact_key, session_message.conversation_key
+        from {{ ref('int_messages__sessionized') }} as session_message
+        where session_message.tenant_id = touched_sessions.tenant_id
+            and session_message.agent_session_id = touched_sessions.session_id
+        offset 0  -- a fence: pulled up into a join, the planner would scan the whole table
+    ) as session_messages
+    union
     -- conversations the new end of data closes, or whose repeat window it completes
-    select previous.tenant_id, previous.contact_key
+    select previous.tenant_id, previous.contact_key, previous.conversation_key
     from {{ this }} as previous
     inner join tenant_latest on tenant_latest.tenant_id = previous.tenant_id
     where previous.closes_at <= tenant_latest.latest_message_at
@@ -119,14 +133,48 @@ touched_contacts as (
         )
 ),
 
-messages as (  -- every message of those contacts
-    select contact_messages.*
-    from touched_contacts
+held as (  -- what this table holds of the contacts of those conversations
+    select contact_conversations.*
+    from (select distinct tenant_id, contact_key from touched) as touched_contacts
     cross join lateral (
-        select * from {{ ref('int_messages__sessionized') }} as held
+        select * from {{ this }} as held
         where held.tenant_id = touched_contacts.tenant_id and held.contact_key = touched_contacts.contact_key
         offset 0
-    ) as contact_messages
+    ) as contact_conversations
+),
+
+kept as (  -- their other conversations, still made of the messages they counted: carried over as held
+    select held.*
+    from held
+    cross join lateral (
+        select count(*) as messages
+        from {{ ref('int_messages__sessionized') }} as current_message
+        where current_message.tenant_id = held.tenant_id
+            and current_message.conversation_key = held.conversation_key
+    ) as current_conversation
+    where current_conversation.messages = held.messages
+        and not exists (
+            select 1 from touched
+            where touched.tenant_id = held.tenant_id and touched.conversation_key = held.conversation_key
+        )
+),
+
+recomputed as (  -- the rest: rebuilt from their messages (a held one without messages now goes)
+    select tenant_id, conversation_key from touched
+    union
+    select tenant_id, conversation_key from held
+    except
+    select tenant_id, conversation_key from kept
+),
+
+messages as (  -- every message of the recomputed conversations
+    select conversation_messages.*
+    from recomputed
+    cross join lateral (
+        select * from {{ ref('int_messages__sessionized') }} as held
+        where held.tenant_id = recomputed.tenant_id and held.conversation_key = recomputed.conversation_key
+        offset 0
+    ) as conversation_messages
 ),
 {%- else -%}
 messages as {{ inline }} (
@@ -306,7 +354,7 @@ first_human_response as {{ inline }} (
     group by 1, 2
 ),
 
-final as {{ inline }} (
+resolved as {{ inline }} (
     select
         assembled.*,
         case
@@ -323,48 +371,60 @@ final as {{ inline }} (
         assembled.all_sessions_closed
             and assembled.ended_at
                 <= assembled.latest_message_at - interval '{{ var("conversation_gap_minutes") }} minutes'
-            as is_closed,
-        lead(assembled.started_at) over (
-            partition by assembled.tenant_id, assembled.contact_id
-            order by assembled.started_at, assembled.conversation_key
-        ) as next_started_at
+            as is_closed
     from assembled
     left join first_human_response
         on first_human_response.tenant_id = assembled.tenant_id
         and first_human_response.conversation_key = assembled.conversation_key
+),
+
+{#- every column but those that follow from a contact's next conversation (next_started_at,
+    is_followed_within_24h) and the build stamp: what a kept conversation carries over -#}
+{%- set carried = ['tenant_id', 'conversation_key', 'contact_id', 'channel', 'started_at', 'start_date',
+    'ended_at', 'messages', 'inbound_messages', 'bot_messages', 'agent_messages', 'system_messages',
+    'outbound_messages', 'has_bot', 'has_human', 'is_escalated', 'is_contained', 'first_intent',
+    'had_fallback', 'agent_sessions', 'transfers', 'first_session_id', 'queued_at', 'assigned_at',
+    'wait_seconds', 'first_human_response_seconds', 'handle_seconds', 'resolution_seconds', 'is_abandoned',
+    'is_closed', 'reached_queue', 'first_meaningful_intent', 'is_repeat_observable', 'contact_key',
+    'sessions_updated_at', 'closes_at'] %}
+computed as {{ inline }} (
+    select
+        {% for column in carried if column not in ['is_repeat_observable', 'contact_key', 'closes_at'] -%}
+        {{ column }},
+        {% endfor -%}
+        coalesce(
+            is_closed and ended_at <= loaded_through - interval '{{ var("repeat_contact_hours") }} hours',
+            false
+        ) as is_repeat_observable,
+        coalesce(contact_id, '') as contact_key,
+        case when all_sessions_closed
+            then ended_at + interval '{{ var("conversation_gap_minutes") }} minutes' end as closes_at
+    from resolved
+),
+
+combined as {{ inline }} (
+    select {{ carried | join(', ') }} from computed
+    {%- if incremental %}
+    union all
+    select {{ carried | join(', ') }} from kept
+    {%- endif %}
+),
+
+sequenced as {{ inline }} (
+    select
+        combined.*,
+        lead(started_at) over (
+            partition by tenant_id, contact_id
+            order by started_at, conversation_key
+        ) as next_started_at
+    from combined
 )
 
 select
-    tenant_id,
-    conversation_key,
-    contact_id,
-    channel,
-    started_at,
-    start_date,
-    ended_at,
-    messages,
-    inbound_messages,
-    bot_messages,
-    agent_messages,
-    system_messages,
-    outbound_messages,
-    has_bot,
-    has_human,
-    is_escalated,
-    is_contained,
-    first_intent,
-    had_fallback,
-    agent_sessions,
-    transfers,
-    first_session_id,
-    queued_at,
-    assigned_at,
-    wait_seconds,
-    first_human_response_seconds,
-    handle_seconds,
-    resolution_seconds,
-    is_abandoned,
-    is_closed,
+    {% for column in carried if column not in ['reached_queue', 'first_meaningful_intent',
+        'is_repeat_observable', 'contact_key', 'sessions_updated_at', 'closes_at'] -%}
+    {{ column }},
+    {% endfor -%}
     next_started_at,
     coalesce(
         is_closed and next_started_at <= ended_at + interval '{{ var("repeat_contact_hours") }} hours',
@@ -372,13 +432,9 @@ select
     ) as is_followed_within_24h,
     reached_queue,
     first_meaningful_intent,
-    coalesce(
-        is_closed and ended_at <= loaded_through - interval '{{ var("repeat_contact_hours") }} hours',
-        false
-    ) as is_repeat_observable,
-    coalesce(contact_id, '') as contact_key,
+    is_repeat_observable,
+    contact_key,
     sessions_updated_at,
-    case when all_sessions_closed
-        then ended_at + interval '{{ var("conversation_gap_minutes") }} minutes' end as closes_at,
+    closes_at,
     {{ bi_build_stamp() }} as built_at
-from final
+from sequenced

@@ -10,6 +10,7 @@
             "{{ ensure_index(['tenant_id', 'contact_key', 'message_ts']) }}",
             "{{ drop_index_on(['tenant_id', 'contact_key']) }}",
             "{{ ensure_index(['tenant_id', 'agent_session_id']) }}",
+            "{{ ensure_index(['tenant_id', 'conversation_key']) }}",
             "{{ ensure_index(['tenant_id', 'message_ts']) }}",
             "{{ ensure_index(['built_at']) }}",
         ]
