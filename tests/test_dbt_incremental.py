@@ -23,7 +23,7 @@ COOP = {"tenant_id": "coop", "seed": 7, "timezone": "Europe/Madrid", "applicatio
 # the models a message change reaches, and what they are compared on (all but the build stamp)
 CHECKED = ("int_messages__sessionized", "fct_messages", "int_conversations", "fct_conversations",
            "int_agent_sessions", "int_intents", "mart_daily_kpis", "mart_intent_performance")  # fmt: skip
-STAMPED = ("int_messages__sessionized", "fct_messages", "int_conversations")
+STAMPED = ("int_messages__sessionized", "fct_messages", "int_conversations", "int_agent_sessions")
 
 
 def _local(day: str, hms: str) -> datetime:

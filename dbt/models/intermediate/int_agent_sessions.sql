@@ -2,14 +2,70 @@
 -- session's messages), wait/handle times and the queue flags behind service level and abandonment.
 -- Times are NULL when an end precedes its start (real data holds such anomalies; is_anomaly flags them).
 
+-- Incremental: a session's fields come from its row, its tenant's row (time zone, service level), its
+-- agent's email and its messages. A build rebuilds the sessions written since the newest one this table
+-- saw of their tenant (source_updated_at, minus incremental_lookback_minutes), every session of a
+-- tenant whose row changed since, those whose agent's email is not the one held, and those with a
+-- message int_messages__sessionized (re)wrote since this table's build stamp (built_at); their messages
+-- are read by agent_session_id. (A session all of whose messages moved to other sessions keeps its
+-- counts until the next full build: Indigitall does not move messages between sessions.) A table
+-- without built_at is rebuilt in full once; on Citus every build is full (as int_conversations).
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 -- Indexed on its key: int_conversations probes it per conversation (its first session).
-{{ config(post_hook=["{{ ensure_index(['tenant_id', 'session_id'], unique=true) }}"]) }}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['tenant_id', 'session_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ bi_reset_without_columns(['built_at']) }}",
+        post_hook=["{{ ensure_index(['tenant_id', 'session_id'], unique=true) }}"]
+    )
+}}
 {%- set inline = bi_cte_inline() %}
-with sessions as {{ inline }} (
+{%- set incremental = is_incremental() and not bi_citus_enabled() and bi_has_columns(this, ['built_at']) %}
+with
+{% if incremental -%}
+held_tenants as (  -- per tenant: the newest session row this table saw
+    select tenant_id, max(source_updated_at) as watermark
+    from {{ this }}
+    group by 1
+),
+
+changed as (  -- the sessions to rebuild
+    select staged.tenant_id, staged.session_id
+    from {{ ref('stg_indigitall__chat_conversations') }} as staged
+    left join held_tenants on held_tenants.tenant_id = staged.tenant_id
+    left join {{ ref('stg_indigitall__tenants') }} as tenant on tenant.tenant_id = staged.tenant_id
+    left join {{ ref('stg_indigitall__agents') }} as agent
+        on agent.tenant_id = staged.tenant_id and agent.agent_id = staged.agent_id
+    left join {{ this }} as held on held.tenant_id = staged.tenant_id and held.session_id = staged.session_id
+    where staged.session_id is not null
+        and (
+            held_tenants.watermark is null
+            or staged.updated_at > held_tenants.watermark - {{ bi_lookback() }}
+            or tenant.updated_at > held_tenants.watermark - {{ bi_lookback() }}
+            or held.session_id is null
+            or held.agent_email is distinct from coalesce(staged.agent_email, agent.agent_email)
+        )
+    union
+    select tenant_id, agent_session_id
+    from {{ ref('int_messages__sessionized') }}
+    where built_at > {{ bi_newest_stamp(this) }}  -- a literal: the planner then probes the built_at index
+        and agent_session_id is not null
+),
+
+sessions as (
+    select staged.*
+    from {{ ref('stg_indigitall__chat_conversations') }} as staged
+    inner join changed on changed.tenant_id = staged.tenant_id and changed.session_id = staged.session_id
+),
+{%- else -%}
+sessions as {{ inline }} (
     select * from {{ ref('stg_indigitall__chat_conversations') }}
     where session_id is not null
 ),
+{%- endif %}
 
 tenants as {{ inline }} (
     select tenant_id, timezone, service_level_seconds from {{ ref('stg_indigitall__tenants') }}
@@ -19,10 +75,22 @@ agents as {{ inline }} (
     select tenant_id, agent_id, agent_email from {{ ref('stg_indigitall__agents') }}
 ),
 
+{% if incremental -%}
+messages as (  -- the messages of those sessions
+    select session_messages.*
+    from changed
+    cross join lateral (
+        select * from {{ ref('int_messages__sessionized') }} as held
+        where held.tenant_id = changed.tenant_id and held.agent_session_id = changed.session_id
+        offset 0  -- a fence: pulled up into a join, the planner would scan the whole table
+    ) as session_messages
+),
+{%- else -%}
 messages as {{ inline }} (
     select * from {{ ref('int_messages__sessionized') }}
     where agent_session_id is not null
 ),
+{%- endif %}
 
 session_messages as {{ inline }} (
     select
@@ -131,5 +199,6 @@ select
             and raw_queue_seconds > {{ var('abandon_grace_seconds') }}),
         false
     ) as counts_for_service_level,
-    source_updated_at
+    source_updated_at,
+    {{ bi_build_stamp() }} as built_at
 from joined
