@@ -22,12 +22,15 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.childenv import child_env
 from lib.config import PROJECT_ROOT, get_settings
 from lib.pipeline.procs import die_with_parent
 from lib.steps import StepResult
+
+if TYPE_CHECKING:
+    from lib.dbt_warm import WarmDbt
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 FAILING = {"error", "fail", "runtime error"}
@@ -81,7 +84,8 @@ def dbt_work_dir() -> Path:
     return path
 
 
-def _process_env(work: Path) -> dict[str, str]:
+def dbt_process_env(work: Path) -> dict[str, str]:
+    """The environment of a dbt process whose target and logs are under `work`."""
     from lib.db.citus import dbt_role
 
     env = dbt_env()
@@ -214,11 +218,13 @@ def run_dbt(
     full_refresh: bool = False,
     extra_args: Sequence[str] = (),
     timeout_s: float | None = 1800,
+    warm: WarmDbt | None = None,
 ) -> StepResult:
     """Run `dbt <command>` for the project; return a StepResult (errors listed when dbt fails).
 
     The marts hold every tenant (RLS separates them), so `tenant_id` only labels the result.
     `run_dir` (a pipeline run's archive) receives a copy of run_results.json and dbt's log tail.
+    `warm`: a dbt process started ahead (lib.dbt_warm) runs it when it is still waiting.
     """
     tenant = tenant_id or get_settings().tenant_id
     step = "dbt_" + command.split()[0]
@@ -227,14 +233,17 @@ def run_dbt(
     work = dbt_work_dir()
     target = work / "target"
     results_file = target / "run_results.json"
-    argv = _dbt_executable() + build_command(
+    args = build_command(
         command, select=select, exclude=exclude, full_refresh=full_refresh, extra_args=extra_args
     )
+    argv = _dbt_executable() + args
     before = results_file.stat().st_mtime_ns if results_file.exists() else None
     try:
-        env = _process_env(work)
+        env = dbt_process_env(work)
         with _build_lock(command.split()[0] in LOCKED_COMMANDS):
-            proc = subprocess.run(  # noqa: S603 - fixed executable, our own argv
+            proc = warm.run(args, timeout_s) if warm is not None else None
+            result.metrics["prestarted"] = proc is not None
+            proc = proc or subprocess.run(  # noqa: S603 - fixed executable, our own argv
                 argv,
                 cwd=PROJECT_ROOT,
                 env=env,
@@ -281,7 +290,7 @@ def run_dbt(
 def cli_main(args: argparse.Namespace) -> int:
     """`bi dbt <dbt args…>`: run dbt with the project's settings, print a summary; exit 0 on success."""
     dbt_args = [a for a in (getattr(args, "dbt_args", None) or []) if a != "--"] or ["build"]
-    env = _process_env(dbt_work_dir())
+    env = dbt_process_env(dbt_work_dir())
     if dbt_args[0].startswith("-"):  # e.g. `bi dbt --version`
         argv = _dbt_executable() + dbt_args
     else:

@@ -100,6 +100,8 @@ def test_batch_runs_each_tenant_and_one_failing_api_fails_alone(batch_env, db_ur
     assert out.tenants["coop_b"]["status"] == "success", out.tenants
     assert out.tenants["coop_bad"]["status"] == "failed" and out.failed_tenants == ["coop_bad"]
     assert out.status == "failed" and out.exit_code == 1 and out.dbt_status == "success"
+    # its dbt process was started while the last runs were in flight (lib.dbt_warm), not after them
+    assert out.dbt_metrics.get("prestarted") is True, out.dbt_metrics
     row = get_batch(out.batch_id, role="pipeline")
     assert row["status"] == "failed" and row["dbt_status"] == "success" and row["tenants"] == [
         "coop_a", "coop_b", "coop_bad"]  # fmt: skip

@@ -292,6 +292,34 @@ def test_cli_lists_models(dbt_build: Built, capfd: pytest.CaptureFixture[str]) -
     assert "fct_messages" in out and "mart_push_heatmap" in out
 
 
+def test_a_prestarted_dbt_runs_the_command_it_is_given(dbt_build: Built, tmp_path: Path) -> None:
+    """lib.dbt_warm: the process imports dbt, then runs the argv it is sent as dbt would (its output
+    and exit status); one that exited meanwhile is replaced by a dbt started as usual; an unused one
+    ends on close without running anything."""
+    from lib.dbt_warm import WarmDbt
+
+    ls = ["--resource-type", "model", "--output", "name", "--select", "mart_push_heatmap"]
+    warm = WarmDbt.start()
+    assert warm is not None
+    res = run_dbt("ls", run_dir=tmp_path / "warm", extra_args=ls, warm=warm)
+    assert res.ok and res.metrics["prestarted"] is True and warm.proc.returncode == 0, res.errors
+    names = (tmp_path / "warm" / "dbt_output.log").read_text().split()
+    assert "mart_push_heatmap" in names and "fct_messages" not in names  # its selection, not another
+
+    gone = WarmDbt.start()
+    assert gone is not None
+    gone.proc.kill()
+    gone.proc.wait()
+    res = run_dbt("ls", run_dir=tmp_path / "cold", extra_args=ls, warm=gone)
+    assert res.ok and res.metrics["prestarted"] is False, res.errors
+    assert "mart_push_heatmap" in (tmp_path / "cold" / "dbt_output.log").read_text().split()
+
+    unused = WarmDbt.start()
+    assert unused is not None
+    unused.close()
+    assert unused.proc.returncode == 0
+
+
 # -- helpers without a database ---------------------------------------------------------------------
 def test_dbt_env_from_socket_and_tcp_urls() -> None:
     env = dbt_env("postgresql+psycopg2://postgres@/bi_x?host=%2Ftmp%2Fpg", base={})

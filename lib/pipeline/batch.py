@@ -458,13 +458,15 @@ def run_batch(
     try:
         _reap_dead_batches(batch_id)
         save_batch(out, started_at=started, pid=os.getpid())
-        with _kernel_forkserver() as start_forkserver:
-            _run_tenants(
-                out, mode, tenants, max_parallel or concurrency(), progress, params, start_forkserver
-            )
-        ok = [t for t, r in out.tenants.items() if r.get("status") in ("success", "uptodate")]
-        if dbt:
-            _run_batch_dbt(out, ok, bool(params.get("full_refresh")))
+        with _prestarted_dbt(dbt) as (prestart, warm):
+            with _kernel_forkserver() as start_forkserver:
+                _run_tenants(
+                    out, mode, tenants, max_parallel or concurrency(), progress, params, start_forkserver,
+                    on_tail=prestart,
+                )  # fmt: skip
+            ok = [t for t, r in out.tenants.items() if r.get("status") in ("success", "uptodate")]
+            if dbt:
+                _run_batch_dbt(out, ok, bool(params.get("full_refresh")), warm())
         out.status = "success" if not out.failed_tenants and out.dbt_status != "failed" else "failed"
         summary = _failure_summary(out.tenants)
         if summary:
@@ -509,7 +511,27 @@ def _kernel_forkserver() -> Iterator[Callable[[], None]]:
             state["server"].stop()
 
 
-def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool) -> None:
+@contextlib.contextmanager
+def _prestarted_dbt(enabled: bool) -> Iterator[tuple[Callable[[], None], Callable[[], Any]]]:
+    """The batch's dbt process, started ahead (lib.dbt_warm) once its last tenant runs leave cores
+    idle: the block gets a function that starts it (nothing when `enabled` is false) and one that
+    returns it (None when not started). An unused one is ended when the block ends."""
+    from lib.dbt_warm import WarmDbt
+
+    box: dict[str, WarmDbt | None] = {"warm": None}
+
+    def start() -> None:
+        if enabled and box["warm"] is None:
+            box["warm"] = WarmDbt.start()
+
+    try:
+        yield start, lambda: box["warm"]
+    finally:
+        if box["warm"] is not None:
+            box["warm"].close()
+
+
+def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool, warm: Any = None) -> None:
     """The batch's one dbt build over the tenants that succeeded (see `_dbt_plan`); each tenant's dbt
     fingerprint is stored when it succeeds, so the next batch (or run) skips what did not change."""
     from lib.dbt_runner import run_dbt
@@ -522,10 +544,21 @@ def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool) ->
     if how == "skip":
         out.dbt_status = "uptodate"
         return
-    res = run_dbt("build", tenant_id=tenants[0], select=selectors or None, full_refresh=full_refresh)
+    res = run_dbt(
+        "build", tenant_id=tenants[0], select=selectors or None, full_refresh=full_refresh, warm=warm
+    )
     out.dbt_status = "success" if res.ok else "failed"
     out.dbt_duration_ms = round(res.duration_s * 1000)
-    kept = ("dbt_elapsed_s", "models", "tests", "unit_tests", "select", "full_refresh", "slowest")
+    kept = (
+        "dbt_elapsed_s",
+        "models",
+        "tests",
+        "unit_tests",
+        "select",
+        "full_refresh",
+        "slowest",
+        "prestarted",
+    )
     out.dbt_metrics = {k: res.metrics[k] for k in kept if k in res.metrics}
     if not res.ok:
         out.error = "dbt build failed: " + "; ".join(res.errors)[:2000]
@@ -544,9 +577,11 @@ def _run_tenants(
     progress: bool,
     params: dict[str, Any],
     before_launch: Callable[[], None] = lambda: None,
+    on_tail: Callable[[], None] = lambda: None,
 ) -> None:
     """Each tenant's own `bi run --no-dbt` (at most `limit` at once); the outcome updated as they end.
-    `before_launch` runs before each launch (the kernel fork server starts at the first)."""
+    `before_launch` runs before each launch (the kernel fork server starts at the first); `on_tail`
+    once every run was launched and fewer are in flight than there are cores (the batch's dbt starts)."""
     import time
 
     from lib.pipeline.kernel_forkserver import server_path
@@ -598,6 +633,8 @@ def _run_tenants(
             changed = False
         if not active:
             break
+        if not waiting and len(active) < (os.cpu_count() or 1):
+            on_tail()
         time.sleep(POLL_S)
         for t, run_id in list(active.items()):
             # a live process is only asked for its ledger row now and then: its end is seen as it exits
