@@ -20,10 +20,16 @@ from lib.dbt_runner import run_dbt
 from lib.simulator import Dataset
 
 COOP = {"tenant_id": "coop", "seed": 7, "timezone": "Europe/Madrid", "application_id": "300007", "scale": 0.3}
-# the models a message change reaches, and what they are compared on (all but the build stamp)
+# the models a message change reaches, and what they are compared on (all but the build stamps)
 CHECKED = ("int_messages__sessionized", "fct_messages", "int_conversations", "fct_conversations",
            "int_agent_sessions", "int_intents", "mart_daily_kpis", "mart_intent_performance")  # fmt: skip
-STAMPED = ("int_messages__sessionized", "fct_messages", "int_conversations", "int_agent_sessions")
+STAMPED = (
+    "int_messages__sessionized",
+    "fct_messages",
+    "int_conversations",
+    "int_agent_sessions",
+    "int_intents",
+)
 
 
 def _local(day: str, hms: str) -> datetime:
@@ -137,11 +143,12 @@ RETURNING date
 
 
 def _columns(conn, table: str) -> list[str]:
-    """The table's columns but the build stamp; sums of doubles rounded (their last digit depends on
-    the order PostgreSQL adds them in, which differs between two builds of the same rows)."""
+    """The table's columns but the build stamps (built_at, computed_at); sums of doubles rounded (their
+    last digit depends on the order PostgreSQL adds them in, which differs between two builds)."""
     rows = conn.execute(
         text("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'analytics' "
-             "AND table_name = :t AND column_name <> 'built_at' ORDER BY ordinal_position"), {"t": table}
+             "AND table_name = :t AND column_name NOT IN ('built_at', 'computed_at') "
+             "ORDER BY ordinal_position"), {"t": table}
     ).all()  # fmt: skip
     return [f'round("{c}"::numeric, 6) AS "{c}"' if t == "double precision" else f'"{c}"' for c, t in rows]
 

@@ -33,7 +33,7 @@
 {#- int_conversations' incremental bookkeeping: what its incremental branch needs from the table it
     holds, and what fct_conversations leaves out. -#}
 {% macro bi_conversation_bookkeeping() -%}
-    {{ return(['contact_key', 'built_at', 'sessions_updated_at', 'closes_at']) }}
+    {{ return(['contact_key', 'built_at', 'sessions_updated_at', 'closes_at', 'computed_at']) }}
 {%- endmacro %}
 
 {#- True when `relation` (usually `this`) has every column of `names`: a table built before a model

@@ -18,11 +18,12 @@
 -- end plus the gap, once its sessions are closed) or whose repeat window it completes: only those can
 -- change as the data grows. Only they are rebuilt from their messages (read by conversation_key); the
 -- contact's other conversations are carried over as held (`kept`, while they still have as many
--- messages) and only their next conversation is looked at again. Bookkeeping columns stay out of
--- fct_conversations. The start days of the conversations that changed (or went) go to the change log
--- for mart_daily_kpis, compared on the columns that mart reads (change_log_columns: add one there when
--- it reads one more; a contact's older conversations change in next_started_at and the like, which it
--- does not read).
+-- messages) and only their next conversation is looked at again. computed_at is the build that
+-- computed a row from its messages (a carried row keeps its own; built_at is the build that wrote it):
+-- int_intents follows it. Bookkeeping columns stay out of fct_conversations. The start days of the
+-- conversations that changed (or went) go to the change log for mart_daily_kpis, compared on the
+-- columns that mart reads (change_log_columns: add one there when it reads one more; a contact's older
+-- conversations change in next_started_at and the like, which it does not read).
 
 -- On Citus the CTEs are inlined (dbt/macros/citus.sql, bi_cte_inline) so the model runs on the workers.
 {{
@@ -35,7 +36,7 @@
                             'is_contained', 'is_escalated', 'has_human', 'reached_queue'],
         on_schema_change='append_new_columns',
         pre_hook="{{ bi_reset_without_columns(bi_conversation_bookkeeping()) }}",
-        post_hook=["{{ ensure_index(['tenant_id', 'contact_key']) }}"]
+        post_hook=["{{ ensure_index(['tenant_id', 'contact_key']) }}", "{{ ensure_index(['computed_at']) }}"]
     )
 }}
 {%- set inline = bi_cte_inline() %}
@@ -386,10 +387,11 @@ resolved as {{ inline }} (
     'had_fallback', 'agent_sessions', 'transfers', 'first_session_id', 'queued_at', 'assigned_at',
     'wait_seconds', 'first_human_response_seconds', 'handle_seconds', 'resolution_seconds', 'is_abandoned',
     'is_closed', 'reached_queue', 'first_meaningful_intent', 'is_repeat_observable', 'contact_key',
-    'sessions_updated_at', 'closes_at'] %}
+    'sessions_updated_at', 'closes_at', 'computed_at'] %}
 computed as {{ inline }} (
     select
-        {% for column in carried if column not in ['is_repeat_observable', 'contact_key', 'closes_at'] -%}
+        {% for column in carried
+            if column not in ['is_repeat_observable', 'contact_key', 'closes_at', 'computed_at'] -%}
         {{ column }},
         {% endfor -%}
         coalesce(
@@ -398,7 +400,8 @@ computed as {{ inline }} (
         ) as is_repeat_observable,
         coalesce(contact_id, '') as contact_key,
         case when all_sessions_closed
-            then ended_at + interval '{{ var("conversation_gap_minutes") }} minutes' end as closes_at
+            then ended_at + interval '{{ var("conversation_gap_minutes") }} minutes' end as closes_at,
+        {{ bi_build_stamp() }} as computed_at
     from resolved
 ),
 
@@ -422,7 +425,7 @@ sequenced as {{ inline }} (
 
 select
     {% for column in carried if column not in ['reached_queue', 'first_meaningful_intent',
-        'is_repeat_observable', 'contact_key', 'sessions_updated_at', 'closes_at'] -%}
+        'is_repeat_observable', 'contact_key', 'sessions_updated_at', 'closes_at', 'computed_at'] -%}
     {{ column }},
     {% endfor -%}
     next_started_at,
@@ -436,5 +439,6 @@ select
     contact_key,
     sessions_updated_at,
     closes_at,
+    computed_at,
     {{ bi_build_stamp() }} as built_at
 from sequenced
