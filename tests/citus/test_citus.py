@@ -33,13 +33,14 @@ TENANTS = (("coop_norte", "100274", "America/Bogota"), ("coop_sur", "200300", "A
 DATE_FROM, DATE_TO = "2026-01-05", "2026-01-18"
 # Set by the run itself, not by the data: excluded from the row-by-row comparison (in the marts,
 # source_updated_at and sessions_updated_at are public.*'s updated_at, message_pk public.messages.id,
-# built_at the dbt build: the incremental models' bookkeeping).
+# built_at and computed_at the dbt build: the incremental models' bookkeeping).
 RUN_TIME_COLUMNS = {"id", "updated_at", "created_at", "last_sync_at", "loaded_at"}
 MART_RUN_TIME_COLUMNS = RUN_TIME_COLUMNS | {
     "source_updated_at",
     "sessions_updated_at",
     "message_pk",
     "built_at",
+    "computed_at",
 }
 
 
