@@ -26,6 +26,7 @@ from sqlalchemy import text
 from lib.pipeline.launch import QUEUED_GRACE_S  # a queued batch younger than this is starting, as a run
 
 if TYPE_CHECKING:
+    from lib.dbt_warm import WarmDbt
     from lib.pipeline import ledger
 
 BATCH_CONCURRENCY = 4
@@ -512,16 +513,20 @@ def _kernel_forkserver() -> Iterator[Callable[[], None]]:
 
 
 @contextlib.contextmanager
-def _prestarted_dbt(enabled: bool) -> Iterator[tuple[Callable[[], None], Callable[[], Any]]]:
+def _prestarted_dbt(enabled: bool) -> Iterator[tuple[Callable[[], None], Callable[[], WarmDbt | None]]]:
     """The batch's dbt process, started ahead (lib.dbt_warm) once its last tenant runs leave cores
     idle: the block gets a function that starts it (nothing when `enabled` is false) and one that
-    returns it (None when not started). An unused one is ended when the block ends."""
+    returns it (None when not started). Tried once: one that could not start leaves the build to
+    start dbt as usual. An unused one is ended when the block ends."""
     from lib.dbt_warm import WarmDbt
 
     box: dict[str, WarmDbt | None] = {"warm": None}
+    tried = not enabled
 
     def start() -> None:
-        if enabled and box["warm"] is None:
+        nonlocal tried
+        if not tried:
+            tried = True
             box["warm"] = WarmDbt.start()
 
     try:
@@ -531,7 +536,9 @@ def _prestarted_dbt(enabled: bool) -> Iterator[tuple[Callable[[], None], Callabl
             box["warm"].close()
 
 
-def _run_batch_dbt(out: BatchOutcome, tenants: list[str], full_refresh: bool, warm: Any = None) -> None:
+def _run_batch_dbt(
+    out: BatchOutcome, tenants: list[str], full_refresh: bool, warm: WarmDbt | None = None
+) -> None:
     """The batch's one dbt build over the tenants that succeeded (see `_dbt_plan`); each tenant's dbt
     fingerprint is stored when it succeeds, so the next batch (or run) skips what did not change."""
     from lib.dbt_runner import run_dbt
